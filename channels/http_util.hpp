@@ -1,0 +1,35 @@
+// Small pure helpers shared by the HTTP providers: Retry-After, form and URL encoding, JSON
+// bodies read defensively, and the loopback test for plain-text URLs.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace dispatcher::channels {
+
+// Retry-After as delay-seconds or an HTTP-date (RFC 9110), relative to `now`; nullopt if absent
+// or unreadable. A date in the past gives 0.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now);
+
+// application/x-www-form-urlencoded (RFC 3986 unreserved kept, space as %20).
+std::string url_encode(std::string_view s);
+std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
+
+// Base64url without padding (JWT).
+std::string base64url(std::string_view bytes);
+
+// The host of "scheme://[user@]host[:port]/…" (brackets removed from IPv6), lower-cased.
+std::string url_host(std::string_view url);
+std::string url_scheme(std::string_view url);
+// 127.0.0.0/8, ::1, localhost.
+bool is_loopback_host(std::string_view host);
+
+// E.164: '+' then 2–15 digits, the first not 0.
+bool is_e164(std::string_view number);
+
+}  // namespace dispatcher::channels

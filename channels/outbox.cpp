@@ -1,0 +1,104 @@
+#include "channels/outbox.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <stdexcept>
+
+namespace dispatcher::channels {
+
+namespace fs = std::filesystem;
+
+OutboxProvider::OutboxProvider(std::string name, fs::path dir, Channel channel, EmlWriter render_eml)
+    : Provider(std::move(name)), dir_(std::move(dir)), channel_(channel), render_eml_(std::move(render_eml)) {
+  std::error_code ec;
+  fs::create_directories(channel_ == Channel::email ? dir_ / "email" : dir_, ec);
+  if (ec) throw std::runtime_error("outbox: cannot create " + dir_.string() + ": " + ec.message());
+  if (channel_ != Channel::email) {
+    auto file = dir_ / (std::string(to_string(channel_)) + ".jsonl");
+    lines_ = std::fopen(file.c_str(), "ae");
+    if (!lines_) throw std::runtime_error("outbox: cannot open " + file.string());
+  }
+}
+
+OutboxProvider::~OutboxProvider() {
+  if (lines_) std::fclose(lines_);
+}
+
+std::string OutboxProvider::file_name_for(std::string_view id) {
+  // Ids are printable ASCII without spaces; percent-encode what a file name cannot hold.
+  std::string out;
+  for (unsigned char c : id) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+        (c == '.' && !out.empty())) {
+      out += static_cast<char>(c);
+    } else {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+  }
+  return out;
+}
+
+bool OutboxProvider::already_accepted(std::string_view message_id) {
+  if (channel_ == Channel::email) return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"));
+  // Rare (only redelivered messages ask): scan the lines for the id.
+  std::fflush(lines_);
+  std::ifstream in(dir_ / (std::string(to_string(channel_)) + ".jsonl"));
+  const std::string needle = nlohmann::json(std::string(message_id)).dump();
+  const std::string key = "{\"id\":" + needle + ",";
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(key, 0) == 0) return true;
+  return false;
+}
+
+void OutboxProvider::do_send(const Envelope& e, Completion done) {
+  Outcome o;
+  o.provider_message_id = "outbox:" + e.message_id;
+  if (channel_ == Channel::email) {
+    const fs::path final_path = dir_ / "email" / (file_name_for(e.message_id) + ".eml");
+    fs::path tmp = final_path;
+    tmp += ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+      out << render_eml_(e);
+      if (!out) {
+        o.kind = OutcomeKind::transient;
+        o.error = "outbox: cannot write e-mail file";
+        return done(std::move(o));
+      }
+    }
+    std::error_code ec;
+    fs::rename(tmp, final_path, ec);
+    if (ec) {
+      o.kind = OutcomeKind::transient;
+      o.error = "outbox: " + ec.message();
+    }
+    return done(std::move(o));
+  }
+  // Field order is fixed ("id" first) so already_accepted() can find a line cheaply.
+  nlohmann::ordered_json j;
+  j["id"] = e.message_id;
+  j["channel"] = std::string(to_string(channel_));
+  j["to"] = e.to;
+  j["purpose"] = e.purpose;
+  if (!e.campaign.empty()) j["campaign"] = e.campaign;
+  if (channel_ == Channel::sms) {
+    j["text"] = e.sms_text;
+  } else {
+    j["platform"] = e.push_platform;
+    j["title"] = e.push_title;
+    j["body"] = e.push_body;
+    j["data"] = e.push_data;
+  }
+  std::string line = j.dump();
+  line += '\n';
+  if (std::fwrite(line.data(), 1, line.size(), lines_) != line.size() || std::fflush(lines_) != 0) {
+    o.kind = OutcomeKind::transient;
+    o.error = "outbox: cannot append line";
+  }
+  done(std::move(o));
+}
+
+}  // namespace dispatcher::channels

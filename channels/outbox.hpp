@@ -1,0 +1,39 @@
+// The embedded default channel: every e-mail an RFC 5322 .eml file, every SMS and push a
+// JSON line, under <data dir>/outbox/. Writing a file is "the provider accepted it".
+//
+// Exactly once: an e-mail file is named by the message id and written by rename, and a
+// redelivered message is first looked up (already_accepted), so a consumer killed mid-batch
+// and its successor never leave the same id twice.
+#pragma once
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+#include "channels/provider.hpp"
+
+namespace dispatcher::channels {
+
+class OutboxProvider final : public Provider {
+ public:
+  // `render_eml` turns an envelope into the bytes of an RFC 5322 message (the MIME builder).
+  using EmlWriter = std::function<std::string(const Envelope&)>;
+  OutboxProvider(std::string name, std::filesystem::path dir, Channel channel, EmlWriter render_eml);
+  ~OutboxProvider() override;
+
+  bool already_accepted(std::string_view message_id) override;
+
+  static std::string file_name_for(std::string_view message_id);  // safe on any file system
+
+ protected:
+  void do_send(const Envelope& e, Completion done) override;
+
+ private:
+  std::filesystem::path dir_;
+  Channel channel_;
+  EmlWriter render_eml_;
+  std::FILE* lines_ = nullptr;  // sms.jsonl / push.jsonl, appended and flushed per batch of lines
+};
+
+}  // namespace dispatcher::channels

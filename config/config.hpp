@@ -1,0 +1,86 @@
+// dispatcher.yaml: every setting with its documented default, validated strictly.
+//
+// Unknown keys and bad values are errors that name the key ("consumer.batch_size: must be
+// between 1 and 10000"). Loading is start-up work, so errors are exceptions (ConfigError).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dispatcher::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  explicit ConfigError(std::vector<std::string> errors);
+  const std::vector<std::string>& errors() const noexcept { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+struct SenderIdentity {
+  std::string name;     // shown as the sender (the law's mandatory display item)
+  std::string contact;  // a contact address or phone shown in marketing messages
+};
+
+struct Config {
+  std::filesystem::path source;  // the file read, empty for built-in defaults
+
+  std::filesystem::path data_dir = "var";
+  std::string redis_url;  // empty: the embedded redis-server under data_dir
+  std::string key_prefix = "dsp:";
+
+  struct Consumer {
+    std::string group = "dispatchers";
+    int batch_size = 256;
+    int block_ms = 1000;
+    int visibility_timeout_ms = 30000;
+    int max_attempts = 5;
+    int retry_base_ms = 1000;
+    int retry_max_ms = 300000;
+    int scheduler_interval_ms = 500;
+    int idempotency_ttl_days = 30;
+  } consumer;
+
+  struct Templates {
+    std::filesystem::path dir = "templates";
+    bool strict = true;
+    int max_sms_segments = 3;
+    std::map<std::string, std::size_t> max_sms_segments_per_template;
+  } templates;
+
+  std::filesystem::path policy_file = "config/policy.yaml";
+
+  SenderIdentity operator_identity{"EPARK歯科", "support@notify.example.jp"};
+  std::map<std::string, SenderIdentity> clinics;  // clinic id → how it signs its messages
+  std::string email_from = "no-reply@notify.example.jp";
+
+  struct Unsubscribe {
+    std::string base_url = "https://notify.example.jp/u/";
+    std::string mailto = "unsubscribe@notify.example.jp";
+    int token_ttl_days = 60;
+  } unsubscribe;
+
+  std::filesystem::path secret_file;  // empty: <data_dir>/secret, created on first use
+  std::string log_level = "info";
+
+  YAML::Node channels;  // providers per channel; null: the outbox for every channel
+};
+
+// Reads `file` (must exist) or, when `file` is empty, config/dispatcher.yaml if present,
+// else the built-in defaults; then applies DISPATCHER_REDIS_URL and DISPATCHER_DATA_DIR.
+Config load(const std::filesystem::path& file);
+Config load_string(const std::string& yaml, const std::string& name = "<config>");
+
+// Resolves a relative path from config against the working directory, falling back to the
+// project's own tree (where the shipped templates and policy live).
+std::filesystem::path resolve_shipped(const std::filesystem::path& p);
+
+}  // namespace dispatcher::config

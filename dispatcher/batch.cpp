@@ -1,0 +1,320 @@
+#include "dispatcher/batch.hpp"
+
+#include <algorithm>
+
+#include "dispatcher/unsubscribe_token.hpp"
+
+namespace dispatcher {
+
+using redis::cmd;
+using redis::Command;
+using redis::Reply;
+
+namespace {
+
+void dead(Work& w, std::string reason, std::string detail) {
+  w.fate = Fate::dead;
+  w.reason = std::move(reason);
+  w.detail = std::move(detail);
+}
+
+std::string ttl_ms(const config::Config& c) {
+  return std::to_string(static_cast<std::int64_t>(c.consumer.idempotency_ttl_days) * 86400000LL);
+}
+
+std::string claim_value(const Work& w) { return "c:" + w.entry_id; }
+
+}  // namespace
+
+void Gate::parse(Work& w) const {
+  auto parsed = parse_message(w.payload, rt_.vocabulary());
+  if (auto* inv = std::get_if<Invalid>(&parsed)) return dead(w, inv->reason, inv->detail);
+  w.msg = std::move(std::get<Message>(parsed));
+  w.marketing = rt_.policy && rt_.policy->is_marketing(w.msg->purpose);
+}
+
+void Gate::resolve_commands(std::span<Work> batch, bool claim, std::vector<Command>& out) const {
+  for (Work& w : batch) {
+    w.first_reply = out.size();
+    if (w.fate != Fate::pending) {
+      w.reply_count = 0;
+      continue;
+    }
+    if (claim)
+      out.push_back(cmd("SET", rt_.keys.done(w.msg->id), claim_value(w), "NX", "GET", "PX", ttl_ms(rt_.config)));
+    if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
+      out.push_back(get_subscriber(rt_.keys, *id));
+      out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
+    }
+    w.reply_count = out.size() - w.first_reply;
+  }
+}
+
+void Gate::resolve_apply(std::span<Work> batch, bool claim, const std::vector<Reply>& replies) const {
+  for (Work& w : batch) {
+    if (w.fate != Fate::pending) continue;
+    std::size_t i = w.first_reply;
+    if (claim) {
+      const Reply& r = replies[i++];
+      if (r.is_error()) return dead(w, "redis_error", r.str);
+      if (r.is_nil()) {
+        w.claimed = true;
+      } else if (r.str == claim_value(w)) {
+        w.claimed = w.redelivered = true;
+      } else {
+        w.fate = Fate::duplicate;
+        continue;
+      }
+    }
+    if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
+      w.subject = *id;
+      auto sub = parse_subscriber_reply(replies[i]);
+      const bool erased = replies[i + 1].is_string();
+      if (sub) {
+        w.recipient = std::move(*sub);
+      } else if (erased) {
+        // Erasure removed the record; the marker remains so rule 3 can answer.
+        w.recipient = Subscriber{};
+        w.recipient.id = *id;
+        w.recipient.member = true;
+      } else {
+        dead(w, "invalid_message:unknown_subscriber", "no subscriber with this id");
+        continue;
+      }
+    } else {
+      const auto& in = std::get<InlineRecipient>(w.msg->to);
+      w.subject = inline_subject_key(in.contact, rt_.secret);
+      w.recipient.id = w.subject;
+      w.recipient.member = false;
+      w.recipient.clinic = in.clinic;
+      w.recipient.source = in.source;
+      w.recipient.contact = in.contact;
+    }
+    w.hashes = hash_addresses(w.recipient.contact, rt_.secret);
+    if (rt_.catalog) {
+      std::string_view locale = !w.msg->locale.empty()       ? std::string_view(w.msg->locale)
+                                : !w.recipient.locale.empty() ? std::string_view(w.recipient.locale)
+                                                              : std::string_view("ja");
+      w.tmpl = rt_.catalog->find(w.msg->template_name, locale);
+      if (!w.tmpl) dead(w, "invalid_message:unknown_template", "template is not one the catalog holds");
+    }
+  }
+}
+
+void Gate::state_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
+  const TimePoint window_start =
+      now - std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy ? rt_.policy->cap_window()
+                                                                             : std::chrono::seconds{0});
+  for (Work& w : batch) {
+    w.first_reply = out.size();
+    w.reply_count = w.fate == Fate::pending
+                        ? dispatcher::state_commands(rt_.keys, w.subject, w.hashes, w.marketing, window_start, out)
+                        : 0;
+  }
+}
+
+void Gate::state_apply(std::span<Work> batch, const std::vector<Reply>& replies) const {
+  for (Work& w : batch) {
+    if (w.fate != Fate::pending) continue;
+    w.state = parse_state(replies.data() + w.first_reply, w.reply_count, w.hashes, w.marketing, &w.push_usable);
+  }
+}
+
+void Gate::decide(Work& w, TimePoint now) const {
+  if (w.fate != Fate::pending) return;
+  static const std::vector<std::string> no_categories;
+  std::span<const std::string> cats = w.tmpl ? w.tmpl->categories() : std::span<const std::string>(no_categories);
+  w.decision = rt_.policy->evaluate(policy::Input{*w.msg, w.recipient, w.state, cats, now});
+  if (w.decision.verdict != policy::Verdict::send) w.fate = Fate::decided;
+}
+
+void Gate::prepare(Work& w, TimePoint now) const {
+  if (w.fate != Fate::pending || w.decision.verdict != policy::Verdict::send) return;
+  const Message& m = *w.msg;
+  const Channel ch = *w.decision.channel;
+  const auto& ident = rt_.identity_of(m.sender);
+  nlohmann::json injected = {{"sender_name", ident.name}, {"sender_contact", ident.contact}, {"message_id", m.id}};
+  std::string unsubscribe_url;
+  if (w.marketing) {
+    TokenClaims claims{subject_ref(w.subject, rt_.secret), "purpose:" + m.purpose,
+                       to_epoch_ms(now) / 1000 + rt_.config.unsubscribe.token_ttl_days * 86400LL};
+    unsubscribe_url = rt_.config.unsubscribe.base_url + make_token(claims, rt_.secret);
+    injected["unsubscribe_url"] = unsubscribe_url;
+  }
+  auto rendered = w.tmpl->render(ch, m.data, injected);
+  if (auto* err = std::get_if<templates::RenderError>(&rendered)) return dead(w, err->reason, err->detail);
+  auto& r = std::get<templates::Rendered>(rendered);
+
+  channels::Envelope& e = w.envelope;
+  e.message_id = m.id;
+  e.channel = ch;
+  e.purpose = m.purpose;
+  e.campaign = m.campaign;
+  e.marketing = w.marketing;
+  switch (ch) {
+    case Channel::email:
+      e.to = w.recipient.contact.email;
+      e.from_name = ident.name;
+      e.from_address = rt_.config.email_from;
+      e.subject = std::move(r.email_subject);
+      e.text = std::move(r.email_text);
+      e.html = std::move(r.email_html);
+      if (w.marketing) {
+        e.unsubscribe_url = unsubscribe_url;
+        e.unsubscribe_mailto = rt_.config.unsubscribe.mailto;
+      }
+      break;
+    case Channel::sms:
+      e.to = w.recipient.contact.phone;
+      e.sms_text = std::move(r.sms_text);
+      break;
+    case Channel::push: {
+      const auto& tokens = w.recipient.contact.push;
+      for (std::size_t i = 0; i < tokens.size(); ++i) {
+        if (i < w.push_usable.size() && !w.push_usable[i]) continue;
+        e.to = tokens[i].token;
+        e.push_platform = tokens[i].platform;
+        break;
+      }
+      e.push_title = std::move(r.push_title);
+      e.push_body = std::move(r.push_body);
+      e.push_data = {{"message_id", m.id}};
+      break;
+    }
+  }
+}
+
+AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
+  AuditRecord a;
+  a.time = now;
+  a.subject = w.subject;
+  if (w.msg) {
+    a.message_id = w.msg->id;
+    a.sender = w.msg->sender;
+    a.purpose = w.msg->purpose;
+    a.template_name = w.msg->template_name;
+    a.campaign = w.msg->campaign;
+  }
+  a.attempts = w.attempts;
+  switch (w.fate) {
+    case Fate::decided:
+      a.decision = std::string(policy::to_string(w.decision.verdict));
+      a.reason = w.decision.reason;
+      if (w.decision.until) a.until = format_rfc3339(*w.decision.until, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz);
+      break;
+    case Fate::sent:
+      a.decision = "send";
+      a.channel = std::string(to_string(w.envelope.channel));
+      a.provider = w.outcome.provider;
+      a.provider_message_id = w.outcome.provider_message_id;
+      a.attempts = w.attempts + 1;
+      break;
+    case Fate::failed:
+      a.event = "delivery_failed";
+      a.decision = "send";
+      a.channel = std::string(to_string(w.envelope.channel));
+      a.provider = w.outcome.provider;
+      a.reason = w.outcome.suppress_address ? "address_suppressed:" + a.channel : "provider_rejected:" + a.channel;
+      a.attempts = w.attempts + 1;
+      break;
+    case Fate::dead:
+      a.event = "dead_letter";
+      a.reason = w.reason;
+      break;
+    default:
+      break;
+  }
+  return a;
+}
+
+void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
+  const auto& k = rt_.keys;
+  const std::string ttl = ttl_ms(rt_.config);
+  const std::string now_ms = std::to_string(to_epoch_ms(now));
+  Command ack = cmd("XACK", k.stream(), rt_.config.consumer.group);
+  auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
+    out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts", std::to_string(attempts)));
+    out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
+    out.push_back(cmd("DEL", k.done(w.msg->id)));
+  };
+  for (const Work& w : batch) {
+    if (!w.entry_id.empty()) ack.argv.push_back(w.entry_id);
+    switch (w.fate) {
+      case Fate::pending:
+      case Fate::duplicate:
+        break;
+      case Fate::dead:
+        out.push_back(cmd("XADD", k.dead(), "MAXLEN", "~", "1000000", "*", "reason", w.reason, "detail", w.detail,
+                          "id", w.msg ? w.msg->id : std::string(), "payload", w.payload, "time", format_rfc3339(now)));
+        // A producer may correct the message and send the same id again.
+        if (w.claimed) out.push_back(cmd("DEL", k.done(w.msg->id)));
+        if (!w.subject.empty()) out.push_back(audit_command(k, audit_for(w, now)));
+        break;
+      case Fate::decided:
+        if (w.decision.verdict == policy::Verdict::defer) {
+          reschedule(w, *w.decision.until, w.attempts);
+        } else {
+          out.push_back(cmd("SET", k.done(w.msg->id), "deny", "PX", ttl));
+        }
+        out.push_back(audit_command(k, audit_for(w, now)));
+        break;
+      case Fate::sent:
+        out.push_back(cmd("SET", k.done(w.msg->id), "send", "PX", ttl));
+        out.push_back(audit_command(k, audit_for(w, now)));
+        if (w.marketing) {
+          const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy->cap_window());
+          out.push_back(cmd("ZADD", k.frequency(w.subject), now_ms, now_ms + ":" + w.msg->id));
+          out.push_back(cmd("ZREMRANGEBYSCORE", k.frequency(w.subject), "-inf",
+                            std::to_string(to_epoch_ms(now - window))));
+          out.push_back(cmd("PEXPIRE", k.frequency(w.subject), std::to_string(window.count())));
+          out.push_back(cmd("SET", k.unsubscribe_ref(subject_ref(w.subject, rt_.secret)), w.subject, "PX",
+                            std::to_string(rt_.config.unsubscribe.token_ttl_days * 86400000LL)));
+        }
+        break;
+      case Fate::retry:
+        reschedule(w, now + w.retry_delay, w.attempts + 1);
+        break;
+      case Fate::failed: {
+        out.push_back(cmd("SET", k.done(w.msg->id), "failed", "PX", ttl));
+        out.push_back(audit_command(k, audit_for(w, now)));
+        if (w.outcome.suppress_address) {
+          const Channel c = w.envelope.channel;
+          std::string h = c == Channel::email ? w.hashes.email
+                          : c == Channel::sms ? w.hashes.phone
+                                              : address_hash(w.envelope.to, rt_.secret);
+          nlohmann::json why = {{"time", format_rfc3339(now)}, {"channel", to_string(c)},
+                                {"provider", w.outcome.provider}, {"error", w.outcome.error}};
+          out.push_back(cmd("HSET", k.address(h), "suppressed", why.dump()));
+          out.push_back(cmd("ZADD", k.suppressed_index(), now_ms, std::string(to_string(c)) + ":" + h));
+        }
+        break;
+      }
+    }
+  }
+  if (ack.argv.size() > 3) out.push_back(std::move(ack));
+}
+
+nlohmann::json Gate::explain_line(const Work& w) const {
+  nlohmann::json j;
+  j["id"] = w.msg ? nlohmann::json(w.msg->id) : nlohmann::json(nullptr);
+  switch (w.fate) {
+    case Fate::dead:
+      j["decision"] = "deny";
+      j["reason"] = w.reason;
+      break;
+    case Fate::duplicate:
+      j["decision"] = "deny";
+      j["reason"] = "duplicate";
+      break;
+    default:
+      j["decision"] = policy::to_string(w.decision.verdict);
+      if (w.decision.channel) j["channel"] = to_string(*w.decision.channel);
+      if (!w.decision.reason.empty()) j["reason"] = w.decision.reason;
+      if (w.decision.until)
+        j["until"] = format_rfc3339(*w.decision.until, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz);
+      break;
+  }
+  return j;
+}
+
+}  // namespace dispatcher

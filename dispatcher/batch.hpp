@@ -1,0 +1,94 @@
+// A batch of messages on its way through the gate: the stages `run` and `explain` share.
+//
+// Each stage is pure over the batch: it appends the Redis commands it needs to one list
+// (so a whole batch costs one round trip per stage) and later reads its replies back.
+//   parse → resolve (claim the id, load subscribers) → state (opt-outs, consent, caps)
+//   → decide (policy) → prepare (render, envelope) → [providers] → finish (record, ack)
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "channels/provider.hpp"
+#include "dispatcher/audit.hpp"
+#include "dispatcher/message.hpp"
+#include "dispatcher/policy/policy.hpp"
+#include "dispatcher/redis/reply.hpp"
+#include "dispatcher/runtime.hpp"
+#include "dispatcher/subject_store.hpp"
+
+namespace dispatcher {
+
+enum class Fate : std::uint8_t {
+  pending,    // still travelling
+  duplicate,  // the id was already decided (or is being handled by another entry)
+  dead,       // dead-letter stream, with a reason
+  decided,    // deny or defer by policy
+  sent,       // a provider accepted it
+  retry,      // a transient failure: back to the scheduled set
+  failed,     // the provider refused it for good
+};
+
+struct Work {
+  std::string entry_id;  // stream entry id (empty in explain)
+  std::string payload;   // the original payload, kept for the dead-letter stream
+  int attempts = 0;      // provider attempts before this delivery
+
+  std::optional<Message> msg;
+  Fate fate = Fate::pending;
+  std::string reason, detail;  // dead-letter reason, or the provider's error
+
+  bool claimed = false;      // this entry holds the id's idempotency record
+  bool redelivered = false;  // … and held it before: a consumer may have died mid-send
+  std::string subject;
+  Subscriber recipient;
+  AddressHashes hashes;
+  std::vector<bool> push_usable;
+  const templates::Template* tmpl = nullptr;
+  policy::SubjectState state;
+  policy::Decision decision;
+  bool marketing = false;
+
+  channels::Envelope envelope;
+  channels::Outcome outcome;
+  std::chrono::milliseconds retry_delay{0};
+
+  std::size_t first_reply = 0, reply_count = 0;  // where this work's replies sit in a stage's list
+};
+
+class Gate {
+ public:
+  explicit Gate(const Runtime& rt) : rt_(rt) {}
+
+  void parse(Work& w) const;
+
+  // Stage A: claims each id (when `claim`) and loads stored subscribers.
+  void resolve_commands(std::span<Work> batch, bool claim, std::vector<redis::Command>& out) const;
+  void resolve_apply(std::span<Work> batch, bool claim, const std::vector<redis::Reply>& replies) const;
+
+  // Stage B: the state every rule needs, for the whole batch.
+  void state_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out) const;
+  void state_apply(std::span<Work> batch, const std::vector<redis::Reply>& replies) const;
+
+  void decide(Work& w, TimePoint now) const;
+
+  // For a `send`: renders the template and fills the envelope (or dead-letters the work).
+  void prepare(Work& w, TimePoint now) const;
+
+  // Stage C: records every fate (idempotency, audit, dead letters, retries) and acknowledges.
+  void finish_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out) const;
+
+  // The decision as `explain` prints it (DESIGN.md).
+  nlohmann::json explain_line(const Work& w) const;
+
+  const Runtime& runtime() const { return rt_; }
+
+ private:
+  AuditRecord audit_for(const Work& w, TimePoint now) const;
+  const Runtime& rt_;
+};
+
+}  // namespace dispatcher

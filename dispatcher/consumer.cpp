@@ -1,0 +1,340 @@
+#include "dispatcher/consumer.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "dispatcher/redis/async_client.hpp"
+#include "dispatcher/scheduler.hpp"
+
+namespace dispatcher {
+
+namespace asio = boost::asio;
+using redis::cmd;
+using redis::Command;
+using redis::Reply;
+
+struct Consumer::Io {
+  explicit Io(asio::io_context& io) : claim_timer(io), schedule_timer(io), signals(io, SIGTERM, SIGINT) {}
+  std::unique_ptr<redis::AsyncClient> reader, writer;
+  asio::steady_timer claim_timer, schedule_timer;
+  asio::signal_set signals;
+  std::mt19937_64 rng{std::random_device{}()};
+};
+
+struct Consumer::Batch {
+  std::vector<Work> works;
+  std::size_t sends_pending = 0;
+  TimePoint now;
+};
+
+Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now, ConsumerOptions opts)
+    : io_(io), rt_(rt), gate_(rt), providers_(providers), now_(std::move(now)), opts_(std::move(opts)),
+      io_state_(std::make_unique<Io>(io)) {}
+
+Consumer::~Consumer() = default;
+
+std::string Consumer::start() {
+  std::string err;
+  auto endpoint = rt_.redis_endpoint();
+  io_state_->reader = redis::AsyncClient::connect(io_, endpoint, err);
+  if (!io_state_->reader) return err;
+  io_state_->writer = redis::AsyncClient::connect(io_, endpoint, err);
+  if (!io_state_->writer) return err;
+  auto self = shared_from_this();
+  // Create the group at the stream's start, so messages enqueued before any consumer ran count.
+  io_state_->writer->exec({cmd("XGROUP", "CREATE", rt_.keys.stream(), rt_.config.consumer.group, "0", "MKSTREAM")},
+                          [self](const std::string& e, std::vector<Reply> r) {
+                            if (!e.empty()) {
+                              spdlog::error("{}", e);
+                              self->exit_code_ = 1;
+                              return self->stop();
+                            }
+                            if (r[0].is_error() && r[0].str.rfind("BUSYGROUP", 0) != 0) {
+                              spdlog::error("redis: {}", r[0].str);
+                              self->exit_code_ = 1;
+                              return self->stop();
+                            }
+                            self->do_schedule();
+                            self->do_claim();
+                            self->do_read();
+                          });
+  io_state_->signals.async_wait([self](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    spdlog::info("signal {}: draining in-flight work", sig);
+    self->stop();
+  });
+  spdlog::info("consumer {} reading {} as group {}", opts_.name, rt_.keys.stream(), rt_.config.consumer.group);
+  return {};
+}
+
+void Consumer::stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  io_state_->claim_timer.cancel();
+  io_state_->schedule_timer.cancel();
+  boost::system::error_code ignored;
+  io_state_->signals.cancel(ignored);
+  // A read blocked in XREADGROUP would hold us for up to block_ms: drop that connection.
+  if (reading_) io_state_->reader.reset();
+  maybe_done();
+}
+
+void Consumer::maybe_done() {
+  if (!stopping_ || reading_ || in_flight_ > 0) return;
+  // Released outside any hiredis callback we may be in.
+  asio::post(io_, [self = shared_from_this()] {
+    self->io_state_->reader.reset();
+    self->io_state_->writer.reset();
+  });
+}
+
+void Consumer::do_read() {
+  if (stopping_ || reading_ || in_flight_ >= opts_.max_batches_in_flight || !io_state_->reader) return;
+  reading_ = true;
+  io_state_->reader->exec({cmd("XREADGROUP", "GROUP", rt_.config.consumer.group, opts_.name, "COUNT",
+                               std::to_string(rt_.config.consumer.batch_size), "BLOCK",
+                               std::to_string(rt_.config.consumer.block_ms), "STREAMS", rt_.keys.stream(), ">")},
+                          [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+                            self->on_read(err, std::move(r));
+                          });
+}
+
+std::vector<Work> Consumer::entries_to_work(const Reply& entries) {
+  std::vector<Work> works;
+  works.reserve(entries.elements.size());
+  for (const Reply& e : entries.elements) {
+    if (e.elements.size() < 2) continue;
+    Work w;
+    w.entry_id = e.elements[0].str;
+    const Reply& fields = e.elements[1];
+    bool has_payload = false;
+    for (std::size_t i = 0; i + 1 < fields.elements.size(); i += 2) {
+      const std::string& f = fields.elements[i].str;
+      if (f == "payload") {
+        w.payload = fields.elements[i + 1].str;
+        has_payload = true;
+      } else if (f == "attempts") {
+        w.attempts = std::atoi(fields.elements[i + 1].str.c_str());
+      }
+    }
+    if (!has_payload) {
+      // An entry without a payload (trimmed, or written by something else): dead-letter it.
+      w.fate = Fate::dead;
+      w.reason = "invalid_message:missing_payload";
+      w.detail = "stream entry has no payload field";
+    }
+    works.push_back(std::move(w));
+  }
+  return works;
+}
+
+void Consumer::on_read(const std::string& err, std::vector<Reply> replies) {
+  reading_ = false;
+  if (stopping_) return maybe_done();
+  if (!err.empty()) {
+    spdlog::error("{}", err);
+    exit_code_ = 1;
+    return stop();
+  }
+  const Reply& r = replies[0];
+  if (r.is_error()) {
+    spdlog::error("redis: XREADGROUP: {}", r.str);
+    exit_code_ = 1;
+    return stop();
+  }
+  if (r.is_nil() || r.elements.empty() || r.elements[0].elements.size() < 2 ||
+      r.elements[0].elements[1].elements.empty()) {
+    if (opts_.until_idle && in_flight_ == 0) return check_idle();
+    return do_read();
+  }
+  process(entries_to_work(r.elements[0].elements[1]));
+  do_read();
+}
+
+void Consumer::check_idle() {
+  io_state_->writer->exec(
+      {cmd("XPENDING", rt_.keys.stream(), rt_.config.consumer.group),
+       cmd("ZCOUNT", rt_.keys.scheduled(), "-inf", std::to_string(to_epoch_ms(now_())))},
+      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+        if (self->stopping_) return self->maybe_done();
+        const bool nothing_pending = err.empty() && !r[0].elements.empty() && r[0].elements[0].integer == 0;
+        const bool nothing_due = err.empty() && r[1].type == Reply::Type::integer && r[1].integer == 0;
+        if (nothing_pending && nothing_due && self->in_flight_ == 0) {
+          spdlog::info("idle: nothing queued, in flight or due");
+          return self->stop();
+        }
+        self->do_read();
+      });
+}
+
+void Consumer::do_schedule() {
+  if (stopping_) return;
+  io_state_->writer->exec({move_due_command(rt_.keys, now_(), 1000)},
+                          [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+                            if (self->stopping_) return;
+                            long long moved = err.empty() && !r.empty() ? r[0].integer : 0;
+                            if (!err.empty() || (!r.empty() && r[0].is_error()))
+                              spdlog::warn("scheduler: {}", err.empty() ? r[0].str : err);
+                            auto delay = std::chrono::milliseconds(moved >= 1000 ? 0 : self->rt_.config.consumer.scheduler_interval_ms);
+                            self->io_state_->schedule_timer.expires_after(delay);
+                            self->io_state_->schedule_timer.async_wait([self](boost::system::error_code ec) {
+                              if (!ec) self->do_schedule();
+                            });
+                          });
+}
+
+void Consumer::do_claim() {
+  if (stopping_) return;
+  const int vis = rt_.config.consumer.visibility_timeout_ms;
+  io_state_->claim_timer.expires_after(std::chrono::milliseconds(std::max(50, vis / 2)));
+  io_state_->claim_timer.async_wait([self = shared_from_this(), vis](boost::system::error_code ec) {
+    if (ec || self->stopping_) return;
+    self->io_state_->writer->exec(
+        {cmd("XAUTOCLAIM", self->rt_.keys.stream(), self->rt_.config.consumer.group, self->opts_.name,
+             std::to_string(vis), "0-0", "COUNT", std::to_string(self->rt_.config.consumer.batch_size))},
+        [self](const std::string& err, std::vector<Reply> r) {
+          if (self->stopping_) return self->maybe_done();
+          if (err.empty() && r[0].type == Reply::Type::array && r[0].elements.size() >= 2) {
+            auto works = entries_to_work(r[0].elements[1]);
+            if (!works.empty()) {
+              spdlog::info("claimed {} messages a stopped consumer left pending", works.size());
+              self->process(std::move(works));
+            }
+          } else if (!err.empty() || r[0].is_error()) {
+            spdlog::warn("claim: {}", err.empty() ? r[0].str : err);
+          }
+          self->do_claim();
+        });
+  });
+}
+
+void Consumer::process(std::vector<Work> works) {
+  ++in_flight_;
+  ++stats_.batches;
+  auto b = std::make_shared<Batch>();
+  b->works = std::move(works);
+  b->now = now_();
+  for (Work& w : b->works)
+    if (w.fate == Fate::pending) gate_.parse(w);
+  std::vector<Command> cmds;
+  gate_.resolve_commands(b->works, /*claim=*/true, cmds);
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+    self->on_resolved(b, err, std::move(r));
+  });
+}
+
+void Consumer::on_resolved(std::shared_ptr<Batch> b, const std::string& err, std::vector<Reply> replies) {
+  if (!err.empty()) return batch_failed(b, err);
+  gate_.resolve_apply(b->works, true, replies);
+  std::vector<Command> cmds;
+  gate_.state_commands(b->works, b->now, cmds);
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+    self->on_state(b, err, std::move(r));
+  });
+}
+
+void Consumer::on_state(std::shared_ptr<Batch> b, const std::string& err, std::vector<Reply> replies) {
+  if (!err.empty()) return batch_failed(b, err);
+  gate_.state_apply(b->works, replies);
+  for (Work& w : b->works) {
+    gate_.decide(w, b->now);
+    gate_.prepare(w, b->now);
+  }
+  send_all(std::move(b));
+}
+
+void Consumer::send_all(std::shared_ptr<Batch> b) {
+  std::vector<Work*> to_send;
+  for (Work& w : b->works) {
+    if (w.fate != Fate::pending) continue;
+    channels::Provider* p = providers_[w.envelope.channel];
+    if (w.redelivered && p->already_accepted(w.msg->id)) {
+      // A consumer died after the provider took it but before it was recorded.
+      w.fate = Fate::sent;
+      w.outcome.provider = p->name();
+      w.outcome.provider_message_id = "already-accepted";
+      continue;
+    }
+    to_send.push_back(&w);
+  }
+  b->sends_pending = to_send.size();
+  if (to_send.empty()) return finish(std::move(b));
+  for (Work* w : to_send) {
+    providers_[w->envelope.channel]->send(w->envelope, [self = shared_from_this(), b, w](channels::Outcome o) {
+      self->on_outcome(b, *w, std::move(o));
+    });
+  }
+}
+
+void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o) {
+  w.outcome = std::move(o);
+  switch (w.outcome.kind) {
+    case channels::OutcomeKind::accepted:
+      w.fate = Fate::sent;
+      break;
+    case channels::OutcomeKind::permanent:
+      w.fate = Fate::failed;
+      break;
+    case channels::OutcomeKind::transient:
+      if (w.attempts + 1 >= rt_.config.consumer.max_attempts) {
+        w.fate = Fate::dead;
+        w.reason = "attempts_exhausted";
+        w.detail = w.outcome.error;
+      } else {
+        // Exponential backoff with full jitter, never sooner than the provider asked.
+        const auto& c = rt_.config.consumer;
+        const std::int64_t cap =
+            std::min<std::int64_t>(c.retry_max_ms, static_cast<std::int64_t>(c.retry_base_ms) << std::min(w.attempts, 20));
+        std::uniform_int_distribution<std::int64_t> jitter(cap / 2, cap);
+        std::chrono::milliseconds delay{jitter(io_state_->rng)};
+        if (w.outcome.retry_after) delay = std::max(delay, *w.outcome.retry_after);
+        w.retry_delay = delay;
+        w.fate = Fate::retry;
+      }
+      break;
+  }
+  if (--b->sends_pending == 0) finish(b);
+}
+
+void Consumer::finish(std::shared_ptr<Batch> b) {
+  std::vector<Command> cmds;
+  gate_.finish_commands(b->works, now_(), cmds);
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+    if (!err.empty()) return self->batch_failed(b, err);
+    if (auto e = redis::first_error({}, r); !e.empty()) spdlog::error("recording batch: {}", e);
+    for (const Work& w : b->works) self->count(w);
+    --self->in_flight_;
+    if (self->stopping_) return self->maybe_done();
+    self->do_read();
+  });
+}
+
+void Consumer::batch_failed(const std::shared_ptr<Batch>& b, const std::string& err) {
+  // Nothing was acknowledged: the entries stay pending and another consumer (or this one,
+  // after the visibility timeout) claims them.
+  spdlog::error("batch of {} left pending: {}", b->works.size(), err);
+  --in_flight_;
+  exit_code_ = 1;
+  stop();
+}
+
+void Consumer::count(const Work& w) {
+  switch (w.fate) {
+    case Fate::sent: ++stats_.sent[std::string(to_string(w.envelope.channel))]; break;
+    case Fate::decided:
+      if (w.decision.verdict == policy::Verdict::defer) ++stats_.deferred[w.decision.reason];
+      else ++stats_.denied[w.decision.reason];
+      break;
+    case Fate::dead: ++stats_.dead[w.reason]; break;
+    case Fate::failed: ++stats_.failed[w.outcome.suppress_address ? "address_suppressed" : "provider_rejected"]; break;
+    case Fate::retry: ++stats_.retries; break;
+    case Fate::duplicate: ++stats_.duplicates; break;
+    case Fate::pending: break;
+  }
+}
+
+}  // namespace dispatcher

@@ -1,0 +1,86 @@
+// `dispatcher run`: the consumer-group loop on one Asio event loop.
+//
+// Reads batches from the stream (a dedicated connection blocks in XREADGROUP), pushes each
+// through the Gate with one Redis round trip per stage, hands sends to the providers, and
+// acknowledges only after the batch's fates are recorded. Timers move due scheduled
+// messages into the stream and claim entries a dead consumer left pending.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "channels/provider.hpp"
+#include "dispatcher/batch.hpp"
+
+namespace dispatcher {
+
+struct ProviderSet {
+  std::array<std::unique_ptr<channels::Provider>, channel_count> by_channel;
+  channels::Provider* operator[](Channel c) const { return by_channel[index(c)].get(); }
+};
+
+struct RunStats {
+  std::map<std::string, std::int64_t> sent;        // per channel
+  std::map<std::string, std::int64_t> denied;      // per reason
+  std::map<std::string, std::int64_t> deferred;    // per reason
+  std::map<std::string, std::int64_t> dead;        // per reason
+  std::map<std::string, std::int64_t> failed;      // per reason
+  std::int64_t duplicates = 0, retries = 0, batches = 0;
+};
+
+struct ConsumerOptions {
+  bool until_idle = false;
+  std::string name;  // consumer name in the group; unique per process
+  int max_batches_in_flight = 2;
+};
+
+class Consumer : public std::enable_shared_from_this<Consumer> {
+ public:
+  Consumer(boost::asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now, ConsumerOptions opts);
+  ~Consumer();
+
+  // Connects and starts reading; returns an error line when it cannot start.
+  std::string start();
+  void stop();  // graceful: no new reads, in-flight batches finish
+
+  int exit_code() const { return exit_code_; }
+  const RunStats& stats() const { return stats_; }
+
+ private:
+  struct Batch;
+  void do_read();
+  void on_read(const std::string& err, std::vector<redis::Reply> replies);
+  void do_claim();
+  void do_schedule();
+  void check_idle();
+  void process(std::vector<Work> works);
+  void on_resolved(std::shared_ptr<Batch> b, const std::string& err, std::vector<redis::Reply> replies);
+  void on_state(std::shared_ptr<Batch> b, const std::string& err, std::vector<redis::Reply> replies);
+  void send_all(std::shared_ptr<Batch> b);
+  void on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o);
+  void finish(std::shared_ptr<Batch> b);
+  void batch_failed(const std::shared_ptr<Batch>& b, const std::string& err);
+  void count(const Work& w);
+  void maybe_done();
+  static std::vector<Work> entries_to_work(const redis::Reply& entries);
+
+  boost::asio::io_context& io_;
+  const Runtime& rt_;
+  Gate gate_;
+  ProviderSet& providers_;
+  NowFn now_;
+  ConsumerOptions opts_;
+  struct Io;  // connections, timers, signals
+  std::unique_ptr<Io> io_state_;
+  bool stopping_ = false;
+  bool reading_ = false;
+  int in_flight_ = 0;
+  int exit_code_ = 0;
+  RunStats stats_;
+};
+
+}  // namespace dispatcher

@@ -1,0 +1,105 @@
+#include "dispatcher/runtime.hpp"
+
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "dispatcher/embedded_redis.hpp"
+
+namespace dispatcher {
+
+namespace fs = std::filesystem;
+
+std::string load_secret(const config::Config& c) {
+  fs::path file = c.secret_file.empty() ? c.data_dir / "secret" : c.secret_file;
+  auto read = [&]() -> std::string {
+    std::ifstream in(file);
+    std::string s;
+    in >> s;
+    return s;
+  };
+  if (fs::exists(file)) {
+    std::string s = read();
+    if (s.size() < 32) throw std::runtime_error("secret file " + file.string() + " holds fewer than 32 characters");
+    return s;
+  }
+  if (!c.secret_file.empty()) throw std::runtime_error("secret_file " + file.string() + " does not exist");
+  fs::create_directories(file.parent_path());
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot draw random bytes for the secret");
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned char b : raw) hex += {digits[b >> 4], digits[b & 15]};
+  // Write beside, then link: two verbs racing both end up with the winner's secret.
+  fs::path tmp = file;
+  tmp += "." + std::to_string(::getpid());
+  {
+    int fd = ::open(tmp.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + tmp.string());
+    (void)!::write(fd, hex.data(), hex.size());
+    ::close(fd);
+  }
+  ::link(tmp.c_str(), file.c_str());
+  ::unlink(tmp.c_str());
+  return read();
+}
+
+redis::Endpoint Runtime::redis_endpoint() const {
+  std::string url = config.redis_url.empty() ? ensure_embedded_redis(config.data_dir) : config.redis_url;
+  auto e = redis::parse_endpoint(url);
+  if (!e) throw std::runtime_error("redis url is not redis://host:port[/db] or unix:///path: " + url);
+  return *e;
+}
+
+MessageVocabulary Runtime::vocabulary() const {
+  MessageVocabulary v;
+  if (policy) {
+    const policy::Policy* p = &*policy;
+    v.known_purpose = [p](std::string_view s) { return p->known_purpose(s); };
+    v.known_category = [p](std::string_view s) { return p->known_category(s); };
+  }
+  if (catalog) {
+    const templates::Catalog* c = &*catalog;
+    v.known_template = [c](std::string_view s) { return c->contains(s); };
+  }
+  return v;
+}
+
+templates::LoadOptions Runtime::template_options() const {
+  templates::LoadOptions o;
+  if (policy) {
+    const policy::Policy* p = &*policy;
+    o.is_marketing = [p](std::string_view s) { return p->is_marketing(s); };
+    o.known_purpose = [p](std::string_view s) { return p->known_purpose(s); };
+    o.known_category = [p](std::string_view s) { return p->known_category(s); };
+  }
+  o.strict = config.templates.strict;
+  o.default_max_sms_segments = static_cast<std::size_t>(config.templates.max_sms_segments);
+  o.max_sms_segments = config.templates.max_sms_segments_per_template;
+  return o;
+}
+
+const config::SenderIdentity& Runtime::identity_of(std::string_view sender) const {
+  if (sender.rfind("clinic:", 0) == 0) {
+    auto it = config.clinics.find(std::string(sender.substr(7)));
+    if (it != config.clinics.end()) return it->second;
+  }
+  return config.operator_identity;
+}
+
+Runtime open_runtime(const fs::path& config_file, Needs needs) {
+  Runtime rt;
+  rt.config = config::load(config_file);
+  rt.keys.prefix = rt.config.key_prefix;
+  rt.secret = load_secret(rt.config);
+  if (needs.policy || needs.templates) rt.policy = policy::Policy::load(config::resolve_shipped(rt.config.policy_file));
+  if (needs.templates)
+    rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());
+  return rt;
+}
+
+}  // namespace dispatcher

@@ -1,0 +1,44 @@
+// What every verb opens: config, the secret, Redis's address, the policy and the templates.
+// Start-up work: failures are exceptions with one clear line (the verbs print them).
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "config/config.hpp"
+#include "dispatcher/keys.hpp"
+#include "dispatcher/message.hpp"
+#include "dispatcher/policy/policy.hpp"
+#include "dispatcher/redis/endpoint.hpp"
+#include "templates/catalog.hpp"
+
+namespace dispatcher {
+
+struct Runtime {
+  config::Config config;
+  Keys keys;
+  std::string secret;  // keys address hashes and unsubscribe tokens
+  std::optional<policy::Policy> policy;
+  std::optional<templates::Catalog> catalog;
+
+  // The configured Redis, or the embedded one (started on first use).
+  redis::Endpoint redis_endpoint() const;
+  MessageVocabulary vocabulary() const;
+  templates::LoadOptions template_options() const;
+  // How a sender signs its messages (the law's mandatory display items).
+  const config::SenderIdentity& identity_of(std::string_view sender) const;
+};
+
+struct Needs {
+  bool policy = true;
+  bool templates = true;
+};
+
+Runtime open_runtime(const std::filesystem::path& config_file, Needs needs = {});
+
+// Loads or creates the secret (32 random bytes, hex) named by config or under the data dir.
+std::string load_secret(const config::Config& c);
+
+}  // namespace dispatcher

@@ -1,0 +1,28 @@
+// Signed, expiring unsubscribe tokens (HMAC-SHA256). The token names an opaque reference
+// (a keyed hash of the subject, resolved through Redis) and a scope; no address, name or
+// member id can be read from it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/clock.hpp"
+
+namespace dispatcher {
+
+struct TokenClaims {
+  std::string ref;    // opaque subject reference (hex)
+  std::string scope;  // the opt-out a one-click POST applies, e.g. "purpose:advertising"
+  std::int64_t expires = 0;  // epoch seconds
+};
+
+// The opaque reference for a subject: stable, keyed, not reversible without Redis.
+std::string subject_ref(std::string_view subject, std::string_view secret);
+
+std::string make_token(const TokenClaims& c, std::string_view secret);
+// Verifies the signature in constant time and the expiry; nullopt when forged, tampered or expired.
+std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret, TimePoint now);
+
+}  // namespace dispatcher

@@ -1,0 +1,33 @@
+// The `dispatcher` command line: one function per verb family registers its subcommands.
+// A verb returns its exit code; start-up failures are exceptions that main() prints as one line.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace dispatcher::verbs {
+
+struct Common {
+  std::string config_file;  // --config
+};
+
+struct Verb {
+  CLI::App* command;
+  std::function<int()> run;
+};
+using Verbs = std::vector<Verb>;
+
+void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out);    // run, enqueue, cancel
+void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out);  // subscriber, consent, optout …, history
+void add_check_verbs(CLI::App& app, const Common& common, Verbs& out);    // check, explain, render
+
+int main(int argc, char** argv);
+
+// Reads "F" or "-" (stdin) line by line; returns false with an error when F cannot be opened.
+bool for_each_line(const std::string& file, const std::function<void(std::string_view line, std::size_t number)>& f,
+                   std::string& error);
+
+}  // namespace dispatcher::verbs

@@ -1,0 +1,102 @@
+// Shared by the policy tests: the shipped policy, a default scenario and its evaluation.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "config/clock.hpp"
+#include "dispatcher/policy/policy.hpp"
+
+namespace dispatcher::policy::testing {
+
+inline std::string shipped_policy_path() { return DISPATCHER_SOURCE_DIR "/config/policy.yaml"; }
+
+inline std::string shipped_policy_text() {
+  std::ifstream in(shipped_policy_path());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+inline const Policy& shipped_policy() {
+  static const Policy p = Policy::load(shipped_policy_path());
+  return p;
+}
+
+// The shipped text with the first `from` replaced by `to` (the test fails if `from` is absent).
+inline std::string edited(std::string text, std::string_view from, std::string_view to) {
+  const std::size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << "the policy file no longer contains: " << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
+inline TimePoint at(std::string_view rfc3339) {
+  auto t = parse_rfc3339(rfc3339);
+  EXPECT_TRUE(t.has_value()) << rfc3339;
+  return t.value_or(TimePoint{});
+}
+
+// One message to one recipient: by default a member reachable everywhere, a clinic's reminder,
+// in the Tokyo morning, nothing opted out.
+struct Scenario {
+  Message message;
+  Subscriber recipient;
+  SubjectState state;
+  std::vector<std::string> template_categories;
+  TimePoint now = at("2026-11-30T10:00:00+09:00");
+
+  Scenario() {
+    message.id = "rsv-1";
+    message.sender = "clinic:c-102";
+    message.purpose = "reservation";
+    message.to = std::string("m-123");
+    message.channels = {Channel::push, Channel::sms, Channel::email};
+    message.template_name = "reservation.reminder";
+    recipient.id = "m-123";
+    recipient.member = true;
+    recipient.contact.email = "taro@example.jp";
+    recipient.contact.phone = "+819012345678";
+    recipient.contact.push = {{"apns", "tok-1"}};
+    recipient.tz = "Asia/Tokyo";
+  }
+
+  // A non-member of clinic c-102.
+  Scenario& nonmember() {
+    recipient.id = "nm-77";
+    recipient.member = false;
+    recipient.clinic = "c-102";
+    recipient.source = "patient_registry";
+    return *this;
+  }
+
+  Decision evaluate(const Policy& p = shipped_policy()) const {
+    return p.evaluate(Input{message, recipient, state, template_categories, now});
+  }
+};
+
+// What a case expects: "send:<channel>", "deny:<reason>" or "defer:<until RFC 3339 UTC>".
+inline std::string summary(const Decision& d) {
+  switch (d.verdict) {
+    case Verdict::send: return "send:" + std::string(d.channel ? to_string(*d.channel) : "?");
+    case Verdict::deny: return "deny:" + d.reason;
+    case Verdict::defer:
+      return "defer:" + d.reason + "@" + (d.until ? format_rfc3339(*d.until) : std::string("?"));
+  }
+  return "?";
+}
+
+struct Case {
+  std::string name;
+  std::function<void(Scenario&)> given;
+  std::string expected;  // as summary() writes it
+};
+
+inline std::ostream& operator<<(std::ostream& os, const Case& c) { return os << c.name; }
+
+}  // namespace dispatcher::policy::testing

@@ -26,24 +26,27 @@ struct Item {
 std::vector<Item> make_batch(std::size_t n) {
   std::mt19937 rng(42);  // fixed: the same batch every run
   auto pick = [&](auto const& v) { return v[rng() % v.size()]; };
-  const std::vector<std::string> purposes{"reservation", "reservation", "reservation", "support",
-                                          "coupon_info", "campaign",    "advertising", "recommendation",
-                                          "product_notice", "auth",     "maintenance", "points"};
-  const std::vector<std::string> senders{"operator", "operator", "operator", "clinic:c-102",
-                                         "clinic:c-102", "clinic:c-102", "clinic:c-103", "group:epark"};
+  const std::vector<std::string> purposes{
+      "reservation", "reservation",    "reservation",    "support", "coupon_info", "campaign",
+      "advertising", "recommendation", "product_notice", "auth",    "maintenance", "points"};
+  const std::vector<std::string> senders{"operator",     "operator",     "operator",
+                                         "clinic:c-102", "clinic:c-102", "clinic:c-102",
+                                         "clinic:c-103", "group:epark"};
   const std::vector<std::string> tzs{"", "Asia/Tokyo", "Asia/Tokyo", "America/Los_Angeles",
                                      "Europe/London"};
   const std::vector<std::vector<std::string>> categories{
       {}, {}, {}, {}, {"usage_history"}, {"usage_history"}, {"behavior_history"}, {"sensitive"}};
   const std::vector<std::vector<Channel>> channel_orders{
-      {Channel::push, Channel::sms, Channel::email}, {Channel::email, Channel::sms},
-      {Channel::sms, Channel::push}, {Channel::email}};
+      {Channel::push, Channel::sms, Channel::email},
+      {Channel::email, Channel::sms},
+      {Channel::sms, Channel::push},
+      {Channel::email}};
   const TimePoint base = *parse_rfc3339("2026-11-30T00:00:00+09:00");
 
   // Mostly what producers really send (clinic reminders, operator marketing, replies, notices to
   // non-members), plus one in five drawn at random, which the early rules mostly stop.
-  const std::vector<std::string> marketing{"coupon_info", "campaign", "advertising", "recommendation",
-                                           "points", "survey"};
+  const std::vector<std::string> marketing{"coupon_info",    "campaign", "advertising",
+                                           "recommendation", "points",   "survey"};
   std::vector<Item> batch(n);
   for (std::size_t i = 0; i < n; ++i) {
     Item& it = batch[i];
@@ -52,16 +55,21 @@ std::vector<Item> make_batch(std::size_t n) {
     it.message.channels = pick(channel_orders);
     it.recipient.member = true;
     switch (rng() % 10) {
-      case 0: case 1: case 2:  // a clinic's reminder
+      case 0:
+      case 1:
+      case 2:  // a clinic's reminder
         it.message.sender = "clinic:c-102";
         it.message.purpose = "reservation";
         it.message.data_categories = {"usage_history"};
         it.message.expires_at = base + std::chrono::hours{rng() % 240};
         break;
-      case 3: case 4: case 5:  // the operator's marketing
+      case 3:
+      case 4:
+      case 5:  // the operator's marketing
         it.message.sender = "operator";
         it.message.purpose = pick(marketing);
-        if (it.message.purpose == "recommendation") it.message.data_categories = {"behavior_history"};
+        if (it.message.purpose == "recommendation")
+          it.message.data_categories = {"behavior_history"};
         break;
       case 6:  // a reply to an inquiry
         it.message.sender = "clinic:c-102";
@@ -90,10 +98,17 @@ std::vector<Item> make_batch(std::size_t n) {
     if (rng() % 50 == 0) it.state.erased = true;
     if (rng() % 50 == 0) it.state.stopped_purposes = {"coupon_info"};
     switch (rng() % 8) {
-      case 0: it.state.optouts = {"channel:sms"}; break;
-      case 1: it.state.optouts = {"purpose:advertising", "channel:email"}; break;
-      case 2: it.state.optouts = {"sender:clinic:c-102"}; break;
-      default: break;
+      case 0:
+        it.state.optouts = {"channel:sms"};
+        break;
+      case 1:
+        it.state.optouts = {"purpose:advertising", "channel:email"};
+        break;
+      case 2:
+        it.state.optouts = {"sender:clinic:c-102"};
+        break;
+      default:
+        break;
     }
     for (std::size_t c = 0; c < channel_count; ++c) {
       it.state.consent[c] = rng() % 4 != 0;
@@ -125,8 +140,8 @@ void BM_PolicyEvaluate(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(n));
   // Seconds per message; printed with an SI prefix ("250n" = 250 ns).
   state.counters["per_message"] = benchmark::Counter(
-      static_cast<double>(batch.size()), benchmark::Counter::kIsIterationInvariantRate |
-                                             benchmark::Counter::kInvert);
+      static_cast<double>(batch.size()),
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kInvert);
   state.counters["send_pct"] = 100.0 * static_cast<double>(sent) / n;
   state.counters["defer_pct"] = 100.0 * static_cast<double>(deferred) / n;
   state.counters["deny_pct"] = 100.0 * static_cast<double>(denied) / n;

@@ -59,28 +59,41 @@ BENCHMARK(BM_RenderSmallJapanese);
 // A 20 KB inline-styled HTML e-mail: a header, a table of details repeated, a list section.
 std::string big_html_template() {
   std::string s =
-      "<!DOCTYPE html>\n<html lang=\"ja\">\n<head><meta charset=\"utf-8\"><title>{{subject}}</title></head>\n"
+      "<!DOCTYPE html>\n<html lang=\"ja\">\n<head><meta "
+      "charset=\"utf-8\"><title>{{subject}}</title></head>\n"
       "<body style=\"margin:0;padding:0;background-color:#f2f4f6;\">\n"
       "<table role=\"presentation\" width=\"100%\" cellpadding=\"0\" cellspacing=\"0\">\n"
-      "  <tr><td style=\"padding:20px 32px;border-bottom:3px solid #2a8fa8;font-size:18px;\">{{clinic_name}}</td></tr>\n"
+      "  <tr><td style=\"padding:20px 32px;border-bottom:3px solid "
+      "#2a8fa8;font-size:18px;\">{{clinic_name}}</td></tr>\n"
       "  <tr><td style=\"padding:28px 32px;\">\n"
       "    <p style=\"margin:0 0 16px;\">{{name}}様</p>\n";
   int block = 0;
   while (s.size() < 19 * 1024) {
-    s += "    <p style=\"margin:0 0 16px;line-height:1.8;color:#333333;\">いつも{{clinic_name}}をご利用いただき、"
-         "誠にありがとうございます。ご予約の日時が近づいてまいりましたので、お知らせいたします。</p>\n"
-         "    <table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;border-collapse:collapse;\">\n"
-         "      <tr><th align=\"left\" style=\"padding:10px 12px;border:1px solid #e3e8ec;background-color:#f5f8fa;\">"
-         "ご予約日時</th><td style=\"padding:10px 12px;border:1px solid #e3e8ec;\">{{starts_at}}</td></tr>\n"
-         "      <tr><th align=\"left\" style=\"padding:10px 12px;border:1px solid #e3e8ec;background-color:#f5f8fa;\">"
-         "お電話</th><td style=\"padding:10px 12px;border:1px solid #e3e8ec;\">{{clinic_phone}}</td></tr>\n"
+    s += "    <p style=\"margin:0 0 "
+         "16px;line-height:1.8;color:#333333;\">いつも{{clinic_name}}をご利用いただき、"
+         "誠にありがとうございます。ご予約の日時が近づいてまいりましたので、お知らせいたします。</"
+         "p>\n"
+         "    <table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" "
+         "style=\"width:100%;border-collapse:collapse;\">\n"
+         "      <tr><th align=\"left\" style=\"padding:10px 12px;border:1px solid "
+         "#e3e8ec;background-color:#f5f8fa;\">"
+         "ご予約日時</th><td style=\"padding:10px 12px;border:1px solid "
+         "#e3e8ec;\">{{starts_at}}</td></tr>\n"
+         "      <tr><th align=\"left\" style=\"padding:10px 12px;border:1px solid "
+         "#e3e8ec;background-color:#f5f8fa;\">"
+         "お電話</th><td style=\"padding:10px 12px;border:1px solid "
+         "#e3e8ec;\">{{clinic_phone}}</td></tr>\n"
          "    </table>\n";
     if (++block % 3 == 0)
-      s += "{{#items}}\n    <p style=\"margin:0 0 8px;\"><a href=\"{{url}}\" style=\"color:#2a8fa8;\">{{title}}</a></p>\n{{/items}}\n";
+      s += "{{#items}}\n    <p style=\"margin:0 0 8px;\"><a href=\"{{url}}\" "
+           "style=\"color:#2a8fa8;\">{{title}}</a></p>\n{{/items}}\n";
   }
-  s += "    <p style=\"margin:24px 0;text-align:center;\"><a href=\"{{reservation_url}}\">ご予約内容の確認・変更</a></p>\n"
+  s += "    <p style=\"margin:24px 0;text-align:center;\"><a "
+       "href=\"{{reservation_url}}\">ご予約内容の確認・変更</a></p>\n"
        "  </td></tr>\n"
-       "  <tr><td style=\"font-size:12px;color:#6b7280;\">{{sender_name}}　お問い合わせ：{{sender_contact}}<br>\n"
+       "  <tr><td "
+       "style=\"font-size:12px;color:#6b7280;\">{{sender_name}}　お問い合わせ：{{sender_contact}}<"
+       "br>\n"
        "  配信停止：<a href=\"{{unsubscribe_url}}\">{{unsubscribe_url}}</a></td></tr>\n"
        "</table>\n</body>\n</html>\n";
   return s;
@@ -93,9 +106,10 @@ void BM_RenderHtml20KB(benchmark::State& state) {
   json data = small_data;
   data["subject"] = "【さくら歯科クリニック】ご予約日時のお知らせ";
   data["reservation_url"] = "https://d.example.jp/r/Ab3xYz?from=mail&lang=ja";
-  data["items"] = json::array({{{"title", "歯周病を防ぐ毎日のケア"}, {"url", "https://d.example.jp/n/1"}},
-                               {{"title", "正しい歯みがき <基本編>"}, {"url", "https://d.example.jp/n/2"}},
-                               {{"title", "定期検診のすすめ"}, {"url", "https://d.example.jp/n/3"}}});
+  data["items"] =
+      json::array({{{"title", "歯周病を防ぐ毎日のケア"}, {"url", "https://d.example.jp/n/1"}},
+                   {{"title", "正しい歯みがき <基本編>"}, {"url", "https://d.example.jp/n/2"}},
+                   {{"title", "定期検診のすすめ"}, {"url", "https://d.example.jp/n/3"}}});
   const json injected = {{"sender_name", "EPARK歯科"},
                          {"sender_contact", "0120-123-456"},
                          {"unsubscribe_url", "https://d.example.jp/u/Xk29fPq8Lm3n"}};
@@ -142,15 +156,20 @@ void render_shipped(benchmark::State& state, dispatcher::Channel channel) {
   const auto* tpl = shipped().find("reservation.reminder", "ja");
   json data = small_data;
   data["reservation_url"] = "https://d.example.jp/r/Ab3xYz";
-  const json injected = {{"sender_name", "さくら歯科クリニック"}, {"sender_contact", "03-1234-5678"}};
+  const json injected = {{"sender_name", "さくら歯科クリニック"},
+                         {"sender_contact", "03-1234-5678"}};
   dispatcher::templates::Rendered out;
   for (auto _ : state) {
     auto err = tpl->render_into(channel, data, injected, out);
     benchmark::DoNotOptimize(err);
   }
 }
-void BM_CatalogReminderSms(benchmark::State& state) { render_shipped(state, dispatcher::Channel::sms); }
-void BM_CatalogReminderEmail(benchmark::State& state) { render_shipped(state, dispatcher::Channel::email); }
+void BM_CatalogReminderSms(benchmark::State& state) {
+  render_shipped(state, dispatcher::Channel::sms);
+}
+void BM_CatalogReminderEmail(benchmark::State& state) {
+  render_shipped(state, dispatcher::Channel::email);
+}
 BENCHMARK(BM_CatalogReminderSms);
 BENCHMARK(BM_CatalogReminderEmail);
 

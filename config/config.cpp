@@ -39,13 +39,16 @@ class Section {
 
   YAML::Node get(const std::string& key) {
     seen_.insert(key);
-    if (!node_ || !node_.IsMap()) return YAML::Node();
-    return node_[key];
+    if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Null);
+    // Searched rather than indexed: yaml-cpp's operator[] inserts (or yields an invalid node).
+    for (const auto& kv : node_)
+      if (kv.first.as<std::string>() == key) return kv.second;
+    return YAML::Node(YAML::NodeType::Null);
   }
 
   void str(const std::string& key, std::string& out, bool allow_empty = true) {
     auto n = get(key);
-    if (!n) return;
+    if (!n || n.IsNull()) return;
     if (!n.IsScalar()) return error(n, full(key), "must be a string");
     auto v = n.as<std::string>();
     if (!allow_empty && v.empty()) return error(n, full(key), "must not be empty");
@@ -60,7 +63,7 @@ class Section {
 
   void integer(const std::string& key, int& out, int lo, int hi) {
     auto n = get(key);
-    if (!n) return;
+    if (!n || n.IsNull()) return;
     try {
       long long v = n.as<long long>();
       if (v < lo || v > hi) return error(n, full(key), fmt::format("must be between {} and {}", lo, hi));
@@ -72,7 +75,7 @@ class Section {
 
   void boolean(const std::string& key, bool& out) {
     auto n = get(key);
-    if (!n) return;
+    if (!n || n.IsNull()) return;
     try {
       out = n.as<bool>();
     } catch (const YAML::Exception&) {
@@ -146,7 +149,7 @@ Config from_node(const YAML::Node& root, const std::string& name) {
           else
             c.templates.max_sms_segments_per_template[kv.first.as<std::string>()] = static_cast<std::size_t>(v);
         }
-      } else if (per) {
+      } else if (per && !per.IsNull()) {
         s.error(per, "templates.max_sms_segments_per_template", "must be a mapping of template name to count");
       }
     }

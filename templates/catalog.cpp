@@ -20,29 +20,43 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-enum class Part : std::uint8_t { email_subject, email_text, email_html, sms_text, push_title, push_body };
+enum class Part : std::uint8_t {
+  email_subject,
+  email_text,
+  email_html,
+  sms_text,
+  push_title,
+  push_body
+};
 constexpr std::size_t part_count = 6;
 constexpr std::array<std::string_view, part_count> part_files{
     "email.subject", "email.txt", "email.html", "sms.txt", "push.title", "push.body"};
-constexpr std::array<Channel, part_count> part_channel{Channel::email, Channel::email, Channel::email,
-                                                       Channel::sms,   Channel::push,  Channel::push};
+constexpr std::array<Channel, part_count> part_channel{
+    Channel::email, Channel::email, Channel::email, Channel::sms, Channel::push, Channel::push};
 
 constexpr std::array<std::string_view, 4> injected_variables{"unsubscribe_url", "sender_name",
                                                              "sender_contact", "message_id"};
 constexpr std::string_view no_category = "none";
 
 bool is_injected(std::string_view name) {
-  return std::find(injected_variables.begin(), injected_variables.end(), name) != injected_variables.end();
+  return std::find(injected_variables.begin(), injected_variables.end(), name) !=
+         injected_variables.end();
 }
 
 std::string& part_of(Rendered& r, Part p) {
   switch (p) {
-    case Part::email_subject: return r.email_subject;
-    case Part::email_text: return r.email_text;
-    case Part::email_html: return r.email_html;
-    case Part::sms_text: return r.sms_text;
-    case Part::push_title: return r.push_title;
-    case Part::push_body: return r.push_body;
+    case Part::email_subject:
+      return r.email_subject;
+    case Part::email_text:
+      return r.email_text;
+    case Part::email_html:
+      return r.email_html;
+    case Part::sms_text:
+      return r.sms_text;
+    case Part::push_title:
+      return r.push_title;
+    case Part::push_body:
+      return r.push_body;
   }
   return r.email_subject;
 }
@@ -57,7 +71,10 @@ std::optional<std::size_t> invalid_utf8_line(std::string_view s) {
       ++i;
       continue;
     }
-    std::size_t len = b0 >= 0xC2 && b0 <= 0xDF ? 2 : b0 >= 0xE0 && b0 <= 0xEF ? 3 : b0 >= 0xF0 && b0 <= 0xF4 ? 4 : 0;
+    std::size_t len = b0 >= 0xC2 && b0 <= 0xDF   ? 2
+                      : b0 >= 0xE0 && b0 <= 0xEF ? 3
+                      : b0 >= 0xF0 && b0 <= 0xF4 ? 4
+                                                 : 0;
     if (len == 0 || i + len > s.size()) return line;
     for (std::size_t k = 1; k < len; ++k)
       if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return line;
@@ -133,7 +150,8 @@ class TemplateImpl final : public Template {
     for (std::size_t p = 0; p < part_count; ++p) {
       if (part_channel[p] != c) continue;
       mustache::RenderOptions options;
-      options.escape = Part(p) == Part::email_html ? mustache::Escape::html : mustache::Escape::none;
+      options.escape =
+          Part(p) == Part::email_html ? mustache::Escape::html : mustache::Escape::none;
       options.strict = strict_;
       if (auto failure = mustache::render(*parts_[p], frames, options, part_of(out, Part(p)))) {
         std::string where = name_ + "/" + locale_ + "/" + std::string(part_files[p]) + ":" +
@@ -147,12 +165,12 @@ class TemplateImpl final : public Template {
     if (c == Channel::sms) {
       SmsCount count = count_sms(out.sms_text);
       if (count.segments > max_sms_segments_)
-        return RenderError{"sms_too_long", "template " + name_ + " (" + locale_ + ") renders an SMS of " +
-                                               std::to_string(count.units) + " " +
-                                               std::string(to_string(count.encoding)) + " units in " +
-                                               std::to_string(count.segments) +
-                                               " segments; at most " +
-                                               std::to_string(max_sms_segments_) + " are allowed"};
+        return RenderError{"sms_too_long",
+                           "template " + name_ + " (" + locale_ + ") renders an SMS of " +
+                               std::to_string(count.units) + " " +
+                               std::string(to_string(count.encoding)) + " units in " +
+                               std::to_string(count.segments) + " segments; at most " +
+                               std::to_string(max_sms_segments_) + " are allowed"};
     }
     return std::nullopt;
   }
@@ -166,7 +184,8 @@ struct Declared {
 
 class Loader {
  public:
-  Loader(const LoadOptions& opts, std::vector<std::string>& errors) : opts_(opts), errors_(errors) {}
+  Loader(const LoadOptions& opts, std::vector<std::string>& errors)
+      : opts_(opts), errors_(errors) {}
 
   void error(const fs::path& file, std::size_t line, std::string_view what) {
     errors_.push_back(file.string() + ":" + std::to_string(line) + ": " + std::string(what));
@@ -193,8 +212,9 @@ class Loader {
       } else if (file == "meta.yaml" && fs::is_regular_file(p)) {
         has_meta = true;
       } else {
-        error(p, 1, "unknown file in a template folder (expected meta.yaml, email.subject, email.txt, "
-                    "email.html, sms.txt, push.title, push.body)");
+        error(p, 1,
+              "unknown file in a template folder (expected meta.yaml, email.subject, email.txt, "
+              "email.html, sms.txt, push.title, push.body)");
       }
     }
 
@@ -202,7 +222,8 @@ class Loader {
     std::optional<std::size_t> meta_max_segments;
     const fs::path meta_path = dir / "meta.yaml";
     if (!has_meta) {
-      error(meta_path, 1, "missing: every template needs a meta.yaml naming its purpose and variables");
+      error(meta_path, 1,
+            "missing: every template needs a meta.yaml naming its purpose and variables");
     } else if (auto text = read(meta_path)) {
       parse_meta(meta_path, *text, *tpl, variables, meta_max_segments);
     }
@@ -238,8 +259,10 @@ class Loader {
         continue;
       }
       // The file's final newline ends the file, not the message (an SMS or a subject has none).
-      if (text->ends_with("\r\n")) text->resize(text->size() - 2);
-      else if (text->ends_with('\n')) text->pop_back();
+      if (text->ends_with("\r\n"))
+        text->resize(text->size() - 2);
+      else if (text->ends_with('\n'))
+        text->pop_back();
       auto compiled = mustache::compile(*text, path.string(), partials_);
       if (auto* err = std::get_if<mustache::CompileError>(&compiled)) {
         error(path, err->line, err->message);
@@ -254,12 +277,14 @@ class Loader {
       if (all_compiled && !decl.used)
         error(meta_path, decl.line, "variable '" + var + "' is declared but no part uses it");
 
-    if (has_meta && !tpl->purpose_.empty() && opts_.is_marketing && opts_.is_marketing(tpl->purpose_))
+    if (has_meta && !tpl->purpose_.empty() && opts_.is_marketing &&
+        opts_.is_marketing(tpl->purpose_))
       check_marketing(dir, *tpl);
 
     std::size_t max = opts_.default_max_sms_segments;
     if (meta_max_segments) max = *meta_max_segments;
-    if (auto it = opts_.max_sms_segments.find(tpl->name_); it != opts_.max_sms_segments.end()) max = it->second;
+    if (auto it = opts_.max_sms_segments.find(tpl->name_); it != opts_.max_sms_segments.end())
+      max = it->second;
     tpl->max_sms_segments_ = max;
 
     if (errors_.size() != errors_before) return nullptr;
@@ -322,7 +347,8 @@ class Loader {
           const std::string name = var.first.Scalar();
           const std::size_t line = line_of(var.first);
           if (is_injected(name)) {
-            error(path, line, "variable '" + name + "' is filled by the dispatcher; do not declare it");
+            error(path, line,
+                  "variable '" + name + "' is filled by the dispatcher; do not declare it");
             continue;
           }
           if (!var.second.IsScalar()) {
@@ -330,9 +356,10 @@ class Loader {
             continue;
           }
           const std::string category = var.second.Scalar();
-          if (category != no_category && !(opts_.known_category && opts_.known_category(category))) {
-            error(path, line, "variable '" + name + "' has unknown data category '" + category +
-                                  "' (use a policy category or 'none')");
+          if (category != no_category && opts_.known_category && !opts_.known_category(category)) {
+            error(path, line,
+                  "variable '" + name + "' has unknown data category '" + category +
+                      "' (use a policy category or 'none')");
             continue;
           }
           if (category != no_category) categories.insert(category);
@@ -345,8 +372,10 @@ class Loader {
         } catch (const YAML::Exception&) {
           n = 0;
         }
-        if (n == 0) error(path, line_of(value), "max_sms_segments must be a positive integer");
-        else max_segments = n;
+        if (n == 0)
+          error(path, line_of(value), "max_sms_segments must be a positive integer");
+        else
+          max_segments = n;
       } else {
         error(path, line_of(kv.first),
               "unknown key '" + key + "' (expected purpose, variables, max_sms_segments)");
@@ -399,9 +428,11 @@ class Loader {
     for (std::size_t p = 0; p < part_count; ++p)
       if (tpl.parts_[p]) names[p] = top_level_names(*tpl.parts_[p]);
     auto has = [&](Part p, std::string_view var) { return names[std::size_t(p)].contains(var); };
-    const std::string why = " (a marketing template, purpose '" + tpl.purpose_ + "', must carry it; POLICY.md)";
+    const std::string why =
+        " (a marketing template, purpose '" + tpl.purpose_ + "', must carry it; POLICY.md)";
     auto require_sender = [&](Part where, std::initializer_list<Part> any_of) {
-      for (std::string_view var : {std::string_view("sender_name"), std::string_view("sender_contact")}) {
+      for (std::string_view var :
+           {std::string_view("sender_name"), std::string_view("sender_contact")}) {
         bool found = false;
         for (Part p : any_of) found = found || has(p, var);
         if (!found)
@@ -420,9 +451,11 @@ class Loader {
     if (tpl.channels_[index(Channel::sms)]) {
       require_sender(Part::sms_text, {Part::sms_text});
       if (!has(Part::sms_text, "unsubscribe_url"))
-        error(dir / "sms.txt", 1, "has no stop instruction with {{unsubscribe_url}} outside a section" + why);
+        error(dir / "sms.txt", 1,
+              "has no stop instruction with {{unsubscribe_url}} outside a section" + why);
     }
-    if (tpl.channels_[index(Channel::push)]) require_sender(Part::push_body, {Part::push_title, Part::push_body});
+    if (tpl.channels_[index(Channel::push)])
+      require_sender(Part::push_body, {Part::push_title, Part::push_body});
   }
 
   const LoadOptions& opts_;
@@ -431,7 +464,8 @@ class Loader {
 };
 
 std::string join_errors(const std::vector<std::string>& errors) {
-  std::string s = "templates: " + std::to_string(errors.size()) + (errors.size() == 1 ? " error" : " errors");
+  std::string s =
+      "templates: " + std::to_string(errors.size()) + (errors.size() == 1 ? " error" : " errors");
   for (const auto& e : errors) s += "\n  " + e;
   return s;
 }
@@ -443,7 +477,9 @@ LoadError::LoadError(std::vector<std::string> errors)
 
 struct Catalog::Impl {
   // name → locale → template
-  std::map<std::string, std::map<std::string, std::unique_ptr<TemplateImpl>, std::less<>>, std::less<>> templates;
+  std::map<std::string, std::map<std::string, std::unique_ptr<TemplateImpl>, std::less<>>,
+           std::less<>>
+      templates;
 };
 
 Catalog::Catalog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -459,8 +495,9 @@ Catalog Catalog::load(const std::filesystem::path& dir, const LoadOptions& opts)
   Loader loader(opts, errors);
 
   std::vector<fs::path> locales;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory()) locales.push_back(e.path());
+  for (const auto& e : fs::directory_iterator(dir))  // files here are the engine's sources
+    if (e.is_directory() && !e.path().filename().string().starts_with('.'))
+      locales.push_back(e.path());
   std::sort(locales.begin(), locales.end());
   for (const fs::path& locale_dir : locales) {
     const std::string locale = locale_dir.filename().string();
@@ -470,17 +507,22 @@ Catalog Catalog::load(const std::filesystem::path& dir, const LoadOptions& opts)
     }
     std::vector<fs::path> names;
     for (const auto& e : fs::directory_iterator(locale_dir)) {
-      if (e.is_directory()) names.push_back(e.path());
-      else loader.error(e.path(), 1, "unexpected file; a locale folder holds template folders only");
+      if (e.is_directory())
+        names.push_back(e.path());
+      else
+        loader.error(e.path(), 1, "unexpected file; a locale folder holds template folders only");
     }
     std::sort(names.begin(), names.end());
     for (const fs::path& tdir : names) {
       const std::string name = tdir.filename().string();
       if (!valid_template_name(name)) {
-        loader.error(tdir, 1, "not a template name (lowercase words joined by dots, e.g. reservation.reminder)");
+        loader.error(
+            tdir, 1,
+            "not a template name (lowercase words joined by dots, e.g. reservation.reminder)");
         continue;
       }
-      if (auto tpl = loader.load(tdir, locale, name)) impl->templates[name][locale] = std::move(tpl);
+      if (auto tpl = loader.load(tdir, locale, name))
+        impl->templates[name][locale] = std::move(tpl);
     }
   }
 
@@ -488,13 +530,15 @@ Catalog Catalog::load(const std::filesystem::path& dir, const LoadOptions& opts)
   for (const auto& [name, by_locale] : impl->templates) {
     auto ja = by_locale.find("ja");
     if (ja == by_locale.end()) {
-      errors.push_back((dir / "ja" / name).string() + ":1: missing: every template needs a ja version (the fallback locale)");
+      errors.push_back((dir / "ja" / name).string() +
+                       ":1: missing: every template needs a ja version (the fallback locale)");
       continue;
     }
     for (const auto& [locale, tpl] : by_locale)
       if (tpl->purpose_ != ja->second->purpose_)
-        errors.push_back((dir / locale / name / "meta.yaml").string() + ":1: purpose '" + tpl->purpose_ +
-                         "' differs from the ja version's '" + ja->second->purpose_ + "'");
+        errors.push_back((dir / locale / name / "meta.yaml").string() + ":1: purpose '" +
+                         tpl->purpose_ + "' differs from the ja version's '" +
+                         ja->second->purpose_ + "'");
   }
   if (!errors.empty()) throw LoadError(std::move(errors));
   return Catalog(std::move(impl));
@@ -507,12 +551,15 @@ const Template* Catalog::find(std::string_view name, std::string_view locale) co
   if (auto l = by_locale.find(locale); l != by_locale.end()) return l->second.get();
   // "en-US" → "en", then the fallback.
   if (auto cut = locale.find_first_of("-_"); cut != std::string_view::npos)
-    if (auto l = by_locale.find(locale.substr(0, cut)); l != by_locale.end()) return l->second.get();
+    if (auto l = by_locale.find(locale.substr(0, cut)); l != by_locale.end())
+      return l->second.get();
   if (auto l = by_locale.find("ja"); l != by_locale.end()) return l->second.get();
   return nullptr;
 }
 
-bool Catalog::contains(std::string_view name) const { return impl_->templates.find(name) != impl_->templates.end(); }
+bool Catalog::contains(std::string_view name) const {
+  return impl_->templates.find(name) != impl_->templates.end();
+}
 
 std::vector<std::string> Catalog::names() const {
   std::vector<std::string> out;

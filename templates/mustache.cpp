@@ -14,12 +14,23 @@ void append_html_escaped(std::string& out, std::string_view s) {
   for (std::size_t i = 0; i < s.size(); ++i) {
     std::string_view entity;
     switch (s[i]) {
-      case '&': entity = "&amp;"; break;
-      case '<': entity = "&lt;"; break;
-      case '>': entity = "&gt;"; break;
-      case '"': entity = "&quot;"; break;
-      case '\'': entity = "&#39;"; break;
-      default: continue;
+      case '&':
+        entity = "&amp;";
+        break;
+      case '<':
+        entity = "&lt;";
+        break;
+      case '>':
+        entity = "&gt;";
+        break;
+      case '"':
+        entity = "&quot;";
+        break;
+      case '\'':
+        entity = "&#39;";
+        break;
+      default:
+        continue;
     }
     out.append(s.data() + done, i - done);
     out.append(entity);
@@ -57,16 +68,24 @@ std::uint32_t count_newlines(std::string_view s) {
 
 struct Token {
   enum class Type : std::uint8_t {
-    text, variable, raw, section, inverted, close, partial, comment, delimiters
+    text,
+    variable,
+    raw,
+    section,
+    inverted,
+    close,
+    partial,
+    comment,
+    delimiters
   };
   Type type = Type::text;
   std::string_view content;  // text: the text; tags: the trimmed name
   std::uint32_t line = 1;
-  bool ends_line = false;    // text that ends with '\n'
-  bool dropped = false;      // whitespace of a standalone line
+  bool ends_line = false;  // text that ends with '\n'
+  bool dropped = false;    // whitespace of a standalone line
   bool standalone = false;
   bool line_start = false;
-  std::string_view indent;   // standalone partial: the whitespace before it
+  std::string_view indent;  // standalone partial: the whitespace before it
 };
 
 bool can_stand_alone(Token::Type t) {
@@ -76,8 +95,10 @@ bool can_stand_alone(Token::Type t) {
     case Token::Type::close:
     case Token::Type::partial:
     case Token::Type::comment:
-    case Token::Type::delimiters: return true;
-    default: return false;
+    case Token::Type::delimiters:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -144,8 +165,10 @@ class Parser {
       std::size_t inner = open + otag.size();
       char sigil = inner < src_.size() ? src_[inner] : '\0';
       std::string closer = ctag;
-      if (sigil == '{') closer = "}" + ctag;
-      else if (sigil == '=') closer = "=" + ctag;
+      if (sigil == '{')
+        closer = "}" + ctag;
+      else if (sigil == '=')
+        closer = "=" + ctag;
       std::size_t body_begin = inner + ((sigil == '{' || sigil == '=') ? 1 : 0);
       std::size_t close = src_.find(closer, body_begin);
       if (close == std::string_view::npos)
@@ -158,15 +181,38 @@ class Parser {
       t.type = Token::Type::variable;
       t.line = tag_line;
       switch (sigil) {
-        case '{': t.type = Token::Type::raw; break;
-        case '&': t.type = Token::Type::raw; body.remove_prefix(1); break;
-        case '#': t.type = Token::Type::section; body.remove_prefix(1); break;
-        case '^': t.type = Token::Type::inverted; body.remove_prefix(1); break;
-        case '/': t.type = Token::Type::close; body.remove_prefix(1); break;
-        case '>': t.type = Token::Type::partial; body.remove_prefix(1); break;
-        case '!': t.type = Token::Type::comment; body.remove_prefix(1); break;
-        case '=': t.type = Token::Type::delimiters; break;
-        default: break;
+        case '{':
+          t.type = Token::Type::raw;
+          break;
+        case '&':
+          t.type = Token::Type::raw;
+          body.remove_prefix(1);
+          break;
+        case '#':
+          t.type = Token::Type::section;
+          body.remove_prefix(1);
+          break;
+        case '^':
+          t.type = Token::Type::inverted;
+          body.remove_prefix(1);
+          break;
+        case '/':
+          t.type = Token::Type::close;
+          body.remove_prefix(1);
+          break;
+        case '>':
+          t.type = Token::Type::partial;
+          body.remove_prefix(1);
+          break;
+        case '!':
+          t.type = Token::Type::comment;
+          body.remove_prefix(1);
+          break;
+        case '=':
+          t.type = Token::Type::delimiters;
+          break;
+        default:
+          break;
       }
       if (t.type == Token::Type::comment) {
         tokens_.push_back(t);
@@ -203,7 +249,8 @@ class Parser {
     std::size_t begin = 0;
     while (begin < tokens_.size()) {
       std::size_t end = begin;
-      while (end < tokens_.size() && !(tokens_[end].type == Token::Type::text && tokens_[end].ends_line))
+      while (end < tokens_.size() &&
+             !(tokens_[end].type == Token::Type::text && tokens_[end].ends_line))
         ++end;
       if (end < tokens_.size()) ++end;  // include the line's last text
       std::size_t tag = tokens_.size(), tags = 0;
@@ -236,7 +283,8 @@ class Parser {
       std::size_t start = 0;
       while (true) {
         std::size_t dot = full.find('.', start);
-        n.parts.emplace_back(full.substr(start, dot == std::string_view::npos ? full.npos : dot - start));
+        n.parts.emplace_back(
+            full.substr(start, dot == std::string_view::npos ? full.npos : dot - start));
         if (dot == std::string_view::npos) break;
         start = dot + 1;
       }
@@ -247,11 +295,13 @@ class Parser {
 
   // The compiled partial for `name`, compiling it on first use; null when not registered.
   const Compiled* partial(std::string_view name) {
-    if (auto it = partials_.compiled_.find(name); it != partials_.compiled_.end()) return it->second.get();
+    if (auto it = partials_.compiled_.find(name); it != partials_.compiled_.end())
+      return it->second.get();
     auto src = partials_.sources_.find(name);
     if (src == partials_.sources_.end()) return nullptr;
     // Registered before compiling so that a partial can name itself (recursion).
-    auto [slot, inserted] = partials_.compiled_.emplace(std::string(name), std::make_unique<Compiled>());
+    auto [slot, inserted] =
+        partials_.compiled_.emplace(std::string(name), std::make_unique<Compiled>());
     Compiled* target = slot->second.get();
     auto result = Parser(src->second, name, partials_).run();
     if (auto* err = std::get_if<CompileError>(&result)) {
@@ -284,7 +334,8 @@ class Parser {
       node.line_start = t.line_start;
       switch (t.type) {
         case T::comment:
-        case T::delimiters: continue;
+        case T::delimiters:
+          continue;
         case T::text: {
           if (merge_text) {
             out.text_.append(t.content);
@@ -310,11 +361,12 @@ class Parser {
           break;
         case T::close: {
           if (open.empty())
-            return fail(t.line, "closing tag '" + std::string(t.content) + "' without an open section");
+            return fail(t.line,
+                        "closing tag '" + std::string(t.content) + "' without an open section");
           if (open.back().name != t.content)
-            return fail(t.line, "closing tag '" + std::string(t.content) + "' does not match section '" +
-                                    std::string(open.back().name) + "' opened at line " +
-                                    std::to_string(open.back().line));
+            return fail(t.line, "closing tag '" + std::string(t.content) +
+                                    "' does not match section '" + std::string(open.back().name) +
+                                    "' opened at line " + std::to_string(open.back().line));
           out.nodes_[open.back().node].end = static_cast<std::uint32_t>(out.nodes_.size());
           open.pop_back();
           continue;
@@ -366,11 +418,16 @@ struct Indent {
 
 bool truthy(const json& v) {
   switch (v.type()) {
-    case json::value_t::null: return false;
-    case json::value_t::boolean: return v.get<bool>();
-    case json::value_t::array: return !v.empty();
-    case json::value_t::string: return !v.get_ref<const std::string&>().empty();
-    default: return true;
+    case json::value_t::null:
+      return false;
+    case json::value_t::boolean:
+      return v.get<bool>();
+    case json::value_t::array:
+      return !v.empty();
+    case json::value_t::string:
+      return !v.get_ref<const std::string&>().empty();
+    default:
+      return true;
   }
 }
 
@@ -389,15 +446,18 @@ class Renderer {
       if (indent && n.line_start) emit_indent(indent);
       switch (n.kind) {
         case Compiled::Kind::text:
-          if (indent) emit_indented_text(tpl.text_of(n), indent);
-          else out_.append(tpl.text_of(n));
+          if (indent)
+            emit_indented_text(tpl.text_of(n), indent);
+          else
+            out_.append(tpl.text_of(n));
           break;
         case Compiled::Kind::variable:
         case Compiled::Kind::raw_variable: {
           const json* v = lookup(tpl.name_of(n), frame);
           if (!v || v->is_null()) {
             if (options_.strict) {
-              failure = RenderFailure{RenderFailure::Why::missing_variable, tpl.name_of(n).full, n.line};
+              failure =
+                  RenderFailure{RenderFailure::Why::missing_variable, tpl.name_of(n).full, n.line};
               return false;
             }
             break;
@@ -436,10 +496,12 @@ class Renderer {
           if (!deeper(depth, tpl, n)) return false;
           std::string_view own = tpl.text_of(n);
           if (own.empty()) {
-            if (!run(*n.partial, 0, n.partial->nodes().size(), frame, indent, depth + 1)) return false;
+            if (!run(*n.partial, 0, n.partial->nodes().size(), frame, indent, depth + 1))
+              return false;
           } else {
             Indent inner{own, indent};
-            if (!run(*n.partial, 0, n.partial->nodes().size(), frame, &inner, depth + 1)) return false;
+            if (!run(*n.partial, 0, n.partial->nodes().size(), frame, &inner, depth + 1))
+              return false;
           }
           break;
         }
@@ -490,10 +552,12 @@ class Renderer {
       return nullptr;
     }
     const json* found = nullptr;
-    for (const Frame* f = frame; f && !found; f = f->parent) found = member(*f->value, name.parts[0]);
+    for (const Frame* f = frame; f && !found; f = f->parent)
+      found = member(*f->value, name.parts[0]);
     for (auto it = base_.rbegin(); it != base_.rend() && !found; ++it)
       if (*it) found = member(**it, name.parts[0]);
-    for (std::size_t p = 1; found && p < name.parts.size(); ++p) found = member(*found, name.parts[p]);
+    for (std::size_t p = 1; found && p < name.parts.size(); ++p)
+      found = member(*found, name.parts[p]);
     return found;
   }
 
@@ -502,8 +566,10 @@ class Renderer {
     switch (v.type()) {
       case json::value_t::string: {
         const std::string& s = v.get_ref<const std::string&>();
-        if (escape) append_html_escaped(out_, s);
-        else out_.append(s);
+        if (escape)
+          append_html_escaped(out_, s);
+        else
+          out_.append(s);
         return;
       }
       case json::value_t::number_integer: {
@@ -525,12 +591,17 @@ class Renderer {
         if (s.find_first_of(".eEn") == std::string_view::npos) out_.append(".0");
         return;
       }
-      case json::value_t::boolean: out_.append(v.get<bool>() ? "true" : "false"); return;
-      case json::value_t::null: return;
+      case json::value_t::boolean:
+        out_.append(v.get<bool>() ? "true" : "false");
+        return;
+      case json::value_t::null:
+        return;
       default: {
         std::string dumped = v.dump();
-        if (escape) append_html_escaped(out_, dumped);
-        else out_.append(dumped);
+        if (escape)
+          append_html_escaped(out_, dumped);
+        else
+          out_.append(dumped);
         return;
       }
     }

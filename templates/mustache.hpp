@@ -6,12 +6,11 @@
 // converting them and appends to a caller's string; it never throws on data.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -27,8 +26,8 @@ enum class Escape : std::uint8_t { none, html };
 void append_html_escaped(std::string& out, std::string_view s);
 
 struct CompileError {
-  std::string name;   // the template's (or partial's) name as given to compile()
-  std::size_t line;   // 1-based
+  std::string name;  // the template's (or partial's) name as given to compile()
+  std::size_t line;  // 1-based
   std::string message;
 };
 
@@ -67,9 +66,9 @@ class Compiled {
     bool line_start = false;  // first thing on a source line (partial indentation goes here)
     std::uint32_t line = 0;   // 1-based source line of the tag
     std::uint32_t offset = 0, length = 0;  // text: into text_; partial: its indentation
-    std::uint32_t name = 0;   // index into names_ (variable, section, inverted)
-    std::uint32_t end = 0;    // section / inverted: index of the first node after it
-    const Compiled* partial = nullptr;  // partial: null when not registered
+    std::uint32_t name = 0;                // index into names_ (variable, section, inverted)
+    std::uint32_t end = 0;                 // section / inverted: index of the first node after it
+    const Compiled* partial = nullptr;     // partial: null when not registered
   };
 
   std::span<const Node> nodes() const { return nodes_; }

@@ -22,14 +22,24 @@ int gsm_septets(char32_t c) {
   if (c == U'\f') return 2;
   if (c >= 0x20 && c < 0x7F) {
     switch (c) {
-      case U'^': case U'{': case U'}': case U'\\': case U'[': case U'~': case U']': case U'|':
+      case U'^':
+      case U'{':
+      case U'}':
+      case U'\\':
+      case U'[':
+      case U'~':
+      case U']':
+      case U'|':
         return 2;
-      case U'`': return 0;  // not in the GSM alphabet
-      default: return 1;
+      case U'`':
+        return 0;  // not in the GSM alphabet
+      default:
+        return 1;
     }
   }
   if (c == U'€') return 2;
-  if (std::find(gsm_basic_non_ascii.begin(), gsm_basic_non_ascii.end(), c) != gsm_basic_non_ascii.end())
+  if (std::find(gsm_basic_non_ascii.begin(), gsm_basic_non_ascii.end(), c) !=
+      gsm_basic_non_ascii.end())
     return 1;
   return 0;
 }
@@ -42,7 +52,10 @@ char32_t next_code_point(std::string_view s, std::size_t& i) {
     ++i;
     return b0;
   }
-  std::size_t len = b0 >= 0xF0 && b0 <= 0xF4 ? 4 : b0 >= 0xE0 ? 3 : b0 >= 0xC2 && b0 <= 0xDF ? 2 : 0;
+  std::size_t len = b0 >= 0xF0 && b0 <= 0xF4   ? 4
+                    : b0 >= 0xE0               ? 3
+                    : b0 >= 0xC2 && b0 <= 0xDF ? 2
+                                               : 0;
   if (len == 0 || b0 > 0xF4 || i + len > s.size()) {
     ++i;
     return 0xFFFD;

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "channels/email/mime.hpp"
+#include "channels/http_util.hpp"
 
 namespace dispatcher::channels::email {
 
@@ -51,7 +52,7 @@ Outcome classify_smtp(CURLcode code, long reply_code, std::string_view last_repl
   Outcome o;
   auto [line_code, enhanced] = parse_reply(last_reply);
   const long rc = line_code ? line_code : reply_code;
-  const std::string reply = last_reply.empty() ? std::to_string(rc) : std::string(last_reply.substr(0, 200));
+  const std::string reply = last_reply.empty() ? std::to_string(rc) : redact(last_reply);  // replies quote the address
   if (code == CURLE_OK && rc >= 200 && rc < 300) {
     o.kind = OutcomeKind::accepted;
     return o;

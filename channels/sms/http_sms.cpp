@@ -27,7 +27,7 @@ Outcome classify_http_sms(const curl::Response& r, const HttpSmsSettings& s, std
     return o;
   }
   const std::string code = scalar(body, s.error_code_field);
-  const std::string what = "sms provider error" + (code.empty() ? std::string() : " " + code.substr(0, 40));
+  const std::string what = "sms provider error" + (code.empty() ? std::string() : " " + redact(code, 40));
   if (r.status == 429 || r.status >= 500) return transient_http(r, what, now);
   if (r.status == 401 || r.status == 403) return transient_http(r, "sms provider rejected our credentials", now);
   return permanent(what + " (HTTP " + std::to_string(r.status) + ")", !code.empty() && s.suppress_codes.count(code) > 0);

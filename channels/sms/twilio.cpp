@@ -24,7 +24,7 @@ Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time
     if (body.contains("code") && body["code"].is_number_integer()) code = body["code"].get<long>();
     if (body.contains("message") && body["message"].is_string()) message = body["message"];
   }
-  const std::string what = "twilio error " + std::to_string(code) + (message.empty() ? "" : ": " + message.substr(0, 160));
+  const std::string what = "twilio error " + std::to_string(code) + (message.empty() ? "" : ": " + redact(message, 160));
   if (r.status == 429 || r.status >= 500) return transient_http(r, what, now);
   if (r.status == 401 || r.status == 403) return transient_http(r, "twilio rejected our credentials: " + what, now);
   switch (code) {

@@ -12,9 +12,12 @@ using Tables = Policy::Tables;
 
 std::string_view to_string(Verdict v) noexcept {
   switch (v) {
-    case Verdict::send: return "send";
-    case Verdict::defer: return "defer";
-    case Verdict::deny: return "deny";
+    case Verdict::send:
+      return "send";
+    case Verdict::defer:
+      return "defer";
+    case Verdict::deny:
+      return "deny";
   }
   return "?";
 }
@@ -143,12 +146,14 @@ Decision Policy::evaluate(const Input& in) const {
   const Subscriber& r = in.recipient;
   const SubjectState& st = in.state;
 
-  // Rule 1 is the parser's; an unknown purpose reaching this far is still never sent.
+  // Rule 1 is the parser's; an unknown purpose or sender kind reaching this far is still never
+  // sent (same reason codes as parse_message).
   const std::size_t purpose = t.purpose_index(m.purpose);
   if (purpose == Tables::npos) return deny("invalid_message:unknown_purpose");
   const Tables::PurposeMask pbit = Tables::PurposeMask{1} << purpose;
   const Tables::Sender sender = t.parse_sender(m.sender);
-  const Tables::KindMask kbit = sender.kind == Tables::npos ? 0 : Tables::KindMask{1} << sender.kind;
+  if (sender.kind == Tables::npos) return deny("invalid_message:bad_sender");
+  const Tables::KindMask kbit = Tables::KindMask{1} << sender.kind;
 
   // Rule 2: expired.
   if (m.expires_at && in.now >= *m.expires_at) return deny("expired");
@@ -162,7 +167,7 @@ Decision Policy::evaluate(const Input& in) const {
   // Rule 4: non-members (§5(4)).
   if (!r.member) {
     if ((t.nonmember_purposes & pbit) == 0) return deny("nonmember_purpose_not_permitted");
-    const bool own = sender.kind != Tables::npos && (t.nonmember_senders & kbit) != 0 &&
+    const bool own = (t.nonmember_senders & kbit) != 0 &&
                      (!t.sender_kinds[sender.kind].takes_id || sender.id == r.clinic);
     if (!own) return deny("nonmember_sender_not_permitted");
   }
@@ -170,10 +175,13 @@ Decision Policy::evaluate(const Input& in) const {
   // Rule 5: purpose of use (§1). The recipient's own contact data, then what the message
   // declares, then what its template's variables are tagged with.
   bool jointly_excluded = false;
-  auto check_category = [&](std::size_t idx) { return idx != Tables::npos &&
-      (t.categories[idx].permits & pbit) != 0 && (t.categories[idx].senders & kbit) != 0; };
+  auto check_category = [&](std::size_t idx) {
+    return idx != Tables::npos && (t.categories[idx].permits & pbit) != 0 &&
+           (t.categories[idx].senders & kbit) != 0;
+  };
   const std::size_t own_category = r.member ? t.member_category : t.nonmember_category;
-  if (!check_category(own_category)) return deny("purpose_not_permitted:", t.categories[own_category].name);
+  if (!check_category(own_category))
+    return deny("purpose_not_permitted:", t.categories[own_category].name);
   jointly_excluded |= t.categories[own_category].jointly_excluded;
   for (const std::string& name : m.data_categories) {
     const std::size_t idx = t.category_index(name);
@@ -191,7 +199,8 @@ Decision Policy::evaluate(const Input& in) const {
     return deny("advertising_sender_not_operator");
 
   // Rule 7: joint use excludes sensitive data (§2).
-  if ((t.joint_use_senders & kbit) != 0 && jointly_excluded) return deny("sensitive_not_jointly_used");
+  if ((t.joint_use_senders & kbit) != 0 && jointly_excluded)
+    return deny("sensitive_not_jointly_used");
 
   // Rule 8: clinics message their members only for their own business (§3).
   if (r.member && (t.clinic_member_senders & kbit) != 0 && (t.clinic_member_purposes & pbit) == 0)

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/vocabulary.hpp"
 #include "config/clock.hpp"
+#include "config/vocabulary.hpp"
 #include "dispatcher/message.hpp"
 
 namespace dispatcher::policy {
@@ -39,7 +39,8 @@ struct SubjectState {
   bool erased = false;
   bool stopped_all = false;
   std::vector<std::string> stopped_purposes;
-  std::vector<std::string> optouts;  // "all", "channel:sms", "purpose:advertising", "sender:clinic:c-102"
+  std::vector<std::string>
+      optouts;  // "all", "channel:sms", "purpose:advertising", "sender:clinic:c-102"
   std::array<bool, channel_count> consent{};     // a recorded marketing opt-in per channel
   std::array<bool, channel_count> suppressed{};  // the address on that channel is suppressed
   std::int64_t marketing_sent_in_window = 0;     // for the frequency cap

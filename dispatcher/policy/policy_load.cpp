@@ -81,7 +81,8 @@ class Loader {
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::string list;
         for (std::string_view a : allowed) list.append(list.empty() ? "" : ", ").append(a);
-        error(mark_of(it->first, map.Mark()), "unknown key '" + key + "' in '" + std::string(where) +
+        error(mark_of(it->first, map.Mark()), "unknown key '" + key + "' in '" +
+                                                  std::string(where) +
                                                   "' (expected one of: " + list + ")");
       }
     }
@@ -91,7 +92,8 @@ class Loader {
   }
   // A list of scalars; each handed to `each(item_node, text)`.
   template <class F>
-  void for_each_name(const YAML::Node& n, const YAML::Mark& parent, std::string_view where, F each) {
+  void for_each_name(const YAML::Node& n, const YAML::Mark& parent, std::string_view where,
+                     F each) {
     if (!n.IsDefined()) return;  // check_keys reported it
     if (!n.IsSequence()) {
       error(mark_of(n, parent), "'" + std::string(where) + "' must be a list");
@@ -156,7 +158,8 @@ class Loader {
       error(n.Mark(), "unknown category '" + n.Scalar() + "' in '" + std::string(where) + "'");
     return i;
   }
-  std::optional<bool> boolean(const YAML::Node& n, const YAML::Mark& parent, std::string_view where) {
+  std::optional<bool> boolean(const YAML::Node& n, const YAML::Mark& parent,
+                              std::string_view where) {
     if (!n.IsDefined()) return std::nullopt;
     bool b = false;
     if (!n.IsScalar() || !YAML::convert<bool>::decode(n, b)) {
@@ -290,13 +293,15 @@ void Loader::parse_recipient_categories(const YAML::Node& root) {
   if (!expect_map(n, root.Mark(), "recipient_categories")) return;
   check_keys(n, "recipient_categories", {"member", "nonmember"}, {"member", "nonmember"});
   t_->member_category = category_name(n["member"], n.Mark(), "recipient_categories.member");
-  t_->nonmember_category = category_name(n["nonmember"], n.Mark(), "recipient_categories.nonmember");
+  t_->nonmember_category =
+      category_name(n["nonmember"], n.Mark(), "recipient_categories.nonmember");
 }
 
 void Loader::parse_nonmembers(const YAML::Node& root) {
   const YAML::Node n = root["nonmembers"];
   if (!expect_map(n, root.Mark(), "nonmembers")) return;
-  check_keys(n, "nonmembers", {"purposes", "senders", "channels"}, {"purposes", "senders", "channels"});
+  check_keys(n, "nonmembers", {"purposes", "senders", "channels"},
+             {"purposes", "senders", "channels"});
   t_->nonmember_purposes = purpose_list(n["purposes"], n.Mark(), "nonmembers.purposes");
   t_->nonmember_senders = kind_list(n["senders"], n.Mark(), "nonmembers.senders");
   t_->nonmember_channels = channel_list(n["channels"], n.Mark(), "nonmembers.channels");
@@ -313,7 +318,8 @@ void Loader::parse_advertising(const YAML::Node& root) {
 void Loader::parse_joint_use(const YAML::Node& root) {
   const YAML::Node n = root["joint_use"];
   if (!expect_map(n, root.Mark(), "joint_use")) return;
-  check_keys(n, "joint_use", {"senders", "excluded_categories"}, {"senders", "excluded_categories"});
+  check_keys(n, "joint_use", {"senders", "excluded_categories"},
+             {"senders", "excluded_categories"});
   t_->joint_use_senders = kind_list(n["senders"], n.Mark(), "joint_use.senders");
   for_each_name(n["excluded_categories"], n.Mark(), "joint_use.excluded_categories",
                 [&](const YAML::Node& item, const std::string& s) {
@@ -342,11 +348,20 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view s) {
   if (ec != std::errc{} || end != s.data() + s.size() - 1) return std::nullopt;
   std::int64_t unit = 0;
   switch (s.back()) {
-    case 'd': unit = 86400; break;
-    case 'h': unit = 3600; break;
-    case 'm': unit = 60; break;
-    case 's': unit = 1; break;
-    default: return std::nullopt;
+    case 'd':
+      unit = 86400;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 's':
+      unit = 1;
+      break;
+    default:
+      return std::nullopt;
   }
   if (v > std::int64_t{1} << 40) return std::nullopt;
   return std::chrono::seconds{v * unit};
@@ -358,7 +373,8 @@ void Loader::parse_marketing(const YAML::Node& root) {
   check_keys(n, "marketing", {"purposes", "consent_channels", "frequency_cap"},
              {"purposes", "consent_channels", "frequency_cap"});
   t_->marketing = purpose_list(n["purposes"], n.Mark(), "marketing.purposes");
-  t_->consent_channels = channel_list(n["consent_channels"], n.Mark(), "marketing.consent_channels");
+  t_->consent_channels =
+      channel_list(n["consent_channels"], n.Mark(), "marketing.consent_channels");
 
   const YAML::Node cap = n["frequency_cap"];
   if (!cap.IsDefined()) return;
@@ -397,8 +413,9 @@ std::optional<std::chrono::minutes> Loader::time_of_day(const YAML::Node& n,
     int m = (s[3] - '0') * 10 + (s[4] - '0');
     if (h <= 23 && m <= 59) return std::chrono::minutes{h * 60 + m};
   }
-  error(mark_of(n, parent),
-        "'" + std::string(where) + "' must be a time of day \"HH:MM\" (00:00–23:59), not \"" + s + "\"");
+  error(mark_of(n, parent), "'" + std::string(where) +
+                                "' must be a time of day \"HH:MM\" (00:00–23:59), not \"" + s +
+                                "\"");
   return std::nullopt;
 }
 
@@ -444,7 +461,8 @@ void Loader::parse_quiet_hours(const YAML::Node& root) {
       const auto& wins = t_->quiet_windows;
       for (std::size_t i = 0; i < wins.size(); ++i) {
         bool reported = false;
-        for (int m = static_cast<int>(wins[i].from.count()); m != wins[i].to.count(); m = (m + 1) % day) {
+        for (int m = static_cast<int>(wins[i].from.count()); m != wins[i].to.count();
+             m = (m + 1) % day) {
           if (owner[m] != -1 && !reported) {
             error(marks[i], "quiet window overlaps the window at line " +
                                 std::to_string(marks[owner[m]].line + 1));

@@ -30,15 +30,15 @@ struct Policy::Tables {
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
 
   struct SenderKind {
-    std::string name;     // "operator", "clinic", "group"
+    std::string name;       // "operator", "clinic", "group"
     bool takes_id = false;  // "clinic:<id>" rather than "operator"
   };
 
   struct Category {
     std::string name;
-    PurposeMask permits = 0;        // the purposes this category may be used for (rule 5)
+    PurposeMask permits = 0;          // the purposes this category may be used for (rule 5)
     KindMask senders = ~KindMask{0};  // the sender kinds that may use it at all (rule 5)
-    bool jointly_excluded = false;  // joint_use.excluded_categories (rule 7)
+    bool jointly_excluded = false;    // joint_use.excluded_categories (rule 7)
   };
 
   // Local time of day, [from, to); from > to crosses midnight.

@@ -40,6 +40,41 @@ TEST(Multi, GetAndPostOverPlainHttp) {
   EXPECT_EQ(multi.in_flight(), 0u);
 }
 
+TEST(Multi, LocalhostNameGoesThroughTheResolver) {
+  TempDir dir;
+  HttpStandin server(dir, "plain", nullptr);
+  asio::io_context io;
+  curl::Multi multi(io);
+  int done = 0;
+  for (int i = 0; i < 5; ++i) {
+    curl::Request r;
+    r.method = "GET";
+    r.url = "http://localhost:" + std::to_string(server.port) + "/hello";
+    multi.perform(r, [&](curl::Response resp) {
+      EXPECT_EQ(resp.status, 200) << resp.error_text;
+      ++done;
+    });
+  }
+  ASSERT_TRUE(run_until(io, [&] { return done == 5; }));
+}
+
+TEST(Multi, DestroyedWithTransfersInFlightCallsNothing) {
+  TempDir dir;
+  HttpStandin server(dir, "plain", nullptr);
+  asio::io_context io;
+  bool called = false;
+  {
+    curl::Multi multi(io);
+    curl::Request r;
+    r.url = server.base(false) + "/slow";
+    multi.perform(r, [&](curl::Response) { called = true; });
+    io.run_for(std::chrono::milliseconds(200));  // connected and waiting
+  }
+  io.restart();
+  io.run_for(std::chrono::milliseconds(100));  // stale handlers, if any, run harmlessly
+  EXPECT_FALSE(called);
+}
+
 TEST(Multi, ManyInFlightOverHttpsReuseConnections) {
   TempDir dir;
   auto cert = make_cert(dir);

@@ -66,6 +66,14 @@ TEST(HttpUtil, LoopbackAndE164) {
   EXPECT_EQ(form_encode({{"To", "+81 9"}, {"Body", "a&b=c"}}), "To=%2B81%209&Body=a%26b%3Dc");
 }
 
+TEST(HttpUtil, RedactMasksAddressesAndNumbers) {
+  EXPECT_EQ(redact("550 5.1.1 <dead@example.jp>: Recipient address rejected"), "550 5.1.1 <address> Recipient address rejected");
+  EXPECT_EQ(redact("The 'To' number +819012345678 is not a valid phone number."),
+            "The 'To' number <number> is not a valid phone number.");
+  EXPECT_EQ(redact("error 21211"), "error 21211");
+  EXPECT_EQ(redact(std::string(500, 'x')).size(), 200u);
+}
+
 TEST(TokenBucket, NeverMoreThanBurstPlusRateTimesWindow) {
   TimePoint t = from_epoch_ms(0);
   TokenBucket b(50, 20, t);

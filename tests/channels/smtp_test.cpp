@@ -138,6 +138,7 @@ TEST_F(SmtpFixture, DeadMailboxIsPermanentAndSuppressedBusyIsTransient) {
   EXPECT_EQ(got["dead@example.jp"].kind, OutcomeKind::permanent);
   EXPECT_TRUE(got["dead@example.jp"].suppress_address);
   EXPECT_NE(got["dead@example.jp"].error.find("5.1.1"), std::string::npos) << got["dead@example.jp"].error;
+  EXPECT_EQ(got["dead@example.jp"].error.find("dead@"), std::string::npos) << "no address in errors and logs";
   EXPECT_EQ(got["busy@example.jp"].kind, OutcomeKind::transient) << got["busy@example.jp"].error;
   EXPECT_FALSE(got["busy@example.jp"].suppress_address);
   EXPECT_EQ(got["ok@example.jp"].kind, OutcomeKind::accepted) << got["ok@example.jp"].error;
@@ -166,6 +167,24 @@ TEST_F(SmtpFixture, StartTlsRequiredAndVerified) {
   untrusted.send(mail("x@example.jp", false), [&](Outcome o) { bad = std::move(o); });
   ASSERT_TRUE(run_until(io, [&] { return bad.has_value(); }));
   EXPECT_EQ(bad->kind, OutcomeKind::transient);
+}
+
+TEST_F(SmtpFixture, PoolReusesItsConnections) {
+  start();
+  asio::io_context io;
+  curl::Multi multi(io);
+  auto s = settings();
+  s.pool = 2;
+  SmtpProvider smtp("primary-smtp", s, multi);
+  int accepted = 0, done = 0;
+  for (int i = 0; i < 12; ++i)
+    smtp.send(mail("user" + std::to_string(i) + "@example.jp", false), [&](Outcome o) {
+      ++done;
+      accepted += o.kind == OutcomeKind::accepted;
+    });
+  ASSERT_TRUE(run_until(io, [&] { return done == 12; }));
+  EXPECT_EQ(accepted, 12);
+  EXPECT_LE(summary(12)["sessions"].get<int>(), 2) << "12 messages over at most `pool` SMTP connections";
 }
 
 TEST(Smtp, InvalidEnvelopeIsPermanentWithoutNetwork) {

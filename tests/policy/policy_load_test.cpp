@@ -1,10 +1,9 @@
 // Loading the policy file: the shipped one loads; every kind of mistake is reported with its
 // file:line:col, all of them at once; the tables are data (changing the file changes decisions).
-#include "dispatcher/policy/policy_tables.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "dispatcher/policy/policy_tables.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {
@@ -60,14 +59,13 @@ TEST(PolicyLoad, MissingFileNamesIt) {
 TEST(PolicyLoad, LoadNamesTheFileInErrors) {
   const std::string bad = edited(shipped_policy_text(), "max: 3", "max: 0");
   const std::string path = ::testing::TempDir() + "policy_load_test.yaml";
-  {
-    std::ofstream(path) << bad;
-  }
+  { std::ofstream(path) << bad; }
   try {
     Policy::load(path);
     FAIL();
   } catch (const PolicyError& e) {
-    EXPECT_THAT(e.errors(), Contains(StartsWith(path + ":" + std::to_string(line_of(bad, "max: 0")) + ":")));
+    EXPECT_THAT(e.errors(),
+                Contains(StartsWith(path + ":" + std::to_string(line_of(bad, "max: 0")) + ":")));
   }
 }
 
@@ -91,29 +89,31 @@ TEST_P(PolicyMistake, IsReportedWithItsLine) {
 INSTANTIATE_TEST_SUITE_P(
     Kinds, PolicyMistake,
     ::testing::Values(
-        Mistake{"unknown_purpose_in_category", "permits: [recommendation]", "permits: [recomendation]",
-                "recomendation", "unknown purpose 'recomendation' in 'categories.behavior_history.permits'"},
+        Mistake{"unknown_purpose_in_category", "permits: [recommendation]",
+                "permits: [recomendation]", "recomendation",
+                "unknown purpose 'recomendation' in 'categories.behavior_history.permits'"},
         Mistake{"unknown_purpose_in_rule", "  purposes: [reservation, support]",
                 "  purposes: [reservation, suport]", "suport", "unknown purpose 'suport'"},
-        Mistake{"unknown_category", "member: member_profile", "member: member_profiel", "member_profiel",
-                "unknown category 'member_profiel'"},
+        Mistake{"unknown_category", "member: member_profile", "member: member_profiel",
+                "member_profiel", "unknown category 'member_profiel'"},
         Mistake{"unknown_excluded_category", "excluded_categories: [sensitive, questionnaire]",
                 "excluded_categories: [sensitive, questionaire]", "questionaire",
                 "unknown category 'questionaire'"},
-        Mistake{"unknown_channel", "consent_channels: [email, sms]", "consent_channels: [email, fax]",
-                "consent_channels", "unknown channel 'fax'"},
+        Mistake{"unknown_channel", "consent_channels: [email, sms]",
+                "consent_channels: [email, fax]", "consent_channels", "unknown channel 'fax'"},
         Mistake{"unknown_sender_kind", "senders: [operator]", "senders: [operater]", "operater",
                 "unknown sender kind 'operater'"},
         Mistake{"unknown_key", "  frequency_cap:", "  colour: red\n  frequency_cap:", "colour",
                 "unknown key 'colour' in 'marketing'"},
-        Mistake{"unknown_top_level_key", "quiet_hours:", "quiet_hour:", "quiet_hour:",
-                "unknown key 'quiet_hour'"},
-        Mistake{"listed_twice", "permits: [reward_payout]", "permits: [reward_payout, reward_payout]",
-                "reward_payout, reward_payout", "listed twice"},
+        Mistake{"unknown_top_level_key",
+                "quiet_hours:", "quiet_hour:", "quiet_hour:", "unknown key 'quiet_hour'"},
+        Mistake{"listed_twice", "permits: [reward_payout]",
+                "permits: [reward_payout, reward_payout]", "reward_payout, reward_payout",
+                "listed twice"},
         Mistake{"bad_time", R"(to: "08:00")", R"(to: "25:00")", "25:00", "\"25:00\""},
         Mistake{"bad_time_format", R"(from: "21:00")", R"(from: "9pm")", "9pm", "HH:MM"},
-        Mistake{"empty_window", R"({from: "21:00", to: "08:00"})", R"({from: "08:00", to: "08:00"})",
-                R"({from: "08:00")", "is empty"},
+        Mistake{"empty_window", R"({from: "21:00", to: "08:00"})",
+                R"({from: "08:00", to: "08:00"})", R"({from: "08:00")", "is empty"},
         Mistake{"overlapping_windows", R"(    - {from: "21:00", to: "08:00"})",
                 "    - {from: \"21:00\", to: \"08:00\"}\n    - {from: \"07:00\", to: \"09:00\"}",
                 R"({from: "07:00")", "overlaps"},
@@ -128,8 +128,8 @@ INSTANTIATE_TEST_SUITE_P(
         Mistake{"zero_window", "window: 7d", "window: 0d", "window: 0d", "must be positive"},
         Mistake{"window_without_unit", "window: 7d", "window: 7", "window: 7", "unit"},
         Mistake{"bad_boolean", "enabled: false", "enabled: maybe", "maybe", "true or false"},
-        Mistake{"list_expected", "channels: [sms, push]\n  # Non", "channels: sms\n  # Non", "channels: sms",
-                "must be a list"}),
+        Mistake{"list_expected", "channels: [sms, push]\n  # Non", "channels: sms\n  # Non",
+                "channels: sms", "must be a list"}),
     [](const auto& info) { return info.param.name; });
 
 TEST(PolicyLoad, MissingSectionIsNamed) {
@@ -137,14 +137,16 @@ TEST(PolicyLoad, MissingSectionIsNamed) {
   const std::size_t from = text.find("joint_use:");
   const std::size_t to = text.find("\n\n", from);
   text.erase(from, to - from);
-  EXPECT_THAT(errors_of(text), Contains(AllOf(StartsWith("bad.yaml:"), HasSubstr("missing section 'joint_use'"))));
+  EXPECT_THAT(errors_of(text),
+              Contains(AllOf(StartsWith("bad.yaml:"), HasSubstr("missing section 'joint_use'"))));
 }
 
 TEST(PolicyLoad, MissingKeyIsNamed) {
   const std::string text = edited(shipped_policy_text(), "    window: 7d\n", "");
   const std::string where = "bad.yaml:" + std::to_string(line_of(text, "    max: 3")) + ":";
   EXPECT_THAT(errors_of(text),
-              Contains(AllOf(StartsWith(where), HasSubstr("missing key 'window' in 'marketing.frequency_cap'"))));
+              Contains(AllOf(StartsWith(where),
+                             HasSubstr("missing key 'window' in 'marketing.frequency_cap'"))));
 }
 
 TEST(PolicyLoad, EveryMistakeIsListed) {
@@ -153,7 +155,8 @@ TEST(PolicyLoad, EveryMistakeIsListed) {
   text = edited(text, "zone: Asia/Tokyo", "zone: Nowhere/City");
   text = edited(text, R"(to: "08:00")", R"(to: "24:00")");
   text = edited(text, "consent_channels: [email, sms]", "consent_channels: [email, pigeon]");
-  text = edited(text, "  purposes: [reservation, product_notice]", "  purposes: [reservation, flyers]");
+  text = edited(text, "  purposes: [reservation, product_notice]",
+                "  purposes: [reservation, flyers]");
   const auto errors = errors_of(text);
   EXPECT_THAT(errors, SizeIs(5));
   EXPECT_THAT(errors, Contains(HasSubstr("must be positive")));
@@ -164,10 +167,12 @@ TEST(PolicyLoad, EveryMistakeIsListed) {
 }
 
 TEST(PolicyLoad, SyntaxErrorHasPosition) {
-  const std::string text = edited(shipped_policy_text(), "permits: [reward_payout]", "permits: [reward_payout");
+  const std::string text =
+      edited(shipped_policy_text(), "permits: [reward_payout]", "permits: [reward_payout");
   const auto errors = errors_of(text);
   ASSERT_THAT(errors, SizeIs(1));
-  EXPECT_THAT(errors[0], AllOf(::testing::MatchesRegex("bad\\.yaml:[0-9]+:[0-9]+: YAML syntax: .*")));
+  EXPECT_THAT(errors[0],
+              AllOf(::testing::MatchesRegex("bad\\.yaml:[0-9]+:[0-9]+: YAML syntax: .*")));
 }
 
 TEST(PolicyLoad, NotAMap) {
@@ -178,7 +183,8 @@ TEST(PolicyLoad, NotAMap) {
 // The tables are data: changing the file changes the decisions without a rebuild.
 TEST(PolicyData, RuleSevenAnswersWhenSensitiveNamesNoSenders) {
   const Policy p = Policy::load_string(
-      edited(shipped_policy_text(), "    permits: [reservation, support]\n    senders: [operator, clinic]\n",
+      edited(shipped_policy_text(),
+             "    permits: [reservation, support]\n    senders: [operator, clinic]\n",
              "    permits: [reservation, support]\n"),
       "variant.yaml");
   Scenario s;
@@ -195,7 +201,8 @@ TEST(PolicyData, RuleSevenAnswersWhenSensitiveNamesNoSenders) {
 TEST(PolicyData, CapAndMarketingListComeFromTheFile) {
   std::string text = edited(shipped_policy_text(), "max: 3", "max: 5");
   text = edited(text, "window: 7d", "window: 30d");
-  text = edited(text, "coupon_info, product_notice, points, survey]", "coupon_info, product_notice, points, survey, maintenance]");
+  text = edited(text, "coupon_info, product_notice, points, survey]",
+                "coupon_info, product_notice, points, survey, maintenance]");
   const Policy p = Policy::load_string(text, "variant.yaml");
   EXPECT_EQ(p.cap_count(), 5);
   EXPECT_EQ(p.cap_window(), std::chrono::hours{24 * 30});

@@ -1,15 +1,16 @@
 // POLICY.md's rules 2–12 over the shipped config/policy.yaml: for each rule messages it lets
 // through and messages it stops, with the exact reason code; then the order between rules.
-#include "dispatcher/policy/policy.hpp"
-
 #include <gtest/gtest.h>
 
+#include "dispatcher/policy/policy.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {
 namespace {
 
-std::string deferred(std::string_view until) { return "defer:quiet_hours@" + format_rfc3339(at(until)); }
+std::string deferred(std::string_view until) {
+  return "defer:quiet_hours@" + format_rfc3339(at(until));
+}
 
 class Rule : public ::testing::TestWithParam<Case> {};
 
@@ -31,10 +32,12 @@ INSTANTIATE_TEST_SUITE_P(
     R02Expired, Rule,
     ::testing::Values(
         Case{"no_expiry", [](Scenario&) {}, "send:push"},
-        Case{"expires_later", [](Scenario& s) { s.message.expires_at = at("2026-11-30T10:00:00.001+09:00"); },
+        Case{"expires_later",
+             [](Scenario& s) { s.message.expires_at = at("2026-11-30T10:00:00.001+09:00"); },
              "send:push"},
         Case{"expires_now", [](Scenario& s) { s.message.expires_at = s.now; }, "deny:expired"},
-        Case{"expired_before", [](Scenario& s) { s.message.expires_at = at("2026-11-29T10:00:00+09:00"); },
+        Case{"expired_before",
+             [](Scenario& s) { s.message.expires_at = at("2026-11-29T10:00:00+09:00"); },
              "deny:expired"}),
     case_name);
 
@@ -42,11 +45,13 @@ INSTANTIATE_TEST_SUITE_P(
     R03ErasedStopped, Rule,
     ::testing::Values(
         Case{"erased", [](Scenario& s) { s.state.erased = true; }, "deny:subject_erased"},
-        Case{"stopped_all", [](Scenario& s) { s.state.stopped_all = true; }, "deny:subject_stopped"},
-        Case{"stopped_this_purpose", [](Scenario& s) { s.state.stopped_purposes = {"reservation"}; },
+        Case{"stopped_all", [](Scenario& s) { s.state.stopped_all = true; },
+             "deny:subject_stopped"},
+        Case{"stopped_this_purpose",
+             [](Scenario& s) { s.state.stopped_purposes = {"reservation"}; },
              "deny:subject_stopped:reservation"},
-        Case{"stopped_other_purpose", [](Scenario& s) { s.state.stopped_purposes = {"advertising"}; },
-             "send:push"},
+        Case{"stopped_other_purpose",
+             [](Scenario& s) { s.state.stopped_purposes = {"advertising"}; }, "send:push"},
         Case{"erased_before_stopped",
              [](Scenario& s) {
                s.state.erased = true;
@@ -55,190 +60,188 @@ INSTANTIATE_TEST_SUITE_P(
              "deny:subject_erased"}),
     case_name);
 
-INSTANTIATE_TEST_SUITE_P(
-    R04NonMembers, Rule,
-    ::testing::Values(
-        Case{"own_clinic_reservation", [](Scenario& s) { s.nonmember(); }, "send:push"},
-        Case{"operator_reservation",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.sender = "operator";
-             },
-             "send:push"},
-        Case{"own_clinic_product_notice",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.purpose = "product_notice";
-             },
-             "send:push"},
-        Case{"support_not_permitted",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.purpose = "support";
-             },
-             "deny:nonmember_purpose_not_permitted"},
-        Case{"advertising_not_permitted",
-             [](Scenario& s) {
-               s.nonmember();
-               operator_marketing(s, "advertising");
-             },
-             "deny:nonmember_purpose_not_permitted"},
-        Case{"other_clinic",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.sender = "clinic:c-103";
-             },
-             "deny:nonmember_sender_not_permitted"},
-        Case{"group_sender",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.sender = "group:epark";
-             },
-             "deny:nonmember_sender_not_permitted"},
-        Case{"clinic_prefix_is_not_own",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.sender = "clinic:c-1020";
-             },
-             "deny:nonmember_sender_not_permitted"}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(R04NonMembers, Rule,
+                         ::testing::Values(Case{"own_clinic_reservation",
+                                                [](Scenario& s) { s.nonmember(); }, "send:push"},
+                                           Case{"operator_reservation",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.sender = "operator";
+                                                },
+                                                "send:push"},
+                                           Case{"own_clinic_product_notice",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.purpose = "product_notice";
+                                                },
+                                                "send:push"},
+                                           Case{"support_not_permitted",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.purpose = "support";
+                                                },
+                                                "deny:nonmember_purpose_not_permitted"},
+                                           Case{"advertising_not_permitted",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  operator_marketing(s, "advertising");
+                                                },
+                                                "deny:nonmember_purpose_not_permitted"},
+                                           Case{"other_clinic",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.sender = "clinic:c-103";
+                                                },
+                                                "deny:nonmember_sender_not_permitted"},
+                                           Case{"group_sender",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.sender = "group:epark";
+                                                },
+                                                "deny:nonmember_sender_not_permitted"},
+                                           Case{"clinic_prefix_is_not_own",
+                                                [](Scenario& s) {
+                                                  s.nonmember();
+                                                  s.message.sender = "clinic:c-1020";
+                                                },
+                                                "deny:nonmember_sender_not_permitted"}),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     R05PurposeOfUse, Rule,
-    ::testing::Values(
-        Case{"usage_history_for_reservation",
-             [](Scenario& s) { s.message.data_categories = {"usage_history"}; }, "send:push"},
-        Case{"behavior_history_for_recommendation",
-             [](Scenario& s) {
-               operator_marketing(s, "recommendation");
-               s.message.data_categories = {"usage_history", "behavior_history"};
-             },
-             "send:push"},
-        Case{"behavior_history_for_reservation",
-             [](Scenario& s) { s.message.data_categories = {"behavior_history"}; },
-             "deny:purpose_not_permitted:behavior_history"},
-        Case{"usage_history_for_auth",
-             [](Scenario& s) {
-               s.message.sender = "operator";
-               s.message.purpose = "auth";
-               s.message.data_categories = {"usage_history"};
-             },
-             "deny:purpose_not_permitted:usage_history"},
-        Case{"bank_account_for_reward_payout",
-             [](Scenario& s) {
-               s.message.sender = "operator";
-               s.message.purpose = "reward_payout";
-               s.message.data_categories = {"bank_account"};
-             },
-             "send:push"},
-        Case{"template_questionnaire", [](Scenario& s) { s.template_categories = {"questionnaire"}; },
-             "deny:purpose_not_permitted:questionnaire"},
-        Case{"member_profile_for_product_notice",
-             [](Scenario& s) { operator_marketing(s, "product_notice"); },
-             "deny:purpose_not_permitted:member_profile"},
-        Case{"nonmember_contact_with_usage_history",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.data_categories = {"usage_history"};
-             },
-             "send:push"},
-        Case{"nonmember_product_notice_with_usage_history",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.purpose = "product_notice";
-               s.message.data_categories = {"usage_history"};
-             },
-             "deny:purpose_not_permitted:usage_history"},
-        Case{"sensitive_support_from_clinic",
-             [](Scenario& s) {
-               s.message.purpose = "support";
-               s.message.data_categories = {"sensitive"};
-             },
-             "send:push"},
-        Case{"sensitive_reservation_from_operator",
-             [](Scenario& s) {
-               s.message.sender = "operator";
-               s.message.data_categories = {"sensitive"};
-             },
-             "send:push"},
-        Case{"sensitive_for_campaign",
-             [](Scenario& s) {
-               operator_marketing(s, "campaign");
-               s.message.data_categories = {"sensitive"};
-             },
-             "deny:purpose_not_permitted:sensitive"},
-        Case{"sensitive_from_group",
-             [](Scenario& s) {
-               s.message.sender = "group:epark";
-               s.message.data_categories = {"sensitive"};
-             },
-             "deny:purpose_not_permitted:sensitive"},
-        Case{"declared_before_template",
-             [](Scenario& s) {
-               s.message.data_categories = {"usage_history", "bank_account"};
-               s.template_categories = {"questionnaire"};
-             },
-             "deny:purpose_not_permitted:bank_account"},
-        Case{"own_before_declared",
-             [](Scenario& s) {
-               operator_marketing(s, "product_notice");
-               s.message.data_categories = {"behavior_history"};
-             },
-             "deny:purpose_not_permitted:member_profile"},
-        Case{"unknown_category_permits_nothing",
-             [](Scenario& s) { s.message.data_categories = {"shoe_size"}; },
-             "deny:purpose_not_permitted:shoe_size"}),
+    ::testing::Values(Case{"usage_history_for_reservation",
+                           [](Scenario& s) { s.message.data_categories = {"usage_history"}; },
+                           "send:push"},
+                      Case{"behavior_history_for_recommendation",
+                           [](Scenario& s) {
+                             operator_marketing(s, "recommendation");
+                             s.message.data_categories = {"usage_history", "behavior_history"};
+                           },
+                           "send:push"},
+                      Case{"behavior_history_for_reservation",
+                           [](Scenario& s) { s.message.data_categories = {"behavior_history"}; },
+                           "deny:purpose_not_permitted:behavior_history"},
+                      Case{"usage_history_for_auth",
+                           [](Scenario& s) {
+                             s.message.sender = "operator";
+                             s.message.purpose = "auth";
+                             s.message.data_categories = {"usage_history"};
+                           },
+                           "deny:purpose_not_permitted:usage_history"},
+                      Case{"bank_account_for_reward_payout",
+                           [](Scenario& s) {
+                             s.message.sender = "operator";
+                             s.message.purpose = "reward_payout";
+                             s.message.data_categories = {"bank_account"};
+                           },
+                           "send:push"},
+                      Case{"template_questionnaire",
+                           [](Scenario& s) { s.template_categories = {"questionnaire"}; },
+                           "deny:purpose_not_permitted:questionnaire"},
+                      Case{"member_profile_for_product_notice",
+                           [](Scenario& s) { operator_marketing(s, "product_notice"); },
+                           "deny:purpose_not_permitted:member_profile"},
+                      Case{"nonmember_contact_with_usage_history",
+                           [](Scenario& s) {
+                             s.nonmember();
+                             s.message.data_categories = {"usage_history"};
+                           },
+                           "send:push"},
+                      Case{"nonmember_product_notice_with_usage_history",
+                           [](Scenario& s) {
+                             s.nonmember();
+                             s.message.purpose = "product_notice";
+                             s.message.data_categories = {"usage_history"};
+                           },
+                           "deny:purpose_not_permitted:usage_history"},
+                      Case{"sensitive_support_from_clinic",
+                           [](Scenario& s) {
+                             s.message.purpose = "support";
+                             s.message.data_categories = {"sensitive"};
+                           },
+                           "send:push"},
+                      Case{"sensitive_reservation_from_operator",
+                           [](Scenario& s) {
+                             s.message.sender = "operator";
+                             s.message.data_categories = {"sensitive"};
+                           },
+                           "send:push"},
+                      Case{"sensitive_for_campaign",
+                           [](Scenario& s) {
+                             operator_marketing(s, "campaign");
+                             s.message.data_categories = {"sensitive"};
+                           },
+                           "deny:purpose_not_permitted:sensitive"},
+                      Case{"sensitive_from_group",
+                           [](Scenario& s) {
+                             s.message.sender = "group:epark";
+                             s.message.data_categories = {"sensitive"};
+                           },
+                           "deny:purpose_not_permitted:sensitive"},
+                      Case{"declared_before_template",
+                           [](Scenario& s) {
+                             s.message.data_categories = {"usage_history", "bank_account"};
+                             s.template_categories = {"questionnaire"};
+                           },
+                           "deny:purpose_not_permitted:bank_account"},
+                      Case{"own_before_declared",
+                           [](Scenario& s) {
+                             operator_marketing(s, "product_notice");
+                             s.message.data_categories = {"behavior_history"};
+                           },
+                           "deny:purpose_not_permitted:member_profile"},
+                      Case{"unknown_category_permits_nothing",
+                           [](Scenario& s) { s.message.data_categories = {"shoe_size"}; },
+                           "deny:purpose_not_permitted:shoe_size"}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     R06AdvertisingIsOperators, Rule,
-    ::testing::Values(
-        Case{"operator_advertises", [](Scenario& s) { operator_marketing(s, "advertising"); }, "send:push"},
-        Case{"clinic_advertises",
-             [](Scenario& s) {
-               operator_marketing(s, "advertising");
-               s.message.sender = "clinic:c-102";
-             },
-             "deny:advertising_sender_not_operator"},
-        Case{"group_advertises",
-             [](Scenario& s) {
-               operator_marketing(s, "advertising");
-               s.message.sender = "group:epark";
-             },
-             "deny:advertising_sender_not_operator"},
-        Case{"group_campaign_is_not_advertising",
-             [](Scenario& s) {
-               operator_marketing(s, "campaign");
-               s.message.sender = "group:epark";
-             },
-             "send:push"}),
+    ::testing::Values(Case{"operator_advertises",
+                           [](Scenario& s) { operator_marketing(s, "advertising"); }, "send:push"},
+                      Case{"clinic_advertises",
+                           [](Scenario& s) {
+                             operator_marketing(s, "advertising");
+                             s.message.sender = "clinic:c-102";
+                           },
+                           "deny:advertising_sender_not_operator"},
+                      Case{"group_advertises",
+                           [](Scenario& s) {
+                             operator_marketing(s, "advertising");
+                             s.message.sender = "group:epark";
+                           },
+                           "deny:advertising_sender_not_operator"},
+                      Case{"group_campaign_is_not_advertising",
+                           [](Scenario& s) {
+                             operator_marketing(s, "campaign");
+                             s.message.sender = "group:epark";
+                           },
+                           "send:push"}),
     case_name);
 
 // Rule 7 over the shipped policy: `sensitive` names its senders and `questionnaire` permits
 // nothing, so rule 5 stops these first (purpose_not_permitted); rule 7 is the backstop a policy
 // without those lines relies on (see policy_variants_test.cpp).
-INSTANTIATE_TEST_SUITE_P(
-    R07JointUse, Rule,
-    ::testing::Values(
-        Case{"group_usage_history",
-             [](Scenario& s) {
-               s.message.sender = "group:epark";
-               s.message.data_categories = {"usage_history"};
-             },
-             "send:push"},
-        Case{"group_sensitive",
-             [](Scenario& s) {
-               s.message.sender = "group:epark";
-               s.message.data_categories = {"sensitive"};
-             },
-             "deny:purpose_not_permitted:sensitive"},
-        Case{"group_questionnaire",
-             [](Scenario& s) {
-               s.message.sender = "group:epark";
-               s.template_categories = {"questionnaire"};
-             },
-             "deny:purpose_not_permitted:questionnaire"}),
-    case_name);
+INSTANTIATE_TEST_SUITE_P(R07JointUse, Rule,
+                         ::testing::Values(Case{"group_usage_history",
+                                                [](Scenario& s) {
+                                                  s.message.sender = "group:epark";
+                                                  s.message.data_categories = {"usage_history"};
+                                                },
+                                                "send:push"},
+                                           Case{"group_sensitive",
+                                                [](Scenario& s) {
+                                                  s.message.sender = "group:epark";
+                                                  s.message.data_categories = {"sensitive"};
+                                                },
+                                                "deny:purpose_not_permitted:sensitive"},
+                                           Case{"group_questionnaire",
+                                                [](Scenario& s) {
+                                                  s.message.sender = "group:epark";
+                                                  s.template_categories = {"questionnaire"};
+                                                },
+                                                "deny:purpose_not_permitted:questionnaire"}),
+                         case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     R08ClinicsSeeTheirOwn, Rule,
@@ -265,110 +268,122 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"all", [](Scenario& s) { s.state.optouts = {"all"}; }, "deny:opted_out:all"},
         Case{"this_sender", [](Scenario& s) { s.state.optouts = {"sender:clinic:c-102"}; },
              "deny:opted_out:sender:clinic:c-102"},
-        Case{"other_sender", [](Scenario& s) { s.state.optouts = {"sender:clinic:c-103"}; }, "send:push"},
+        Case{"other_sender", [](Scenario& s) { s.state.optouts = {"sender:clinic:c-103"}; },
+             "send:push"},
         Case{"this_purpose", [](Scenario& s) { s.state.optouts = {"purpose:reservation"}; },
              "deny:opted_out:purpose:reservation"},
-        Case{"other_purpose", [](Scenario& s) { s.state.optouts = {"purpose:advertising"}; }, "send:push"},
+        Case{"other_purpose", [](Scenario& s) { s.state.optouts = {"purpose:advertising"}; },
+             "send:push"},
         Case{"all_before_purpose",
-             [](Scenario& s) { s.state.optouts = {"purpose:reservation", "all"}; }, "deny:opted_out:all"},
+             [](Scenario& s) {
+               s.state.optouts = {"purpose:reservation", "all"};
+             },
+             "deny:opted_out:all"},
         Case{"sender_before_purpose",
-             [](Scenario& s) { s.state.optouts = {"purpose:reservation", "sender:clinic:c-102"}; },
+             [](Scenario& s) {
+               s.state.optouts = {"purpose:reservation", "sender:clinic:c-102"};
+             },
              "deny:opted_out:sender:clinic:c-102"}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     R10Channels, Rule,
-    ::testing::Values(
-        Case{"first_channel", [](Scenario&) {}, "send:push"},
-        Case{"push_unreachable_falls_back_to_sms", [](Scenario& s) { s.recipient.contact.push.clear(); },
-             "send:sms"},
-        Case{"push_opted_out_falls_back_to_sms", [](Scenario& s) { s.state.optouts = {"channel:push"}; },
-             "send:sms"},
-        Case{"push_suppressed_falls_back_to_sms",
-             [](Scenario& s) { s.state.suppressed[index(Channel::push)] = true; }, "send:sms"},
-        Case{"order_is_the_messages",
-             [](Scenario& s) { s.message.channels = {Channel::email, Channel::push}; }, "send:email"},
-        Case{"marketing_email_without_consent",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::email, Channel::sms, Channel::push};
-             },
-             "send:push"},
-        Case{"marketing_with_sms_consent",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::email, Channel::sms, Channel::push};
-               s.state.consent[index(Channel::sms)] = true;
-             },
-             "send:sms"},
-        Case{"marketing_no_consent_anywhere",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::email, Channel::sms};
-             },
-             "deny:no_consent:email"},
-        Case{"reminder_needs_no_consent",
-             [](Scenario& s) { s.message.channels = {Channel::email, Channel::sms}; }, "send:email"},
-        Case{"opt_out_before_consent",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::sms};
-               s.state.optouts = {"channel:sms"};
-             },
-             "deny:opted_out:channel:sms"},
-        Case{"consent_before_unreachable",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::sms};
-               s.recipient.contact.phone.clear();
-             },
-             "deny:no_consent:sms"},
-        Case{"unreachable_before_suppressed",
-             [](Scenario& s) {
-               s.message.channels = {Channel::email};
-               s.recipient.contact.email.clear();
-               s.state.suppressed[index(Channel::email)] = true;
-             },
-             "deny:unreachable:email"},
-        Case{"all_passed_over_reason_of_first",
-             [](Scenario& s) {
-               s.recipient.contact.push.clear();
-               s.state.optouts = {"channel:sms"};
-               s.state.suppressed[index(Channel::email)] = true;
-             },
-             "deny:unreachable:push"},
-        Case{"all_suppressed",
-             [](Scenario& s) {
-               s.message.channels = {Channel::sms, Channel::push};
-               s.state.suppressed = {true, true, true};
-             },
-             "deny:address_suppressed:sms"}),
+    ::testing::Values(Case{"first_channel", [](Scenario&) {}, "send:push"},
+                      Case{"push_unreachable_falls_back_to_sms",
+                           [](Scenario& s) { s.recipient.contact.push.clear(); }, "send:sms"},
+                      Case{"push_opted_out_falls_back_to_sms",
+                           [](Scenario& s) { s.state.optouts = {"channel:push"}; }, "send:sms"},
+                      Case{"push_suppressed_falls_back_to_sms",
+                           [](Scenario& s) { s.state.suppressed[index(Channel::push)] = true; },
+                           "send:sms"},
+                      Case{"order_is_the_messages",
+                           [](Scenario& s) {
+                             s.message.channels = {Channel::email, Channel::push};
+                           },
+                           "send:email"},
+                      Case{"marketing_email_without_consent",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::email, Channel::sms, Channel::push};
+                           },
+                           "send:push"},
+                      Case{"marketing_with_sms_consent",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::email, Channel::sms, Channel::push};
+                             s.state.consent[index(Channel::sms)] = true;
+                           },
+                           "send:sms"},
+                      Case{"marketing_no_consent_anywhere",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::email, Channel::sms};
+                           },
+                           "deny:no_consent:email"},
+                      Case{"reminder_needs_no_consent",
+                           [](Scenario& s) {
+                             s.message.channels = {Channel::email, Channel::sms};
+                           },
+                           "send:email"},
+                      Case{"opt_out_before_consent",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::sms};
+                             s.state.optouts = {"channel:sms"};
+                           },
+                           "deny:opted_out:channel:sms"},
+                      Case{"consent_before_unreachable",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::sms};
+                             s.recipient.contact.phone.clear();
+                           },
+                           "deny:no_consent:sms"},
+                      Case{"unreachable_before_suppressed",
+                           [](Scenario& s) {
+                             s.message.channels = {Channel::email};
+                             s.recipient.contact.email.clear();
+                             s.state.suppressed[index(Channel::email)] = true;
+                           },
+                           "deny:unreachable:email"},
+                      Case{"all_passed_over_reason_of_first",
+                           [](Scenario& s) {
+                             s.recipient.contact.push.clear();
+                             s.state.optouts = {"channel:sms"};
+                             s.state.suppressed[index(Channel::email)] = true;
+                           },
+                           "deny:unreachable:push"},
+                      Case{"all_suppressed",
+                           [](Scenario& s) {
+                             s.message.channels = {Channel::sms, Channel::push};
+                             s.state.suppressed = {true, true, true};
+                           },
+                           "deny:address_suppressed:sms"}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(
     R11FrequencyCap, Rule,
-    ::testing::Values(
-        Case{"under_cap",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.state.marketing_sent_in_window = 2;
-             },
-             "send:push"},
-        Case{"at_cap",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.state.marketing_sent_in_window = 3;
-             },
-             "deny:frequency_capped"},
-        Case{"reminders_are_not_capped", [](Scenario& s) { s.state.marketing_sent_in_window = 50; },
-             "send:push"},
-        Case{"channel_reason_before_cap",
-             [](Scenario& s) {
-               operator_marketing(s);
-               s.message.channels = {Channel::email};
-               s.state.marketing_sent_in_window = 3;
-             },
-             "deny:no_consent:email"}),
+    ::testing::Values(Case{"under_cap",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.state.marketing_sent_in_window = 2;
+                           },
+                           "send:push"},
+                      Case{"at_cap",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.state.marketing_sent_in_window = 3;
+                           },
+                           "deny:frequency_capped"},
+                      Case{"reminders_are_not_capped",
+                           [](Scenario& s) { s.state.marketing_sent_in_window = 50; }, "send:push"},
+                      Case{"channel_reason_before_cap",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::email};
+                             s.state.marketing_sent_in_window = 3;
+                           },
+                           "deny:no_consent:email"}),
     case_name);
 
 INSTANTIATE_TEST_SUITE_P(
@@ -421,51 +436,53 @@ INSTANTIATE_TEST_SUITE_P(
 // Where two rules apply, the earlier answers.
 INSTANTIATE_TEST_SUITE_P(
     Order, Rule,
-    ::testing::Values(
-        Case{"expired_before_erased",
-             [](Scenario& s) {
-               s.state.erased = true;
-               s.message.expires_at = s.now;
-             },
-             "deny:expired"},
-        Case{"stopped_before_nonmember",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.sender = "clinic:c-999";
-               s.state.stopped_purposes = {"reservation"};
-             },
-             "deny:subject_stopped:reservation"},
-        Case{"nonmember_before_purpose",
-             [](Scenario& s) {
-               s.nonmember();
-               s.message.purpose = "recommendation";
-               s.message.data_categories = {"behavior_history"};
-             },
-             "deny:nonmember_purpose_not_permitted"},
-        Case{"purpose_before_advertising",
-             [](Scenario& s) {
-               s.message.purpose = "advertising";
-               s.message.data_categories = {"usage_history"};
-             },
-             "deny:purpose_not_permitted:usage_history"},
-        Case{"advertising_before_clinic_members",
-             [](Scenario& s) { s.message.purpose = "advertising"; },
-             "deny:advertising_sender_not_operator"},
-        Case{"clinic_members_before_optouts",
-             [](Scenario& s) {
-               s.message.purpose = "coupon_info";
-               s.state.optouts = {"all"};
-             },
-             "deny:clinic_purpose_not_permitted"},
-        Case{"optouts_before_channels",
-             [](Scenario& s) {
-               s.state.optouts = {"channel:push", "purpose:reservation"};
-               s.recipient.contact = {};
-             },
-             "deny:opted_out:purpose:reservation"},
-        Case{"all_before_sender_and_purpose",
-             [](Scenario& s) { s.state.optouts = {"purpose:reservation", "sender:clinic:c-102", "all"}; },
-             "deny:opted_out:all"}),
+    ::testing::Values(Case{"expired_before_erased",
+                           [](Scenario& s) {
+                             s.state.erased = true;
+                             s.message.expires_at = s.now;
+                           },
+                           "deny:expired"},
+                      Case{"stopped_before_nonmember",
+                           [](Scenario& s) {
+                             s.nonmember();
+                             s.message.sender = "clinic:c-999";
+                             s.state.stopped_purposes = {"reservation"};
+                           },
+                           "deny:subject_stopped:reservation"},
+                      Case{"nonmember_before_purpose",
+                           [](Scenario& s) {
+                             s.nonmember();
+                             s.message.purpose = "recommendation";
+                             s.message.data_categories = {"behavior_history"};
+                           },
+                           "deny:nonmember_purpose_not_permitted"},
+                      Case{"purpose_before_advertising",
+                           [](Scenario& s) {
+                             s.message.purpose = "advertising";
+                             s.message.data_categories = {"usage_history"};
+                           },
+                           "deny:purpose_not_permitted:usage_history"},
+                      Case{"advertising_before_clinic_members",
+                           [](Scenario& s) { s.message.purpose = "advertising"; },
+                           "deny:advertising_sender_not_operator"},
+                      Case{"clinic_members_before_optouts",
+                           [](Scenario& s) {
+                             s.message.purpose = "coupon_info";
+                             s.state.optouts = {"all"};
+                           },
+                           "deny:clinic_purpose_not_permitted"},
+                      Case{"optouts_before_channels",
+                           [](Scenario& s) {
+                             s.state.optouts = {"channel:push", "purpose:reservation"};
+                             s.recipient.contact = {};
+                           },
+                           "deny:opted_out:purpose:reservation"},
+                      Case{
+                          "all_before_sender_and_purpose",
+                          [](Scenario& s) {
+                            s.state.optouts = {"purpose:reservation", "sender:clinic:c-102", "all"};
+                          },
+                          "deny:opted_out:all"}),
     case_name);
 
 TEST(PolicyDecision, SendCarriesNoReasonDenyNoChannel) {
@@ -493,6 +510,14 @@ TEST(PolicyDecision, UnknownPurposeIsNeverSent) {
   EXPECT_EQ(summary(s.evaluate()), "deny:invalid_message:unknown_purpose");
 }
 
+TEST(PolicyDecision, UnknownSenderKindIsNeverSent) {
+  for (std::string sender : {"dentist:c-102", "clinic", "operator:x", "clinic:", ""}) {
+    Scenario s;
+    s.message.sender = sender;
+    EXPECT_EQ(summary(s.evaluate()), "deny:invalid_message:bad_sender") << sender;
+  }
+}
+
 TEST(PolicyDecision, NoChannelsIsNeverSent) {
   Scenario s;
   s.message.channels.clear();
@@ -505,10 +530,11 @@ TEST(PolicyAccessors, ShippedVocabulary) {
   EXPECT_TRUE(p.known_purpose("product_notice"));
   EXPECT_FALSE(p.known_purpose("lottery"));
   EXPECT_FALSE(p.known_purpose(""));
-  for (std::string_view m :
-       {"advertising", "campaign", "recommendation", "coupon_info", "product_notice", "points", "survey"})
+  for (std::string_view m : {"advertising", "campaign", "recommendation", "coupon_info",
+                             "product_notice", "points", "survey"})
     EXPECT_TRUE(p.is_marketing(m)) << m;
-  for (std::string_view m : {"reservation", "auth", "support", "payment", "maintenance", "reward_payout"})
+  for (std::string_view m :
+       {"reservation", "auth", "support", "payment", "maintenance", "reward_payout"})
     EXPECT_FALSE(p.is_marketing(m)) << m;
   EXPECT_FALSE(p.is_marketing("lottery"));
   EXPECT_EQ(p.cap_count(), 3);

@@ -83,8 +83,10 @@ struct Scenario {
 // What a case expects: "send:<channel>", "deny:<reason>" or "defer:<until RFC 3339 UTC>".
 inline std::string summary(const Decision& d) {
   switch (d.verdict) {
-    case Verdict::send: return "send:" + std::string(d.channel ? to_string(*d.channel) : "?");
-    case Verdict::deny: return "deny:" + d.reason;
+    case Verdict::send:
+      return "send:" + std::string(d.channel ? to_string(*d.channel) : "?");
+    case Verdict::deny:
+      return "deny:" + d.reason;
     case Verdict::defer:
       return "defer:" + d.reason + "@" + (d.until ? format_rfc3339(*d.until) : std::string("?"));
   }

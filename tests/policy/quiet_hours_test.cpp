@@ -1,9 +1,8 @@
 // Rule 12 in detail: windows across midnight, the exact instant a deferral ends, other time zones
 // (with their DST changes), and the knobs the policy file offers (reminders, several windows).
-#include "dispatcher/policy/policy.hpp"
-
 #include <gtest/gtest.h>
 
+#include "dispatcher/policy/policy.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {
@@ -46,15 +45,20 @@ TEST_P(Quiet, DefersUntilTheWindowEnds) {
 
 INSTANTIATE_TEST_SUITE_P(
     Tokyo, Quiet,
-    ::testing::Values(
-        QuietCase{"before_midnight", "Asia/Tokyo", "2026-11-30T23:30:00+09:00", "2026-12-01T08:00:00+09:00"},
-        QuietCase{"after_midnight", "Asia/Tokyo", "2026-12-01T02:00:00+09:00", "2026-12-01T08:00:00+09:00"},
-        QuietCase{"window_opens", "Asia/Tokyo", "2026-11-30T21:00:00+09:00", "2026-12-01T08:00:00+09:00"},
-        QuietCase{"last_second", "Asia/Tokyo", "2026-12-01T07:59:59.999+09:00", "2026-12-01T08:00:00+09:00"},
-        QuietCase{"eight_exactly", "Asia/Tokyo", "2026-12-01T08:00:00+09:00", ""},
-        QuietCase{"just_before_nine", "Asia/Tokyo", "2026-11-30T20:59:59+09:00", ""},
-        QuietCase{"new_year", "Asia/Tokyo", "2026-12-31T22:15:00+09:00", "2027-01-01T08:00:00+09:00"},
-        QuietCase{"default_zone", "", "2026-11-30T14:30:00Z", "2026-12-01T08:00:00+09:00"}),
+    ::testing::Values(QuietCase{"before_midnight", "Asia/Tokyo", "2026-11-30T23:30:00+09:00",
+                                "2026-12-01T08:00:00+09:00"},
+                      QuietCase{"after_midnight", "Asia/Tokyo", "2026-12-01T02:00:00+09:00",
+                                "2026-12-01T08:00:00+09:00"},
+                      QuietCase{"window_opens", "Asia/Tokyo", "2026-11-30T21:00:00+09:00",
+                                "2026-12-01T08:00:00+09:00"},
+                      QuietCase{"last_second", "Asia/Tokyo", "2026-12-01T07:59:59.999+09:00",
+                                "2026-12-01T08:00:00+09:00"},
+                      QuietCase{"eight_exactly", "Asia/Tokyo", "2026-12-01T08:00:00+09:00", ""},
+                      QuietCase{"just_before_nine", "Asia/Tokyo", "2026-11-30T20:59:59+09:00", ""},
+                      QuietCase{"new_year", "Asia/Tokyo", "2026-12-31T22:15:00+09:00",
+                                "2027-01-01T08:00:00+09:00"},
+                      QuietCase{"default_zone", "", "2026-11-30T14:30:00Z",
+                                "2026-12-01T08:00:00+09:00"}),
     [](const auto& info) { return info.param.name; });
 
 // America/Los_Angeles changes to PDT on 2026-03-08 at 02:00; Europe/London to GMT on
@@ -108,9 +112,10 @@ TEST(QuietHours, SeveralWindowsAndSameDayWindow) {
 
 TEST(QuietHours, WindowEndingInADstGapEndsAtTheChange) {
   // 02:30 does not exist in Los Angeles on 2026-03-08: clocks go from 02:00 PST to 03:00 PDT.
-  const Policy p = Policy::load_string(
-      edited(shipped_policy_text(), R"({from: "21:00", to: "08:00"})", R"({from: "22:00", to: "02:30"})"),
-      "gap.yaml");
+  const Policy p =
+      Policy::load_string(edited(shipped_policy_text(), R"({from: "21:00", to: "08:00"})",
+                                 R"({from: "22:00", to: "02:30"})"),
+                          "gap.yaml");
   Decision d = marketing_push("2026-03-07T23:00:00-08:00", "America/Los_Angeles", p);
   ASSERT_EQ(d.verdict, Verdict::defer);
   EXPECT_EQ(format_rfc3339(*d.until), format_rfc3339(at("2026-03-08T03:00:00-07:00")));
@@ -118,7 +123,8 @@ TEST(QuietHours, WindowEndingInADstGapEndsAtTheChange) {
 
 TEST(QuietHours, NoWindowsMeansNoQuietHours) {
   const Policy p = Policy::load_string(
-      edited(shipped_policy_text(), "  windows:\n    - {from: \"21:00\", to: \"08:00\"}", "  windows: []"),
+      edited(shipped_policy_text(), "  windows:\n    - {from: \"21:00\", to: \"08:00\"}",
+             "  windows: []"),
       "none.yaml");
   EXPECT_EQ(marketing_push("2026-11-30T23:00:00+09:00", "Asia/Tokyo", p).verdict, Verdict::send);
 }

@@ -20,13 +20,15 @@ using nlohmann::json;
 
 // POLICY.md: the purposes, the categories, and which purposes are marketing.
 const std::set<std::string, std::less<>> policy_purposes{
-    "reservation", "coupon_info", "auth",          "support",     "survey",         "campaign",     "recommendation",
-    "points",      "payment",     "advertising",   "maintenance", "reward_payout",  "product_notice"};
+    "reservation", "coupon_info",    "auth",          "support", "survey",
+    "campaign",    "recommendation", "points",        "payment", "advertising",
+    "maintenance", "reward_payout",  "product_notice"};
 const std::set<std::string, std::less<>> policy_categories{
-    "member_profile", "usage_history", "behavior_history", "bank_account",
+    "member_profile", "usage_history",     "behavior_history", "bank_account",
     "questionnaire",  "nonmember_contact", "sensitive"};
 const std::set<std::string, std::less<>> marketing_purposes{
-    "advertising", "campaign", "recommendation", "coupon_info", "product_notice", "points", "survey"};
+    "advertising",    "campaign", "recommendation", "coupon_info",
+    "product_notice", "points",   "survey"};
 
 // POLICY.md's table: the categories each purpose permits (contact categories included).
 const std::map<std::string, std::set<std::string>> permitted{
@@ -46,13 +48,20 @@ const std::map<std::string, std::set<std::string>> permitted{
 };
 
 const std::map<std::string, std::string> shipped{
-    {"reservation.reminder", "reservation"},   {"reservation.confirmed", "reservation"},
-    {"reservation.cancelled", "reservation"},  {"advertising.newsletter", "advertising"},
-    {"campaign.announcement", "campaign"},     {"survey.invitation", "survey"},
-    {"recommendation.services", "recommendation"}, {"coupon.issued", "coupon_info"},
-    {"product_notice.item", "product_notice"}, {"support.reply", "support"},
-    {"auth.code", "auth"},                     {"payment.receipt", "payment"},
-    {"points.earned", "points"},               {"reward.payout", "reward_payout"},
+    {"reservation.reminder", "reservation"},
+    {"reservation.confirmed", "reservation"},
+    {"reservation.cancelled", "reservation"},
+    {"advertising.newsletter", "advertising"},
+    {"campaign.announcement", "campaign"},
+    {"survey.invitation", "survey"},
+    {"recommendation.services", "recommendation"},
+    {"coupon.issued", "coupon_info"},
+    {"product_notice.item", "product_notice"},
+    {"support.reply", "support"},
+    {"auth.code", "auth"},
+    {"payment.receipt", "payment"},
+    {"points.earned", "points"},
+    {"reward.payout", "reward_payout"},
     {"maintenance.notice", "maintenance"},
 };
 
@@ -65,7 +74,8 @@ LoadOptions policy_options() {
 }
 
 const Catalog& shipped_catalog() {
-  static const Catalog catalog = Catalog::load(DISPATCHER_SOURCE_DIR "/templates", policy_options());
+  static const Catalog catalog =
+      Catalog::load(DISPATCHER_SOURCE_DIR "/templates", policy_options());
   return catalog;
 }
 
@@ -80,14 +90,16 @@ json typical_data(std::string_view locale) {
       {"reservation_url", "https://d.example.jp/r/Ab3xYz"},
       {"booking_url", "https://d.example.jp/c/102"},
       {"menu", ja ? "定期検診・クリーニング" : "Check-up and cleaning"},
-      {"clinic_address", ja ? "東京都渋谷区神南1-2-3 さくらビル2階" : "1-2-3 Jinnan, Shibuya, Tokyo"},
+      {"clinic_address",
+       ja ? "東京都渋谷区神南1-2-3 さくらビル2階" : "1-2-3 Jinnan, Shibuya, Tokyo"},
       {"headline", ja ? "歯周病を防ぐ毎日のケア" : "Daily care against gum disease"},
       {"summary", ja ? "歯周病は自覚症状が少ない病気です。\n毎日のケアのポイントをご紹介します。"
                      : "Gum disease often goes unnoticed.\nHere is how to prevent it."},
       {"article_url", "https://d.example.jp/n/2612"},
       {"campaign_title", ja ? "冬のホワイトニングキャンペーン" : "Winter whitening campaign"},
       {"period", ja ? "12月1日〜12月31日" : "1-31 Dec"},
-      {"details", ja ? "期間中、ホワイトニングが20%オフになります。" : "20% off whitening during the campaign."},
+      {"details", ja ? "期間中、ホワイトニングが20%オフになります。"
+                     : "20% off whitening during the campaign."},
       {"campaign_url", "https://d.example.jp/cp/w26"},
       {"survey_title", ja ? "歯科医院選びに関するアンケート" : "How you choose a dentist"},
       {"deadline", ja ? "12月15日" : "15 Dec"},
@@ -96,18 +108,21 @@ json typical_data(std::string_view locale) {
       {"survey_url", "https://d.example.jp/s/q12"},
       {"last_visit", ja ? "6月10日" : "10 Jun"},
       {"service_name", ja ? "歯のクリーニング（PMTC）" : "Professional cleaning (PMTC)"},
-      {"service_description", ja ? "専用の機器で歯の汚れを落とします。" : "Plaque removal with dedicated tools."},
+      {"service_description",
+       ja ? "専用の機器で歯の汚れを落とします。" : "Plaque removal with dedicated tools."},
       {"service_url", "https://d.example.jp/sv/pmtc"},
       {"coupon_title", ja ? "初診料10%オフクーポン" : "10% off your first visit"},
       {"coupon_code", "WINTER10"},
       {"expires_on", ja ? "12月31日" : "31 Dec"},
       {"coupon_url", "https://d.example.jp/cp/c10"},
       {"item_name", ja ? "電動歯ブラシ" : "Electric toothbrush"},
-      {"item_description", ja ? "当院おすすめの電動歯ブラシです。" : "The toothbrush we recommend."},
+      {"item_description",
+       ja ? "当院おすすめの電動歯ブラシです。" : "The toothbrush we recommend."},
       {"item_url", "https://d.example.jp/i/77"},
       {"inquiry_id", "Q-20261130-0042"},
-      {"reply_text", ja ? "お問い合わせの件、予約の変更を承りました。\nご不明な点はお知らせください。"
-                        : "We have changed your booking as asked.\nLet us know if anything is unclear."},
+      {"reply_text",
+       ja ? "お問い合わせの件、予約の変更を承りました。\nご不明な点はお知らせください。"
+          : "We have changed your booking as asked.\nLet us know if anything is unclear."},
       {"support_url", "https://d.example.jp/h/q42"},
       {"code", "482913"},
       {"expires_minutes", 10},
@@ -154,8 +169,9 @@ class TempTemplates {
     std::ofstream(p, std::ios::binary) << content;
   }
   // A valid non-marketing template with an SMS part.
-  void sms_template(const std::string& locale, const std::string& name, std::string_view sms,
-                    std::string_view meta = "purpose: reservation\nvariables:\n  name: member_profile\n") {
+  void sms_template(
+      const std::string& locale, const std::string& name, std::string_view sms,
+      std::string_view meta = "purpose: reservation\nvariables:\n  name: member_profile\n") {
     write(locale + "/" + name + "/meta.yaml", meta);
     write(locale + "/" + name + "/sms.txt", sms);
   }
@@ -166,7 +182,8 @@ class TempTemplates {
 };
 
 // The errors of a load that must fail.
-std::vector<std::string> load_errors(const fs::path& dir, const LoadOptions& opts = policy_options()) {
+std::vector<std::string> load_errors(const fs::path& dir,
+                                     const LoadOptions& opts = policy_options()) {
   try {
     Catalog::load(dir, opts);
   } catch (const LoadError& e) {
@@ -176,7 +193,8 @@ std::vector<std::string> load_errors(const fs::path& dir, const LoadOptions& opt
   return {};
 }
 
-bool any_error(const std::vector<std::string>& errors, std::string_view prefix, std::string_view words) {
+bool any_error(const std::vector<std::string>& errors, std::string_view prefix,
+               std::string_view words) {
   return std::any_of(errors.begin(), errors.end(), [&](const std::string& e) {
     return e.starts_with(prefix) && e.find(words) != std::string::npos;
   });
@@ -219,9 +237,11 @@ TEST(Catalog, ShippedCategoriesArePermittedByTheirPurpose) {
       ASSERT_NE(t, nullptr);
       const auto& allowed = permitted.at(purpose);
       for (const std::string& category : t->categories())
-        EXPECT_TRUE(allowed.contains(category)) << name << " (" << locale << ") tags " << category
-                                                << ", which purpose " << purpose << " does not permit";
-      EXPECT_FALSE(std::find(t->categories().begin(), t->categories().end(), "none") != t->categories().end());
+        EXPECT_TRUE(allowed.contains(category))
+            << name << " (" << locale << ") tags " << category << ", which purpose " << purpose
+            << " does not permit";
+      EXPECT_FALSE(std::find(t->categories().begin(), t->categories().end(), "none") !=
+                   t->categories().end());
     }
   }
   const Template* reminder = shipped_catalog().find("reservation.reminder", "ja");
@@ -239,14 +259,16 @@ TEST(Catalog, EveryShippedPartRendersStrictlyWithTypicalData) {
       for (Channel c : all_channels) {
         auto result = t->render(c, data, injected);
         ASSERT_TRUE(std::holds_alternative<Rendered>(result))
-            << name << " " << locale << " " << to_string(c) << ": " << std::get<RenderError>(result).detail;
+            << name << " " << locale << " " << to_string(c) << ": "
+            << std::get<RenderError>(result).detail;
         const Rendered& r = std::get<Rendered>(result);
         for (const std::string* part : {&r.email_subject, &r.email_text, &r.email_html, &r.sms_text,
                                         &r.push_title, &r.push_body})
           EXPECT_EQ(part->find("{{"), std::string::npos) << name << " " << locale;
         if (c == Channel::sms) {
           SmsCount n = count_sms(r.sms_text);
-          EXPECT_LE(n.segments, 2u) << name << " " << locale << ": " << n.units << " units: " << r.sms_text;
+          EXPECT_LE(n.segments, 2u)
+              << name << " " << locale << ": " << n.units << " units: " << r.sms_text;
           EXPECT_EQ(r.sms_text.find('\n'), std::string::npos) << name << " " << locale;
         }
         if (c == Channel::email) {
@@ -324,7 +346,8 @@ TEST(Catalog, OptionalSectionsDisappearWhenEmpty) {
   auto result = t->render(Channel::email, data, typical_injected("ja"));
   ASSERT_TRUE(std::holds_alternative<Rendered>(result));
   EXPECT_EQ(std::get<Rendered>(result).email_html.find("<a href"), std::string::npos);
-  EXPECT_EQ(std::get<Rendered>(result).email_text.find("ご予約内容の確認・変更"), std::string::npos);
+  EXPECT_EQ(std::get<Rendered>(result).email_text.find("ご予約内容の確認・変更"),
+            std::string::npos);
 }
 
 TEST(Catalog, StrictModeMakesAMissingVariableAnError) {
@@ -386,9 +409,11 @@ TEST(CatalogLoad, EveryErrorIsListed) {
   dir.sms_template("ja", "broken.two", "{{name}}様 {{=<% =}}");
   dir.sms_template("ja", "fine.one", "{{name}}様");
   const auto errors = load_errors(dir.root());
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/broken.one/sms.txt").string() + ":2:", "does not match"))
+  EXPECT_TRUE(
+      any_error(errors, (dir.root() / "ja/broken.one/sms.txt").string() + ":2:", "does not match"))
       << joined(errors);
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/broken.two/sms.txt").string() + ":1:", "bad delimiter"))
+  EXPECT_TRUE(
+      any_error(errors, (dir.root() / "ja/broken.two/sms.txt").string() + ":1:", "bad delimiter"))
       << joined(errors);
   EXPECT_EQ(errors.size(), 2u) << joined(errors);
 }
@@ -400,7 +425,8 @@ TEST(CatalogLoad, MarketingWithoutUnsubscribeLinkIsRefused) {
   dir.write("ja/ad.one/email.subject", "【{{sender_name}}】ご案内\n");
   dir.write("ja/ad.one/email.txt", "{{name}}様\n発行：{{sender_name}} {{sender_contact}}\n");
   dir.write("ja/ad.one/email.html",
-            "<p>{{name}}様</p><p>{{sender_name}} {{sender_contact}}</p><a href=\"{{unsubscribe_url}}\">停止</a>\n");
+            "<p>{{name}}様</p><p>{{sender_name}} {{sender_contact}}</p><a "
+            "href=\"{{unsubscribe_url}}\">停止</a>\n");
   const auto errors = load_errors(dir.root());
   const std::string file = (dir.root() / "ja/ad.one/email.txt").string();
   EXPECT_TRUE(any_error(errors, file + ":", "unsubscribe_url")) << joined(errors);
@@ -428,7 +454,8 @@ TEST(CatalogLoad, MarketingPushMustNameTheSender) {
   dir.write("ja/ad.three/push.title", "アンケートのお願い");
   dir.write("ja/ad.three/push.body", "{{name}}様、ご協力ください。");
   const auto errors = load_errors(dir.root());
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/ad.three/push.body").string(), "sender_name")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/ad.three/push.body").string(), "sender_name"))
+      << joined(errors);
   dir.write("ja/ad.three/push.title", "{{sender_name}}：アンケートのお願い");
   dir.write("ja/ad.three/push.body", "{{name}}様、ご協力ください。{{sender_contact}}");
   EXPECT_NO_THROW(Catalog::load(dir.root(), policy_options()));  // push needs no unsubscribe link
@@ -436,8 +463,9 @@ TEST(CatalogLoad, MarketingPushMustNameTheSender) {
 
 TEST(CatalogLoad, SmsTooLongIsARenderError) {
   TempTemplates dir;
-  dir.sms_template("ja", "long.one", "{{name}}様",
-                   "purpose: reservation\nvariables:\n  name: member_profile\nmax_sms_segments: 1\n");
+  dir.sms_template(
+      "ja", "long.one", "{{name}}様",
+      "purpose: reservation\nvariables:\n  name: member_profile\nmax_sms_segments: 1\n");
   Catalog catalog = Catalog::load(dir.root(), policy_options());
   const Template* t = catalog.find("long.one", "ja");
   ASSERT_NE(t, nullptr);
@@ -449,7 +477,7 @@ TEST(CatalogLoad, SmsTooLongIsARenderError) {
   };
   auto fits = t->render(Channel::sms, json{{"name", hiragana(69)}}, json::object());
   ASSERT_TRUE(std::holds_alternative<Rendered>(fits));  // 69 + 「様」 = 70 units
-  const std::string name71 = hiragana(70);  // + 「様」 = 71 units
+  const std::string name71 = hiragana(70);              // + 「様」 = 71 units
   auto result = t->render(Channel::sms, json{{"name", name71}}, json::object());
   ASSERT_TRUE(std::holds_alternative<RenderError>(result));
   EXPECT_EQ(std::get<RenderError>(result).reason, "sms_too_long");
@@ -459,7 +487,8 @@ TEST(CatalogLoad, SmsTooLongIsARenderError) {
   Catalog relaxed = Catalog::load(dir.root(), opts);
   EXPECT_EQ(relaxed.find("long.one", "ja")->max_sms_segments(), 2u);
   EXPECT_TRUE(std::holds_alternative<Rendered>(
-      relaxed.find("long.one", "ja")->render(Channel::sms, json{{"name", name71}}, json::object())));
+      relaxed.find("long.one", "ja")
+          ->render(Channel::sms, json{{"name", name71}}, json::object())));
 }
 
 TEST(CatalogLoad, ChannelNotOfferedIsAMissingPart) {
@@ -479,8 +508,10 @@ TEST(CatalogLoad, IncompleteChannelIsALoadError) {
   dir.sms_template("ja", "half.email", "{{name}}様");
   dir.write("ja/half.email/email.subject", "件名");
   const auto errors = load_errors(dir.root());
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/half.email/email.txt").string(), "missing")) << joined(errors);
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/half.email/email.html").string(), "missing")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/half.email/email.txt").string(), "missing"))
+      << joined(errors);
+  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/half.email/email.html").string(), "missing"))
+      << joined(errors);
 }
 
 TEST(CatalogLoad, UndeclaredVariableIsALoadError) {
@@ -495,20 +526,25 @@ TEST(CatalogLoad, UndeclaredVariableIsALoadError) {
 
 TEST(CatalogLoad, MetaYamlIsValidated) {
   TempTemplates dir;
-  dir.sms_template("ja", "meta.one", "{{name}}様 {{x}}",
-                   "purpose: reservation\nvariables:\n  name: member_profile\n  x: shoe_size\ncolour: blue\n");
-  dir.sms_template("ja", "meta.two", "{{name}}様", "purpose: lottery\nvariables:\n  name: member_profile\n");
+  dir.sms_template(
+      "ja", "meta.one", "{{name}}様 {{x}}",
+      "purpose: reservation\nvariables:\n  name: member_profile\n  x: shoe_size\ncolour: blue\n");
+  dir.sms_template("ja", "meta.two", "{{name}}様",
+                   "purpose: lottery\nvariables:\n  name: member_profile\n");
   const auto errors = load_errors(dir.root());
   const std::string one = (dir.root() / "ja/meta.one/meta.yaml").string();
   const std::string two = (dir.root() / "ja/meta.two/meta.yaml").string();
-  EXPECT_TRUE(any_error(errors, one + ":4:", "unknown data category 'shoe_size'")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, one + ":4:", "unknown data category 'shoe_size'"))
+      << joined(errors);
   EXPECT_TRUE(any_error(errors, one + ":5:", "unknown key 'colour'")) << joined(errors);
   EXPECT_TRUE(any_error(errors, two + ":1:", "unknown purpose 'lottery'")) << joined(errors);
 }
 
 TEST(CatalogLoad, NonUtf8FileIsALoadError) {
   TempTemplates dir;
-  dir.sms_template("ja", "latin1.one", "{{name}}様\nSchr\xf6" "der\n");
+  dir.sms_template("ja", "latin1.one",
+                   "{{name}}様\nSchr\xf6"
+                   "der\n");
   const auto errors = load_errors(dir.root());
   EXPECT_TRUE(any_error(errors, (dir.root() / "ja/latin1.one/sms.txt").string() + ":2:", "UTF-8"))
       << joined(errors);
@@ -518,13 +554,15 @@ TEST(CatalogLoad, EveryNameNeedsAJapaneseVersion) {
   TempTemplates dir;
   dir.sms_template("en", "english.only", "{{name}}");
   const auto errors = load_errors(dir.root());
-  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/english.only").string(), "ja version")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, (dir.root() / "ja/english.only").string(), "ja version"))
+      << joined(errors);
 }
 
 TEST(CatalogLoad, NoneTagAddsNoCategory) {
   TempTemplates dir;
-  dir.sms_template("ja", "none.one", "{{clinic_name}}より{{name}}様へ",
-                   "purpose: reservation\nvariables:\n  name: nonmember_contact\n  clinic_name: none\n");
+  dir.sms_template(
+      "ja", "none.one", "{{clinic_name}}より{{name}}様へ",
+      "purpose: reservation\nvariables:\n  name: nonmember_contact\n  clinic_name: none\n");
   Catalog catalog = Catalog::load(dir.root(), policy_options());
   const Template* t = catalog.find("none.one", "ja");
   ASSERT_NE(t, nullptr);

@@ -1,12 +1,12 @@
 // The official Mustache spec (core files only, no ~optional modules), read at run time.
-#include "templates/mustache.hpp"
-
 #include <gtest/gtest.h>
 
 #include <array>
 #include <fstream>
 #include <iostream>
 #include <string>
+
+#include "templates/mustache.hpp"
 
 namespace dispatcher::templates::mustache {
 namespace {
@@ -26,7 +26,8 @@ json load_spec(const std::string& file) {
 std::string run_case(const json& test) {
   Partials partials;
   if (test.contains("partials"))
-    for (const auto& [name, source] : test["partials"].items()) partials.add(name, source.get<std::string>());
+    for (const auto& [name, source] : test["partials"].items())
+      partials.add(name, source.get<std::string>());
   const std::string source = test["template"].get<std::string>();
   auto compiled = compile(source, test["name"].get<std::string>(), partials);
   if (auto* err = std::get_if<CompileError>(&compiled))
@@ -54,8 +55,8 @@ TEST(MustacheSpec, AllCoreCasesPass) {
       const std::string why = run_case(test);
       if (why.empty()) ++passed;
       EXPECT_TRUE(why.empty()) << file << ": " << test["name"].get<std::string>() << " — "
-                               << test["desc"].get<std::string>() << "\n  template: "
-                               << test["template"].dump() << "\n  " << why;
+                               << test["desc"].get<std::string>()
+                               << "\n  template: " << test["template"].dump() << "\n  " << why;
     }
   }
   std::cout << "mustache spec: " << passed << "/" << total << " passed\n";
@@ -77,7 +78,7 @@ std::string render_string(std::string_view source, const json& data, RenderOptio
 }
 
 TEST(Mustache, NumbersPrintExactly) {
-  json data = {{"big", 9007199254740993LL}, {"neg", -42}, {"half", 1.5}, {"one", 1.0},
+  json data = {{"big", 9007199254740993LL},    {"neg", -42},  {"half", 1.5}, {"one", 1.0},
                {"u", 18446744073709551615ULL}, {"small", 0.1}};
   EXPECT_EQ(render_string("{{big}} {{neg}} {{half}} {{one}} {{u}} {{small}}", data),
             "9007199254740993 -42 1.5 1.0 18446744073709551615 0.1");
@@ -88,7 +89,8 @@ TEST(Mustache, HtmlEscapingKeepsSlashes) {
   html.escape = Escape::html;
   json data = {{"u", "https://example.jp/a?b=1&c='2'"}, {"t", "<b>\"x\"</b>"}};
   EXPECT_EQ(render_string("{{u}}|{{t}}|{{{t}}}|{{&t}}", data, html),
-            "https://example.jp/a?b=1&amp;c=&#39;2&#39;|&lt;b&gt;&quot;x&quot;&lt;/b&gt;|<b>\"x\"</b>|<b>\"x\"</b>");
+            "https://example.jp/a?b=1&amp;c=&#39;2&#39;|&lt;b&gt;&quot;x&quot;&lt;/b&gt;|<b>\"x\"</"
+            "b>|<b>\"x\"</b>");
   EXPECT_EQ(render_string("{{t}}", data), "<b>\"x\"</b>");  // text parts are not escaped
 }
 
@@ -108,7 +110,8 @@ TEST(Mustache, BrokenTemplatesNameTheLine) {
   auto unclosed = compile("a\nb\n{{#items}}\nc\n", "t", partials);
   ASSERT_TRUE(std::holds_alternative<CompileError>(unclosed));
   EXPECT_EQ(std::get<CompileError>(unclosed).line, 3u);
-  EXPECT_NE(std::get<CompileError>(unclosed).message.find("unclosed section 'items'"), std::string::npos);
+  EXPECT_NE(std::get<CompileError>(unclosed).message.find("unclosed section 'items'"),
+            std::string::npos);
 
   auto mismatched = compile("{{#a}}\n{{/b}}", "t", partials);
   ASSERT_TRUE(std::holds_alternative<CompileError>(mismatched));

@@ -13,7 +13,8 @@ std::string repeat(std::string_view s, std::size_t n) {
   return out;
 }
 
-void expect_count(std::string_view text, SmsEncoding encoding, std::size_t units, std::size_t segments) {
+void expect_count(std::string_view text, SmsEncoding encoding, std::size_t units,
+                  std::size_t segments) {
   SmsCount c = count_sms(text);
   EXPECT_EQ(c.encoding, encoding) << text;
   EXPECT_EQ(c.units, units) << text;
@@ -43,7 +44,7 @@ TEST(SmsCount, ExtensionCharactersCountDouble) {
 }
 
 TEST(SmsCount, CharactersOutsideGsmSwitchToUcs2) {
-  expect_count("a`b", SmsEncoding::ucs2, 3, 1);   // backtick is not in GSM 03.38
+  expect_count("a`b", SmsEncoding::ucs2, 3, 1);  // backtick is not in GSM 03.38
   expect_count("tab\t", SmsEncoding::ucs2, 4, 1);
   expect_count(repeat("a", 160) + "ç", SmsEncoding::ucs2, 161, 3);  // only Ç is GSM
 }
@@ -66,7 +67,9 @@ TEST(SmsCount, EmojiOutsideTheBmpIsTwoUnits) {
 }
 
 TEST(SmsCount, MalformedUtf8CountsAsReplacementCharacters) {
-  expect_count(std::string("a\xff" "b"), SmsEncoding::ucs2, 3, 1);
+  expect_count(std::string("a\xff"
+                           "b"),
+               SmsEncoding::ucs2, 3, 1);
 }
 
 }  // namespace

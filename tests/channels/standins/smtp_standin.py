@@ -62,6 +62,7 @@ class Handler:
         self.out = out
         self.script = script
         self.count = 0
+        self.sessions = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         reply = self.script.get("rcpt", {}).get(address)
@@ -77,6 +78,7 @@ class Handler:
                 return reply
         self.count += 1
         n = self.count
+        self.sessions.add(id(session))
         raw = envelope.original_content or envelope.content
         if isinstance(raw, str):
             raw = raw.encode()
@@ -87,6 +89,7 @@ class Handler:
         summary["envelope_from"] = envelope.mail_from
         summary["envelope_to"] = envelope.rcpt_tos
         summary["tls"] = session.ssl is not None
+        summary["sessions"] = len(self.sessions)  # SMTP connections that carried mail so far
         with open(base + ".json.tmp", "w") as f:
             json.dump(summary, f, ensure_ascii=False)
         os.rename(base + ".json.tmp", base + ".json")

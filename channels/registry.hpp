@@ -1,0 +1,76 @@
+// Providers are named plug-ins: a registry maps a type name ("smtp", "twilio", "http_sms", "fcm",
+// "apns", the lead's "outbox") to a factory, filled explicitly by the caller; build_channels turns
+// the `channels:` config node into one Provider per channel (rate-limited where configured,
+// several providers behind a Failover, push routed by platform).
+//
+//   channels:
+//     breaker: {failures_to_open: 5, cool_down_s: 30}        # optional
+//     email: [ {type: smtp, name: primary-smtp, url: "smtps://smtp.example.jp:465", ...} ]
+//     sms:   [ {type: twilio, ...}, {type: http_sms, ...} ]
+//     push:  [ {type: fcm, ...}, {type: apns, ...} ]
+//
+// Every entry: `type` (required), `name` (default: the type; unique per channel), optional
+// `rate: {per_second: 100, burst: 200, queue: 10000}`; everything else belongs to the type.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/config_reader.hpp"
+#include "channels/curl/multi.hpp"
+#include "channels/provider.hpp"
+#include "config/clock.hpp"
+#include "config/vocabulary.hpp"
+
+namespace dispatcher::channels {
+
+// What a factory may use: the loop, the one curl engine, the clock and the environment.
+struct Context {
+  boost::asio::io_context& io;
+  curl::Multi& multi;
+  NowFn now = system_now;
+  EnvFn env = system_env;
+};
+
+// A factory reads its entry (`path` names it in errors, e.g. "channels.sms[0]") and throws
+// ConfigError for anything wrong. Keys "type", "name" and "rate" are the caller's.
+using ProviderFactory =
+    std::function<std::unique_ptr<Provider>(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx)>;
+
+class ProviderRegistry {
+ public:
+  // Throws std::invalid_argument when `type` is already registered.
+  void add(std::string type, ProviderFactory factory);
+  const ProviderFactory* find(std::string_view type) const;
+  std::vector<std::string> types() const;
+
+ private:
+  std::map<std::string, ProviderFactory, std::less<>> factories_;
+};
+
+// Registers smtp, twilio, http_sms, fcm and apns.
+void register_builtin_providers(ProviderRegistry& registry);
+
+// The keys every entry may carry besides its type's own.
+inline const std::set<std::string>& common_entry_keys() {
+  static const std::set<std::string> keys{"type", "name", "rate"};
+  return keys;
+}
+
+struct Channels {
+  std::array<std::unique_ptr<Provider>, channel_count> by_channel;
+  Provider* get(Channel c) const noexcept { return by_channel[index(c)].get(); }
+};
+
+// Throws ConfigError naming the key path for anything wrong or unknown.
+Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry, Context& ctx);
+
+}  // namespace dispatcher::channels

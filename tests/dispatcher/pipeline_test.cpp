@@ -1,0 +1,204 @@
+// The spine end to end, through the real binary and a real redis-server: exactly once,
+// nothing lost, graceful drain, scheduling and cancellation, dead letters.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+
+#include "config/clock.hpp"
+#include "dispatcher/dispatcher_env.hpp"
+
+using namespace testing_support;
+using nlohmann::json;
+
+namespace {
+
+std::int64_t audit_records(DispatcherEnv& env) {
+  auto redis = env.redis();
+  std::int64_t total = 0;
+  std::string cursor = "0";
+  for (int i = 0; i < 100000; ++i) {
+    auto r = redis.run(dispatcher::redis::cmd("SCAN", cursor, "MATCH", "dsp:hist:*", "COUNT", "1000"));
+    cursor = r.elements[0].str;
+    for (const auto& key : r.elements[1].elements) total += redis.run(dispatcher::redis::cmd("XLEN", key.str)).integer;
+    if (cursor == "0") break;
+  }
+  return total;
+}
+
+std::map<std::string, int> count_by_id(const std::vector<json>& lines) {
+  std::map<std::string, int> n;
+  for (const auto& l : lines) ++n[l["id"].get<std::string>()];
+  return n;
+}
+
+std::vector<json> reminders(int count, const std::string& prefix = "r-") {
+  std::vector<json> v;
+  v.reserve(count);
+  for (int i = 0; i < count; ++i) v.push_back(sms_reminder(prefix + std::to_string(i), i % 100));
+  return v;
+}
+
+}  // namespace
+
+TEST(Pipeline, TenThousandMessagesAreDeliveredOnceAndRecordedOnce) {
+  DispatcherEnv env;
+  auto msgs = reminders(10000);
+  ASSERT_EQ(env.enqueue(msgs).exit_code, 0);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto lines = env.sms_lines();
+  EXPECT_EQ(lines.size(), 10000u);
+  EXPECT_EQ(count_by_id(lines).size(), 10000u);
+  EXPECT_EQ(audit_records(env), 10000);
+
+  // The same 10,000 again: the idempotency records stop every one of them.
+  ASSERT_EQ(env.enqueue(msgs).exit_code, 0);
+  run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(env.sms_lines().size(), 10000u);
+  EXPECT_EQ(audit_records(env), 10000);
+  EXPECT_NE(run.err.find("duplicates    10000"), std::string::npos) << run.err;
+  EXPECT_EQ(env.pending(), 0u);
+}
+
+TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
+  DispatcherEnv env("  batch_size: 500\n");
+  const int total = 20000;
+  ASSERT_EQ(env.enqueue(reminders(total)).exit_code, 0);
+  auto victim = env.spawn({"run"});
+  // Kill it while it is busy: once some, but not all, messages have reached the outbox.
+  const bool busy = wait_until([&] { return read_lines(env.outbox() / "sms.jsonl").size() >= 2000; },
+                               std::chrono::seconds(60));
+  ::kill(victim.pid, SIGKILL);
+  victim.wait();
+  ASSERT_TRUE(busy);
+  ASSERT_LT(read_lines(env.outbox() / "sms.jsonl").size(), static_cast<std::size_t>(total))
+      << "the consumer finished before it could be killed; the test proves nothing";
+
+  auto rescue = env.run({"run", "--until-idle"});
+  ASSERT_EQ(rescue.exit_code, 0) << rescue.err;
+  auto counts = count_by_id(env.sms_lines());
+  EXPECT_EQ(counts.size(), static_cast<std::size_t>(total));
+  for (const auto& [id, n] : counts) ASSERT_EQ(n, 1) << id << " delivered " << n << " times";
+  EXPECT_EQ(env.pending(), 0u);
+}
+
+TEST(Pipeline, SigtermDrainsInFlightWorkAndExitsZero) {
+  DispatcherEnv env;
+  ASSERT_EQ(env.enqueue(reminders(5000)).exit_code, 0);
+  auto p = env.spawn({"run"});
+  ASSERT_TRUE(wait_until([&] { return !read_lines(env.outbox() / "sms.jsonl").empty(); }, std::chrono::seconds(30)));
+  ::kill(p.pid, SIGTERM);
+  auto r = p.wait();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(env.pending(), 0u) << "read but not acknowledged after a graceful stop";
+  // What it read, it finished: every delivered id is recorded, and a second run delivers the rest once.
+  auto rest = env.run({"run", "--until-idle"});
+  ASSERT_EQ(rest.exit_code, 0);
+  auto counts = count_by_id(env.sms_lines());
+  EXPECT_EQ(counts.size(), 5000u);
+  for (const auto& [id, n] : counts) ASSERT_EQ(n, 1) << id;
+}
+
+TEST(Pipeline, ScheduledMessagesWaitUntilDueAndCancelledOnesNeverGo) {
+  DispatcherEnv env;
+  const auto due = std::chrono::system_clock::now() + std::chrono::seconds(3);
+  const std::string send_at = dispatcher::format_rfc3339(
+      std::chrono::time_point_cast<std::chrono::milliseconds>(due));
+  auto later = sms_reminder("later-1", 1);
+  later["send_at"] = send_at;
+  auto cancelled = sms_reminder("later-2", 2);
+  cancelled["send_at"] = send_at;
+  auto now_msg = sms_reminder("now-1", 3);
+  ASSERT_EQ(env.enqueue({later, cancelled, now_msg}).exit_code, 0);
+  ASSERT_EQ(env.run({"cancel", "later-2"}).exit_code, 0);
+
+  auto first = env.run({"run", "--until-idle"});
+  ASSERT_EQ(first.exit_code, 0);
+  ASSERT_LT(std::chrono::system_clock::now(), due) << "the machine was too slow for this test's window";
+  auto counts = count_by_id(env.sms_lines());
+  EXPECT_EQ(counts.count("now-1"), 1u);
+  EXPECT_EQ(counts.count("later-1"), 0u) << "delivered before it was due";
+
+  ASSERT_TRUE(wait_until([&] { return std::chrono::system_clock::now() > due; }, std::chrono::seconds(10)));
+  auto second = env.run({"run", "--until-idle"});
+  ASSERT_EQ(second.exit_code, 0);
+  counts = count_by_id(env.sms_lines());
+  EXPECT_EQ(counts["later-1"], 1);
+  EXPECT_EQ(counts.count("later-2"), 0u) << "a cancelled message was delivered";
+  // Cancelling what was already sent is refused, and says so.
+  auto again = env.run({"cancel", "later-1"});
+  EXPECT_NE(again.exit_code, 0);
+  EXPECT_NE(again.err.find("already decided"), std::string::npos) << again.err;
+}
+
+TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerGoesOn) {
+  DispatcherEnv env;
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-1"}, {"member", true}, {"phone", "+819012345678"}}}).exit_code, 0);
+  auto base = sms_reminder("ok-0", 0);
+  auto with = [&](const std::string& id, auto&& change) {
+    json m = base;
+    m["id"] = id;
+    change(m);
+    return m.dump();
+  };
+  std::map<std::string, std::string> cases = {
+      {"invalid_message:not_json", "{not json"},
+      {"invalid_message:not_object", "[1,2]"},
+      {"invalid_message:missing_id", with("x", [](json& m) { m.erase("id"); })},
+      {"invalid_message:unknown_purpose", with("b1", [](json& m) { m["purpose"] = "gossip"; })},
+      {"invalid_message:unknown_channel", with("b2", [](json& m) { m["channels"] = {"fax"}; })},
+      {"invalid_message:bad_send_at", with("b3", [](json& m) { m["send_at"] = "tomorrow"; })},
+      {"invalid_message:bad_expires_at", with("b4", [](json& m) { m["expires_at"] = "2026-13-01T00:00:00Z"; })},
+      {"invalid_message:invalid_email", with("b5", [](json& m) { m["to"]["contact"] = {{"email", "not-an-address"}}; })},
+      {"invalid_message:invalid_phone", with("b6", [](json& m) { m["to"]["contact"] = {{"phone", "090-1234-5678"}}; })},
+      {"invalid_message:missing_clinic", with("b7", [](json& m) { m["to"].erase("clinic"); })},
+      {"invalid_message:missing_source", with("b8", [](json& m) { m["to"].erase("source"); })},
+      {"invalid_message:unknown_template", with("b9", [](json& m) { m["template"] = "no.such"; })},
+      {"invalid_message:unknown_subscriber", with("b10", [](json& m) { m["to"] = {{"subscriber", "m-404"}}; })},
+      {"invalid_message:bad_sender", with("b11", [](json& m) { m["sender"] = "someone"; })},
+      {"invalid_message:missing_to", with("b12", [](json& m) { m.erase("to"); })},
+      {"template_missing_variable:name", with("b13", [](json& m) { m["data"].erase("name"); })},
+  };
+  std::string text;
+  for (const auto& [reason, line] : cases) text += line + "\n";
+  text += base.dump() + "\n";  // a good one after all the bad ones
+  ASSERT_EQ(env.run({"enqueue", "-"}, text).exit_code, 0);
+  auto r = env.run({"run", "--until-idle"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  std::map<std::string, json> by_reason;
+  for (const auto& d : env.dead_letters()) by_reason[d["reason"].get<std::string>()] = d;
+  for (const auto& [reason, line] : cases) {
+    ASSERT_EQ(by_reason.count(reason), 1u) << "no dead letter with " << reason;
+    EXPECT_EQ(by_reason[reason]["payload"], line) << "the original payload travels with " << reason;
+    EXPECT_FALSE(by_reason[reason]["detail"].get<std::string>().empty());
+  }
+  EXPECT_EQ(count_by_id(env.sms_lines())["ok-0"], 1) << "the consumer stopped after bad input";
+  EXPECT_EQ(env.pending(), 0u);
+}
+
+TEST(Pipeline, SubscribersResolveAndHistoryHoldsTheDecisionWithoutContactData) {
+  DispatcherEnv env;
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-9"}, {"member", true}, {"email", "hanako@example.jp"},
+                                  {"phone", "+819099998888"}, {"tz", "Asia/Tokyo"}}})
+                .exit_code,
+            0);
+  json m = sms_reminder("sub-1", 0);
+  m["to"] = {{"subscriber", "m-9"}};
+  m["channels"] = {"push", "sms"};
+  ASSERT_EQ(env.enqueue({m}).exit_code, 0);
+  ASSERT_EQ(env.run({"run", "--until-idle"}).exit_code, 0);
+  auto lines = env.sms_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["to"], "+819099998888");
+  auto h = env.history("m-9");
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["decision"], "send");
+  EXPECT_EQ(h[0]["channel"], "sms");
+  EXPECT_EQ(h[0]["id"], "sub-1");
+  EXPECT_EQ(h[0].dump().find("+8190"), std::string::npos);
+  EXPECT_EQ(h[0].dump().find("hanako"), std::string::npos);
+}

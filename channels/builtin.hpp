@@ -5,10 +5,10 @@
 
 namespace dispatcher::channels {
 
-std::unique_ptr<Provider> make_smtp(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx);
-std::unique_ptr<Provider> make_twilio(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx);
-std::unique_ptr<Provider> make_http_sms(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx);
-std::unique_ptr<Provider> make_fcm(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx);
-std::unique_ptr<Provider> make_apns(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx);
+std::unique_ptr<Provider> make_smtp(const ProviderEntry& entry, Context& ctx);
+std::unique_ptr<Provider> make_twilio(const ProviderEntry& entry, Context& ctx);
+std::unique_ptr<Provider> make_http_sms(const ProviderEntry& entry, Context& ctx);
+std::unique_ptr<Provider> make_fcm(const ProviderEntry& entry, Context& ctx);
+std::unique_ptr<Provider> make_apns(const ProviderEntry& entry, Context& ctx);
 
 }  // namespace dispatcher::channels

@@ -63,7 +63,8 @@ void RateLimited::do_send(const Envelope& e, Completion done) {
 void RateLimited::arm() {
   if (armed_ || waiting_.empty()) return;
   armed_ = true;
-  timer_.expires_after(std::max(bucket_.wait_time(now_()), std::chrono::milliseconds(1)));
+  // Waking at least every 250 ms costs nothing and keeps slow rates responsive to clock changes.
+  timer_.expires_after(std::clamp(bucket_.wait_time(now_()), std::chrono::milliseconds(1), std::chrono::milliseconds(250)));
   timer_.async_wait([this, alive = alive_token()](const boost::system::error_code& ec) {
     if (alive.expired()) return;
     armed_ = false;

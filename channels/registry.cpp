@@ -119,7 +119,7 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
       if (!factory) throw ConfigError(path + ".type: unknown provider type \"" + type + "\"");
       const std::string name = entry["name"] && entry["name"].IsScalar() ? entry["name"].as<std::string>() : type;
       if (!names.insert(name).second) throw ConfigError(path + ".name: \"" + name + "\" is used twice in channels." + cname);
-      std::unique_ptr<Provider> p = (*factory)(entry, path, name, ctx);
+      std::unique_ptr<Provider> p = (*factory)(ProviderEntry{entry, path, name, c}, ctx);
       if (!p) throw ConfigError(path + ": the factory made nothing");
       if (entry["rate"]) {
         EntryReader rr(entry["rate"], path + ".rate", ctx.env);

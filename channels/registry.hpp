@@ -40,10 +40,16 @@ struct Context {
   EnvFn env = system_env;
 };
 
-// A factory reads its entry (`path` names it in errors, e.g. "channels.sms[0]") and throws
-// ConfigError for anything wrong. Keys "type", "name" and "rate" are the caller's.
-using ProviderFactory =
-    std::function<std::unique_ptr<Provider>(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx)>;
+// One entry of a channel's provider list, as a factory sees it.
+struct ProviderEntry {
+  YAML::Node node;   // the entry; keys "type", "name" and "rate" are build_channels' own
+  std::string path;  // names it in errors: "channels.sms[0]"
+  std::string name;  // the provider's name (default: its type)
+  Channel channel;   // the channel it serves
+};
+
+// A factory reads its entry and throws ConfigError (naming entry.path + key) for anything wrong.
+using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProviderEntry& entry, Context& ctx)>;
 
 class ProviderRegistry {
  public:

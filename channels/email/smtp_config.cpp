@@ -6,8 +6,9 @@
 
 namespace dispatcher::channels {
 
-std::unique_ptr<Provider> make_smtp(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx) {
-  EntryReader r(entry, path, ctx.env, common_entry_keys());
+std::unique_ptr<Provider> make_smtp(const ProviderEntry& entry, Context& ctx) {
+  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  const std::string& name = entry.name;
   email::SmtpSettings s;
   s.url = r.str("url");
   const std::string scheme = url_scheme(s.url), host = url_host(s.url);

@@ -9,8 +9,9 @@
 
 namespace dispatcher::channels {
 
-std::unique_ptr<Provider> make_fcm(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx) {
-  EntryReader r(entry, path, ctx.env, common_entry_keys());
+std::unique_ptr<Provider> make_fcm(const ProviderEntry& entry, Context& ctx) {
+  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  const std::string& name = entry.name;
   push::FcmSettings s;
   const std::string key_file = r.file("key_file");
   nlohmann::json key = nlohmann::json::parse(read_text_file(key_file), nullptr, false);

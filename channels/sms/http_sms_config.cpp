@@ -4,8 +4,9 @@
 
 namespace dispatcher::channels {
 
-std::unique_ptr<Provider> make_http_sms(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx) {
-  EntryReader r(entry, path, ctx.env, common_entry_keys());
+std::unique_ptr<Provider> make_http_sms(const ProviderEntry& entry, Context& ctx) {
+  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  const std::string& name = entry.name;
   sms::HttpSmsSettings s;
   s.url = r.url("url");
   s.auth_header = r.str("auth_header", "Authorization");

@@ -5,8 +5,9 @@
 
 namespace dispatcher::channels {
 
-std::unique_ptr<Provider> make_twilio(const YAML::Node& entry, const std::string& path, const std::string& name, Context& ctx) {
-  EntryReader r(entry, path, ctx.env, common_entry_keys());
+std::unique_ptr<Provider> make_twilio(const ProviderEntry& entry, Context& ctx) {
+  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  const std::string& name = entry.name;
   sms::TwilioSettings s;
   s.base_url = r.url("base_url", "https://api.twilio.com");
   s.account_sid = r.str("account_sid");

@@ -36,7 +36,7 @@ bool for_each_line(const std::string& file, const std::function<void(std::string
   return true;
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv, const std::vector<Registrar>& extra) {
   CLI::App app{"dispatcher: sends reminders and notices by e-mail, SMS and push, within the privacy policy"};
   app.require_subcommand(1);
   Common common;
@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
   add_queue_verbs(app, common, verbs);
   add_subject_verbs(app, common, verbs);
   add_check_verbs(app, common, verbs);
+  for (Registrar r : extra) r(app, common, verbs);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

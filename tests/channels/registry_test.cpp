@@ -37,11 +37,11 @@ struct RegistryFixture : ::testing::Test {
 TEST(Registry, RefusesDuplicateTypes) {
   ProviderRegistry reg;
   register_builtin_providers(reg);
-  EXPECT_THROW(reg.add("smtp", [](const YAML::Node&, const std::string&, const std::string&, Context&) {
+  EXPECT_THROW(reg.add("smtp", [](const ProviderEntry&, Context&) {
                  return std::unique_ptr<Provider>();
                }),
                std::invalid_argument);
-  EXPECT_NO_THROW(reg.add("outbox", [](const YAML::Node&, const std::string&, const std::string&, Context&) {
+  EXPECT_NO_THROW(reg.add("outbox", [](const ProviderEntry&, Context&) {
     return std::unique_ptr<Provider>();
   }));
   EXPECT_EQ(reg.types().size(), 6u);
@@ -156,6 +156,63 @@ push:
   EXPECT_EQ(o.kind, OutcomeKind::permanent);
   EXPECT_EQ(apns.requests().size(), 1u);
   EXPECT_EQ(fcm.requests().size(), 2u);  // token + send
+}
+
+// Rate limits and failover wrap every provider type alike: e-mail fails over from an SMTP server
+// that refuses connections, push from an APNs that answers 503, and each entry's bucket holds
+// sends to burst + rate × elapsed (injected clock).
+TEST_F(RegistryFixture, RateLimitAndFailoverForEmailAndPush) {
+  TempDir dir;
+  const TestCert cert = make_cert(dir);
+  const std::string ec = make_key(dir, "apns.p8", false);
+  HttpStandin apns_down(dir, "apns", &cert, json{{"*", {{"status", 503}, {"body", {{"reason", "ServiceUnavailable"}}}}}}, ec);
+  HttpStandin apns_up(dir, "apns", &cert, {}, ec);
+  Process smtp({python(), standin("smtp_standin.py"), "--out", dir / "mail"});
+  const int smtp_port = smtp.port();
+  FakeClock clock;
+  ctx.now = clock.fn();
+  auto apns_entry = [&](const char* name, const HttpStandin& s, const char* rate) {
+    return std::string("{type: apns, name: ") + name + ", key_file: \"" + ec + "\", key_id: K, team_id: T, topic: jp.example.sakura, base_url: \"" +
+           s.base() + "\", ca_file: \"" + cert.cert + "\"" + rate + "}";
+  };
+  const std::string yaml = "{breaker: {failures_to_open: 1, cool_down_s: 60},\n"
+                           " email: [{type: smtp, name: down-smtp, url: 'smtp://127.0.0.1:1', starttls: false, from: a@clinic.example.jp},\n"
+                           "         {type: smtp, name: up-smtp, url: 'smtp://127.0.0.1:" + std::to_string(smtp_port) +
+                           "', starttls: false, from: a@clinic.example.jp, rate: {per_second: 1, burst: 2}}],\n"
+                           " push: [" + apns_entry("apns-down", apns_down, "") + ", " + apns_entry("apns-up", apns_up, ", rate: {per_second: 1, burst: 2}") + "]}";
+  ProviderRegistry reg;
+  register_builtin_providers(reg);
+  Channels ch = build_channels(YAML::Load(yaml), reg, ctx);
+
+  Envelope mail;
+  mail.to = "taro@example.jp";
+  mail.subject = "お知らせ";
+  mail.text = "本文";
+  Envelope push;
+  push.to = std::string(64, 'f');
+  push.push_platform = "apns";
+  push.push_title = "t";
+  push.push_body = "b";
+  for (auto [channel, env, second] : {std::tuple{Channel::email, mail, "up-smtp"}, std::tuple{Channel::push, push, "apns-up"}}) {
+    // The first send finds the first provider failing, opens its circuit and fails over.
+    std::vector<Outcome> got{send_sync(io, *ch.get(channel), env)};
+    for (int i = 0; i < 5; ++i) ch.get(channel)->send(env, [&](Outcome o) { got.push_back(std::move(o)); });
+    // The burst (2) went through the second provider; the rest wait for tokens.
+    ASSERT_TRUE(run_until(io, [&] { return got.size() == 2; })) << to_string(channel);
+    run_until(io, [] { return false; }, std::chrono::milliseconds(200));
+    EXPECT_EQ(got.size(), 2u) << "no more than the burst while the clock stands still";
+    for (int step = 1; step <= 4; ++step) {
+      clock.advance(std::chrono::seconds(1));
+      ASSERT_TRUE(run_until(io, [&] { return got.size() == static_cast<std::size_t>(2 + step); })) << to_string(channel);
+    }
+    for (const auto& o : got) {
+      EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
+      EXPECT_EQ(o.provider, second);
+    }
+  }
+  // The failing first providers were tried and their circuits opened (failures_to_open: 1).
+  EXPECT_EQ(apns_down.requests().size(), 1u);
+  EXPECT_EQ(apns_up.requests().size(), 6u);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
+#include "channels/retry.hpp"
+
 #include "channels/support/standin.hpp"
 
 namespace dispatcher::channels::email {
@@ -59,7 +63,8 @@ struct SmtpFixture : ::testing::Test {
 
   void start(const TestCert* cert = nullptr) {
     write_file(dir / "script.json", R"({"rcpt": {"dead@example.jp": "550 5.1.1 <dead@example.jp>: Recipient address rejected: User unknown"},
-                                        "data": {"busy@example.jp": "451 4.3.0 Try again later"}})");
+                                        "data": {"busy@example.jp": "451 4.3.0 Try again later",
+                                                 "flaky@example.jp": ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"]}})");
     std::vector<std::string> argv{python(), standin("smtp_standin.py"), "--out", out, "--script", dir / "script.json"};
     if (cert) argv.insert(argv.end(), {"--cert", cert->cert, "--key", cert->key});
     server = std::make_unique<Process>(argv);
@@ -167,6 +172,26 @@ TEST_F(SmtpFixture, StartTlsRequiredAndVerified) {
   untrusted.send(mail("x@example.jp", false), [&](Outcome o) { bad = std::move(o); });
   ASSERT_TRUE(run_until(io, [&] { return bad.has_value(); }));
   EXPECT_EQ(bad->kind, OutcomeKind::transient);
+}
+
+TEST_F(SmtpFixture, TransientThenAcceptedInABoundedRetryLoop) {
+  start();
+  asio::io_context io;
+  curl::Multi multi(io);
+  SmtpProvider smtp("primary-smtp", settings(), multi);
+  std::mt19937_64 rng(5);
+  unsigned attempts = 0;
+  std::vector<std::chrono::milliseconds> delays;
+  Outcome o;
+  while (attempts < RetryPolicy{}.max_attempts) {
+    ++attempts;
+    o = send_sync(io, smtp, mail("flaky@example.jp", false));
+    if (o.kind != OutcomeKind::transient) break;
+    delays.push_back(retry_delay(attempts, o.retry_after, rng));
+  }
+  EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
+  EXPECT_EQ(attempts, 3u);
+  EXPECT_EQ(delays.size(), 2u);
 }
 
 TEST_F(SmtpFixture, PoolReusesItsConnections) {

@@ -6,7 +6,7 @@ Each accepted message is saved as <out>/<n>.eml plus <out>/<n>.json: a summary m
 Python's own MIME parser (the `email` package), which the C++ test reads.
 --script FILE (JSON) makes given recipients fail:
   {"rcpt": {"dead@example.jp": "550 5.1.1 <dead@example.jp>: Recipient address rejected"},
-   "data": {"busy@example.jp": "451 4.3.0 Try again later"}}
+   "data": {"busy@example.jp": "451 4.3.0 Try again later", "flaky@example.jp": ["421 4.4.5 busy", "451 4.3.0 later"]}}
 With --cert/--key the server offers STARTTLS and requires it.
 """
 import argparse
@@ -64,8 +64,15 @@ class Handler:
         self.count = 0
         self.sessions = set()
 
+    def scripted(self, stage, address):
+        """A string answers every time; a list is used up in order, then the message is accepted."""
+        reply = self.script.get(stage, {}).get(address)
+        if isinstance(reply, list):
+            return reply.pop(0) if reply else None
+        return reply
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        reply = self.script.get("rcpt", {}).get(address)
+        reply = self.scripted("rcpt", address)
         if reply:
             return reply
         envelope.rcpt_tos.append(address)
@@ -73,7 +80,7 @@ class Handler:
 
     async def handle_DATA(self, server, session, envelope):
         for rcpt in envelope.rcpt_tos:
-            reply = self.script.get("data", {}).get(rcpt)
+            reply = self.scripted("data", rcpt)
             if reply:
                 return reply
         self.count += 1

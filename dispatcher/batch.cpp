@@ -1,6 +1,7 @@
 #include "dispatcher/batch.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "dispatcher/unsubscribe_token.hpp"
 
@@ -126,6 +127,18 @@ void Gate::decide(Work& w, TimePoint now) const {
   std::span<const std::string> cats = w.tmpl ? w.tmpl->categories() : std::span<const std::string>(no_categories);
   w.decision = rt_.policy->evaluate(policy::Input{*w.msg, w.recipient, w.state, cats, now});
   if (w.decision.verdict != policy::Verdict::send) w.fate = Fate::decided;
+}
+
+void Gate::decide_batch(std::span<Work> batch, TimePoint now) const {
+  std::unordered_map<std::string_view, std::int64_t> sent_here;
+  for (Work& w : batch) {
+    if (w.fate != Fate::pending) continue;
+    if (w.marketing) {
+      if (auto it = sent_here.find(w.subject); it != sent_here.end()) w.state.marketing_sent_in_window += it->second;
+    }
+    decide(w, now);
+    if (w.marketing && w.fate == Fate::pending && w.decision.verdict == policy::Verdict::send) ++sent_here[w.subject];
+  }
 }
 
 void Gate::prepare(Work& w, TimePoint now) const {

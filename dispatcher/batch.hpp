@@ -74,6 +74,9 @@ class Gate {
   void state_apply(std::span<Work> batch, const std::vector<redis::Reply>& replies) const;
 
   void decide(Work& w, TimePoint now) const;
+  // Decides a whole batch in order; marketing sends earlier in the batch count toward the
+  // frequency cap of later messages to the same subject (Redis only knows earlier batches).
+  void decide_batch(std::span<Work> batch, TimePoint now) const;
 
   // For a `send`: renders the template and fills the envelope (or dead-letters the work).
   void prepare(Work& w, TimePoint now) const;

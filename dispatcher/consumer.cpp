@@ -240,10 +240,8 @@ void Consumer::on_resolved(std::shared_ptr<Batch> b, const std::string& err, std
 void Consumer::on_state(std::shared_ptr<Batch> b, const std::string& err, std::vector<Reply> replies) {
   if (!err.empty()) return batch_failed(b, err);
   gate_.state_apply(b->works, replies);
-  for (Work& w : b->works) {
-    gate_.decide(w, b->now);
-    gate_.prepare(w, b->now);
-  }
+  gate_.decide_batch(b->works, b->now);
+  for (Work& w : b->works) gate_.prepare(w, b->now);
   send_all(std::move(b));
 }
 

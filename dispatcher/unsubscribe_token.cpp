@@ -4,7 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
+#include <stdexcept>
 #include <cstring>
 
 namespace dispatcher {
@@ -58,37 +61,79 @@ std::string mac(std::string_view data, std::string_view secret) {
 
 }  // namespace
 
-std::string subject_ref(std::string_view subject, std::string_view secret) {
-  std::string m = mac(std::string("subject-ref:").append(subject), secret);
+// Tokens travel in SMS, where every character counts (a Japanese SMS holds 70), so they
+// are packed: ref (10 bytes) | scope code (1) | expiry in days since 1970 (2) | HMAC-SHA256
+// truncated to 12 bytes (96 bits: RFC 2104 allows truncation to half the output and more).
+// That is 25 bytes, 34 characters of base64url.
+namespace {
+
+constexpr std::size_t ref_bytes = 10, mac_bytes = 12;
+
+// Scope codes are part of the token format: append only, never reorder.
+constexpr std::array<std::string_view, 17> scopes{
+    "all",                     "purpose:reservation",   "purpose:coupon_info", "purpose:auth",
+    "purpose:support",         "purpose:survey",        "purpose:campaign",    "purpose:recommendation",
+    "purpose:points",          "purpose:payment",       "purpose:advertising", "purpose:maintenance",
+    "purpose:reward_payout",   "purpose:product_notice", "channel:email",      "channel:sms",
+    "channel:push"};
+
+std::optional<std::string> unhex(std::string_view h) {
+  if (h.size() % 2) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 0; i < h.size(); i += 2) {
+    auto nib = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      return -1;
+    };
+    int a = nib(h[i]), b = nib(h[i + 1]);
+    if (a < 0 || b < 0) return std::nullopt;
+    out += static_cast<char>(a * 16 + b);
+  }
+  return out;
+}
+
+std::string hex(std::string_view raw) {
   static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (std::size_t i = 0; i < 16; ++i) hex += {digits[static_cast<unsigned char>(m[i]) >> 4], digits[m[i] & 15]};
-  return hex;
+  std::string out;
+  for (unsigned char c : raw) out += {digits[c >> 4], digits[c & 15]};
+  return out;
+}
+
+}  // namespace
+
+std::string subject_ref(std::string_view subject, std::string_view secret) {
+  return hex(mac(std::string("subject-ref:").append(subject), secret).substr(0, ref_bytes));
 }
 
 std::string make_token(const TokenClaims& c, std::string_view secret) {
-  std::string payload = c.ref + "|" + c.scope + "|" + std::to_string(c.expires);
-  return encode(payload) + "." + encode(mac("unsubscribe:" + payload, secret));
+  auto raw_ref = unhex(c.ref);
+  auto code = std::find(scopes.begin(), scopes.end(), c.scope);
+  if (!raw_ref || raw_ref->size() != ref_bytes || code == scopes.end())
+    throw std::invalid_argument("unsubscribe token: bad ref or scope " + c.scope);
+  const auto days = static_cast<std::uint32_t>(std::max<std::int64_t>(0, (c.expires + 86399) / 86400));
+  std::string payload = *raw_ref;
+  payload += static_cast<char>(code - scopes.begin());
+  payload += static_cast<char>((days >> 8) & 0xff);
+  payload += static_cast<char>(days & 0xff);
+  return encode(payload + mac("unsubscribe:" + payload, secret).substr(0, mac_bytes));
 }
 
 std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret, TimePoint now) {
-  if (token.size() > 512) return std::nullopt;
-  auto dot = token.find('.');
-  if (dot == std::string_view::npos) return std::nullopt;
-  auto payload = decode(token.substr(0, dot));
-  auto sig = decode(token.substr(dot + 1));
-  if (!payload || !sig) return std::nullopt;
-  std::string expected = mac("unsubscribe:" + *payload, secret);
-  if (sig->size() != expected.size() || CRYPTO_memcmp(sig->data(), expected.data(), expected.size()) != 0)
-    return std::nullopt;
-  auto a = payload->find('|');
-  auto b = payload->rfind('|');
-  if (a == std::string::npos || b == a) return std::nullopt;
+  if (token.size() > 64) return std::nullopt;
+  auto raw = decode(token);
+  if (!raw || raw->size() != ref_bytes + 3 + mac_bytes) return std::nullopt;
+  const std::string payload = raw->substr(0, ref_bytes + 3);
+  const std::string expected = mac("unsubscribe:" + payload, secret).substr(0, mac_bytes);
+  if (CRYPTO_memcmp(raw->data() + payload.size(), expected.data(), mac_bytes) != 0) return std::nullopt;
+  const auto code = static_cast<unsigned char>(payload[ref_bytes]);
+  if (code >= scopes.size()) return std::nullopt;
   TokenClaims c;
-  c.ref = payload->substr(0, a);
-  c.scope = payload->substr(a + 1, b - a - 1);
-  auto exp = std::string_view(*payload).substr(b + 1);
-  if (std::from_chars(exp.data(), exp.data() + exp.size(), c.expires).ec != std::errc()) return std::nullopt;
+  c.ref = hex(payload.substr(0, ref_bytes));
+  c.scope = std::string(scopes[code]);
+  const std::uint32_t days = (static_cast<unsigned char>(payload[ref_bytes + 1]) << 8) |
+                             static_cast<unsigned char>(payload[ref_bytes + 2]);
+  c.expires = static_cast<std::int64_t>(days) * 86400;
   if (to_epoch_ms(now) / 1000 >= c.expires) return std::nullopt;
   return c;
 }

@@ -14,13 +14,14 @@ namespace dispatcher {
 
 struct TokenClaims {
   std::string ref;    // opaque subject reference (hex)
-  std::string scope;  // the opt-out a one-click POST applies, e.g. "purpose:advertising"
-  std::int64_t expires = 0;  // epoch seconds
+  std::string scope;  // the opt-out a one-click POST applies: all, purpose:<p> or channel:<c>
+  std::int64_t expires = 0;  // epoch seconds, rounded up to a whole day in the token
 };
 
 // The opaque reference for a subject: stable, keyed, not reversible without Redis.
 std::string subject_ref(std::string_view subject, std::string_view secret);
 
+// Throws std::invalid_argument for a ref that subject_ref() did not make or an unknown scope.
 std::string make_token(const TokenClaims& c, std::string_view secret);
 // Verifies the signature in constant time and the expiry; nullopt when forged, tampered or expired.
 std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret, TimePoint now);

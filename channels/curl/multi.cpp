@@ -355,7 +355,6 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     t->req = std::move(req);
     t->done = std::move(done);
     setup(*t);
-    Transfer* raw = t.get();
     transfers.emplace(easy, std::move(t));
     if (CURLMcode mc = curl_multi_add_handle(multi, easy); mc != CURLM_OK) {
       auto node = transfers.extract(easy);
@@ -364,7 +363,6 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
       recycle(easy);
       fail_later(std::move(d), CURLE_FAILED_INIT, curl_multi_strerror(mc));
     }
-    (void)raw;
   }
 
   void setup(Transfer& t) {

@@ -80,8 +80,8 @@ int explain(const Common& common, const ExplainOptions& o) {
     gate.state_commands(chunk, now, cmds);
     replies = redis.exec(cmds);
     gate.state_apply(chunk, replies);
+    gate.decide_batch(chunk, now);
     for (Work& w : chunk) {
-      gate.decide(w, now);
       auto line = gate.explain_line(w);
       if (!o.summary) {
         std::printf("%s\n", line.dump().c_str());

@@ -47,7 +47,7 @@ void print_summary(const RunStats& s, const Runtime& rt) {
   if (outbox) std::fprintf(stderr, "  outbox        %s/outbox/ (email/*.eml, sms.jsonl, push.jsonl)\n", rt.config.data_dir.c_str());
 }
 
-int run(const Common& common, bool until_idle) {
+int run(const Common& common, bool until_idle, const std::string& start_at) {
   Runtime rt = open_runtime(common.config_file);
   setup_logging(rt.config.log_level);
   boost::asio::io_context io;
@@ -55,7 +55,15 @@ int run(const Common& common, bool until_idle) {
   ConsumerOptions opts;
   opts.until_idle = until_idle;
   opts.name = consumer_name();
-  auto consumer = std::make_shared<Consumer>(io, rt, providers, &system_now, opts);
+  NowFn now = &system_now;
+  if (!start_at.empty()) {
+    // A rehearsal clock: starts at --now and runs at real speed (quiet hours, schedules, caps).
+    auto t = parse_rfc3339(start_at);
+    if (!t) throw std::runtime_error("--now is not an RFC 3339 timestamp: " + start_at);
+    const auto offset = *t - system_now();
+    now = [offset] { return system_now() + offset; };
+  }
+  auto consumer = std::make_shared<Consumer>(io, rt, providers, now, opts);
   if (auto err = consumer->start(); !err.empty()) throw std::runtime_error(err);
   io.run();
   print_summary(consumer->stats(), rt);
@@ -143,7 +151,9 @@ void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* run_cmd = app.add_subcommand("run", "consume the queue and send until SIGTERM/SIGINT, then drain and exit 0");
   auto until_idle = std::make_shared<bool>(false);
   run_cmd->add_flag("--until-idle", *until_idle, "also stop once nothing is queued, in flight or due");
-  out.push_back({run_cmd, [&common, until_idle] { return run(common, *until_idle); }});
+  auto start_at = std::make_shared<std::string>();
+  run_cmd->add_option("--now", *start_at, "start the clock at this RFC 3339 time (rehearsals and tests)");
+  out.push_back({run_cmd, [&common, until_idle, start_at] { return run(common, *until_idle, *start_at); }});
 
   auto* enq = app.add_subcommand("enqueue", "enqueue messages, one JSON object a line, from F or - (stdin)");
   auto file = std::make_shared<std::string>("-");

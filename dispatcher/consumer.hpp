@@ -19,7 +19,14 @@
 namespace dispatcher {
 
 struct ProviderSet {
+  std::shared_ptr<void> engine;  // what the providers run on (the curl multi); outlives them
   std::array<std::unique_ptr<channels::Provider>, channel_count> by_channel;
+  ProviderSet() = default;
+  ProviderSet(ProviderSet&&) = default;
+  ProviderSet& operator=(ProviderSet&&) = default;
+  ~ProviderSet() {
+    for (auto& p : by_channel) p.reset();  // providers first, then the engine
+  }
   channels::Provider* operator[](Channel c) const { return by_channel[index(c)].get(); }
 };
 

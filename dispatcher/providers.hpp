@@ -1,13 +1,18 @@
-// Builds the provider for each channel from config: the outbox when `channels:` is absent.
+// Builds the provider for each channel from config's `channels:` section (channels/registry.hpp);
+// a channel the section does not name — or no section at all — uses the outbox.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 
+#include <memory>
+
+#include "channels/curl/multi.hpp"
 #include "dispatcher/consumer.hpp"
 #include "dispatcher/runtime.hpp"
 
 namespace dispatcher {
 
+// Throws config::ConfigError naming the key for a bad provider entry.
 ProviderSet build_providers(boost::asio::io_context& io, const Runtime& rt);
 
 }  // namespace dispatcher

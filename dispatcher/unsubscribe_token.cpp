@@ -48,6 +48,8 @@ std::optional<std::string> decode(std::string_view in) {
       out += static_cast<char>((acc >> bits) & 0xff);
     }
   }
+  // Canonical only: leftover bits must be zero, so one token has exactly one spelling.
+  if (bits >= 6 || (acc & ((1u << bits) - 1)) != 0) return std::nullopt;
   return out;
 }
 

@@ -6,7 +6,9 @@
 #include <map>
 #include <sstream>
 
+#include "channels/config_reader.hpp"
 #include "dispatcher/batch.hpp"
+#include "dispatcher/providers.hpp"
 #include "dispatcher/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/verbs/verbs.hpp"
@@ -39,6 +41,16 @@ int check(const Common& common) {
     templates = rt.catalog->names().size();
   } catch (const templates::LoadError& e) {
     for (const auto& l : e.errors()) errors.push_back("template: " + l);
+  }
+  try {
+    // Building the providers reads their entries, key files and secrets; nothing is sent.
+    boost::asio::io_context io;
+    rt.keys.prefix = cfg.key_prefix;
+    build_providers(io, rt);
+  } catch (const channels::ConfigError& e) {
+    errors.push_back(std::string("config: ") + e.what());
+  } catch (const std::exception& e) {
+    errors.push_back(std::string("channels: ") + e.what());
   }
   for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
   if (!errors.empty()) {

@@ -4,6 +4,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "channels/config_reader.hpp"
 #include "config/config.hpp"
 #include "dispatcher/logging.hpp"
 #include "dispatcher/policy/policy.hpp"
@@ -59,6 +60,9 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
     return 2;
   } catch (const policy::PolicyError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
+    return 2;
+  } catch (const channels::ConfigError& e) {
+    std::fprintf(stderr, "dispatcher: config: %s\n", e.what());
     return 2;
   } catch (const templates::LoadError& e) {
     for (const auto& line : e.errors()) std::fprintf(stderr, "dispatcher: template: %s\n", line.c_str());

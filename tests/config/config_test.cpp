@@ -1,0 +1,55 @@
+// dispatcher.yaml: defaults, strictness, and errors that name the key.
+#include "config/config.hpp"
+#include "config/clock.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using dispatcher::config::ConfigError;
+using dispatcher::config::load_string;
+
+TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
+  ::unsetenv("DISPATCHER_REDIS_URL");
+  ::unsetenv("DISPATCHER_DATA_DIR");
+  auto c = load_string("");
+  EXPECT_EQ(c.data_dir, "var");
+  EXPECT_TRUE(c.redis_url.empty());
+  EXPECT_EQ(c.consumer.batch_size, 256);
+  EXPECT_EQ(c.policy_file, "config/policy.yaml");
+}
+
+TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingTheKey) {
+  try {
+    load_string("consumer:\n  batch_size: zero\n  bogus: 1\nredis:\n  url: 5\nlog_level: loud\nwhat: 1\n", "d.yaml");
+    FAIL() << "accepted a bad config";
+  } catch (const ConfigError& e) {
+    std::string all;
+    for (const auto& l : e.errors()) all += l + "\n";
+    EXPECT_NE(all.find("d.yaml:2:15: consumer.batch_size: must be an integer"), std::string::npos) << all;
+    EXPECT_NE(all.find("consumer.bogus: unknown key"), std::string::npos) << all;
+    EXPECT_NE(all.find("log_level: must be one of"), std::string::npos) << all;
+    EXPECT_NE(all.find("what: unknown key"), std::string::npos) << all;
+  }
+  EXPECT_THROW(load_string("consumer: [1, 2]\n"), ConfigError);
+  EXPECT_THROW(load_string("key: [unclosed\n"), ConfigError);
+}
+
+TEST(Config, EnvironmentOverridesRedisAndDataDir) {
+  ::setenv("DISPATCHER_REDIS_URL", "unix:///tmp/x.sock", 1);
+  ::setenv("DISPATCHER_DATA_DIR", "/tmp/dd", 1);
+  auto c = load_string("redis:\n  url: redis://10.0.0.1:6379\ndata_dir: elsewhere\n");
+  EXPECT_EQ(c.redis_url, "unix:///tmp/x.sock");
+  EXPECT_EQ(c.data_dir, "/tmp/dd");
+  ::unsetenv("DISPATCHER_REDIS_URL");
+  ::unsetenv("DISPATCHER_DATA_DIR");
+}
+
+TEST(Clock, Rfc3339RoundTripsWithZones) {
+  auto t = dispatcher::parse_rfc3339("2026-11-25T08:00:00+09:00");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(dispatcher::format_rfc3339(*t), "2026-11-24T23:00:00Z");
+  EXPECT_EQ(dispatcher::format_rfc3339(*t, "Asia/Tokyo"), "2026-11-25T08:00:00+09:00");
+  EXPECT_FALSE(dispatcher::parse_rfc3339("2026-11-25 08:00"));
+  EXPECT_FALSE(dispatcher::parse_rfc3339("2026-11-25T08:00:00"));
+}

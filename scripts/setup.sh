@@ -11,7 +11,8 @@ packages=(
   libphonenumber-dev libprotobuf-dev libicu-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server python3 python3-aiosmtpd python3-h2 python3-cryptography postfix nginx-light openssl curl
+  redis-server python3 python3-aiosmtpd python3-h2 python3-cryptography python3-prometheus-client
+  python3-websocket chromium fonts-noto-cjk postfix nginx-light openssl curl
 )
 
 missing=()

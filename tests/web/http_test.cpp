@@ -1,0 +1,532 @@
+// The HTTP surface end to end: `dispatcher serve` on a loopback port against a private Redis.
+// Every refusal is checked for its status and for leaving Redis exactly as it was.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "dispatcher/message.hpp"
+#include "dispatcher/unsubscribe_token.hpp"
+#include "web/text.hpp"
+#include "web/web_env.hpp"
+
+namespace web_testing {
+namespace {
+
+using dispatcher::redis::cmd;
+using nlohmann::json;
+
+json clinic_reminder(const std::string& id, const std::string& clinic = "c-102",
+                     const std::string& phone = "+819012345678") {
+  return {
+      {"id", id},
+      {"sender", "clinic:" + clinic},
+      {"purpose", "reservation"},
+      {"to", {{"contact", {{"phone", phone}}}, {"clinic", clinic}, {"source", "patient_registry"}}},
+      {"channels", {"sms"}},
+      {"template", "reservation.reminder"},
+      {"data",
+       {{"name", "患者"},
+        {"clinic_name", "さくら歯科"},
+        {"starts_at", "12月1日 10:00"},
+        {"clinic_phone", "03-1234-5678"},
+        {"reservation_url", "https://example.jp/r"}}}};
+}
+
+json member_ad(const std::string& id, const std::string& member = "m-1",
+               const std::string& purpose = "advertising",
+               const std::string& tmpl = "advertising.newsletter") {
+  return {{"id", id},
+          {"sender", "operator"},
+          {"purpose", purpose},
+          {"to", {{"subscriber", member}}},
+          {"channels", {"email"}},
+          {"template", tmpl},
+          {"data", json::object()}};
+}
+
+struct TempDirHolder {
+  testing_support::TempDir dir;
+};
+
+std::string later() { return "2099-01-01T10:00:00+09:00"; }
+
+// ---------- health, metrics, routing, limits ----------
+
+TEST(Serve, HealthzAndUnknownRoutes) {
+  WebEnv env;
+  auto h = env.get("/healthz");
+  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.json()["redis"], "ok");
+  auto before = env.snapshot();
+  EXPECT_EQ(env.get("/nope").status, 404);
+  EXPECT_EQ(env.get("/v1/messages/x/y/z").status, 404);
+  EXPECT_EQ(env.request("PUT", "/healthz").status, 405);
+  EXPECT_EQ(env.request("GET", "/v1/messages", "", WebEnv::auth(env.operator_key)).status, 405);
+  EXPECT_EQ(env.snapshot(), before);
+}
+
+TEST(Serve, MetricsParseAsPrometheusText) {
+  WebEnv env;
+  env.get("/healthz");
+  env.get("/nope");
+  auto m = env.get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.headers["content-type"].find("text/plain"), std::string::npos);
+  EXPECT_NE(m.body.find("dispatcher_http_requests_total{route=\"/healthz\",status=\"200\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("dispatcher_http_requests_total{route=\"unknown\",status=\"404\"} 1"),
+            std::string::npos);
+  EXPECT_NE(m.body.find("dispatcher_queue_depth 0"), std::string::npos);
+  EXPECT_NE(m.body.find("dispatcher_scheduled_messages 0"), std::string::npos);
+  EXPECT_NE(m.body.find("dispatcher_dead_letters 0"), std::string::npos);
+  const auto file = env.dir() / "metrics.txt";
+  testing_support::write_file(file, m.body);
+  // A real parser: Python's prometheus_client (Debian python3-prometheus-client), and promtool when
+  // installed.
+  if (std::system("python3 -c 'import prometheus_client' 2>/dev/null") == 0) {
+    const std::string py =
+        "python3 -c \"import sys; from prometheus_client.parser import "
+        "text_string_to_metric_families as p; "
+        "fams=list(p(open(sys.argv[1]).read())); assert len(fams) >= 8, fams\" " +
+        file.string();
+    EXPECT_EQ(std::system(py.c_str()), 0);
+  }
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
+  }
+}
+
+TEST(Serve, OversizedBodyIs413AndChangesNothing) {
+  WebEnv env;
+  auto before = env.snapshot();
+  // Declared too large: refused from the headers alone, before any body is read.
+  auto r =
+      env.raw("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + env.operator_key +
+              "\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n[");
+  EXPECT_EQ(r.rfind("HTTP/1.1 413", 0), 0u) << r;
+  // Not HTTP at all, and headers too large.
+  EXPECT_EQ(env.raw("NONSENSE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
+  EXPECT_EQ(env.raw("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n")
+                .rfind("HTTP/1.1 431", 0),
+            0u);
+  EXPECT_EQ(env.snapshot(), before);
+  EXPECT_EQ(env.get("/healthz").status, 200) << "the server survives";
+}
+
+TEST(Serve, SigtermStopsGracefullyWithExitZero) {
+  WebEnv env;
+  EXPECT_EQ(env.get("/healthz").status, 200);
+  auto r = env.stop_server();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("+819012345678"), std::string::npos);
+}
+
+TEST(Serve, KeepAliveAnswersPipelinedRequestsInOrder) {
+  WebEnv env;
+  auto r = env.raw(
+      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nConnection: "
+      "close\r\n\r\n");
+  auto first = r.find("HTTP/1.1 200");
+  auto second = r.find("HTTP/1.1 404");
+  EXPECT_NE(first, std::string::npos) << r;
+  EXPECT_NE(second, std::string::npos) << r;
+  EXPECT_LT(first, second);
+}
+
+TEST(Serve, SigtermClosesIdleConnectionsAndExitsPromptly) {
+  WebEnv env;
+  namespace asio = boost::asio;
+  asio::io_context io;
+  asio::ip::tcp::socket idle(io);
+  idle.connect({asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(env.port())});
+  const auto start = std::chrono::steady_clock::now();
+  auto r = env.stop_server();
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5))
+      << "did not wait for the read timeout";
+}
+
+TEST(Serve, HealthzIs503WithoutRedis) {
+  TempDirHolder holder;
+  WebEnv env({},
+             {{"DISPATCHER_REDIS_URL", "unix://" + (holder.dir.path() / "none.sock").string()}});
+  auto h = env.get("/healthz");
+  EXPECT_EQ(h.status, 503);
+  EXPECT_EQ(h.json()["redis"], "unavailable");
+  auto m = env.get("/metrics");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("dispatcher_redis_up 0"), std::string::npos);
+  EXPECT_EQ(env.post_json("/v1/messages", clinic_reminder("z-1"), env.clinic_key).status, 503);
+}
+
+// ---------- intake ----------
+
+TEST(Intake, OperatorAndClinicEnqueueAllOrNothing) {
+  WebEnv env;
+  auto r =
+      env.post_json("/v1/messages", json::array({clinic_reminder("a-1"), clinic_reminder("a-2")}),
+                    env.clinic_key);
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["accepted"], json::array({"a-1", "a-2"}));
+  EXPECT_EQ(env.redis().run(cmd("XLEN", "dsp:stream")).integer, 2);
+  auto one = clinic_reminder("a-3");
+  one["send_at"] = later();
+  r = env.post_json("/v1/messages", one, env.clinic_key);
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 1);
+  EXPECT_EQ(env.post_json("/v1/messages", member_ad("ad-1"), env.operator_key).status, 202);
+
+  // One bad element: 400 with its index, nothing enqueued.
+  auto before = env.snapshot();
+  auto bad = clinic_reminder("b-2");
+  bad["purpose"] = "no_such_purpose";
+  r = env.post_json("/v1/messages", json::array({clinic_reminder("b-1"), bad}), env.clinic_key);
+  EXPECT_EQ(r.status, 400);
+  ASSERT_EQ(r.json()["errors"].size(), 1u) << r.body;
+  EXPECT_EQ(r.json()["errors"][0]["index"], 1);
+  EXPECT_EQ(r.json()["errors"][0]["reason"].get<std::string>().rfind("invalid_message:", 0), 0u);
+  EXPECT_EQ(env.snapshot(), before);
+
+  auto m = env.get("/metrics");
+  EXPECT_NE(m.body.find("dispatcher_intake_messages_total{result=\"accepted\"} 4"),
+            std::string::npos)
+      << m.body;
+}
+
+TEST(Intake, RefusesWithoutChangingAnything) {
+  WebEnv env;
+  auto before = env.snapshot();
+  // No key, wrong key.
+  EXPECT_EQ(env.post_json("/v1/messages", clinic_reminder("x-1")).status, 401);
+  EXPECT_EQ(env.post_json("/v1/messages", clinic_reminder("x-1"), "dsk_wrong").status, 401);
+  // Another clinic's key: sends as c-102 → 403; its own sender but c-102's contact → 403.
+  EXPECT_EQ(env.post_json("/v1/messages", clinic_reminder("x-1"), env.other_clinic_key).status,
+            403);
+  auto foreign = clinic_reminder("x-2", "c-102");
+  foreign["sender"] = "clinic:c-200";
+  EXPECT_EQ(env.post_json("/v1/messages", foreign, env.other_clinic_key).status, 403);
+  // A clinic messaging a member for marketing → 403; for a reservation it may.
+  auto to_member = member_ad("x-3", "m-1", "coupon_info", "coupon.issued");
+  to_member["sender"] = "clinic:c-102";
+  EXPECT_EQ(env.post_json("/v1/messages", to_member, env.clinic_key).status, 403);
+  // Malformed JSON, too deep, empty array.
+  auto h = WebEnv::auth(env.operator_key);
+  h["Content-Type"] = "application/json";
+  auto r = env.request("POST", "/v1/messages", "{\"id\": ", h);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json()["errors"][0]["reason"], "invalid_message:bad_json");
+  std::string deep = std::string(40, '[') + std::string(40, ']');
+  r = env.request("POST", "/v1/messages", deep, h);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json()["errors"][0]["reason"], "invalid_message:too_deep");
+  EXPECT_EQ(env.request("POST", "/v1/messages", "[]", h).status, 400);
+  auto unknown_template = clinic_reminder("x-4");
+  unknown_template["template"] = "no.such.template";
+  EXPECT_EQ(env.post_json("/v1/messages", unknown_template, env.clinic_key).status, 400);
+  EXPECT_EQ(env.snapshot(), before);
+  EXPECT_NE(
+      env.get("/metrics")
+          .body.find("dispatcher_http_requests_total{route=\"/v1/messages\",status=\"401\"} 2"),
+      std::string::npos);
+}
+
+TEST(Intake, CancelOnlyOwnScheduledMessages) {
+  WebEnv env;
+  auto m = clinic_reminder("c-1");
+  m["send_at"] = later();
+  ASSERT_EQ(env.post_json("/v1/messages", m, env.clinic_key).status, 202);
+  auto before = env.snapshot();
+  EXPECT_EQ(env.request("DELETE", "/v1/messages/c-1").status, 401);
+  EXPECT_EQ(env.request("DELETE", "/v1/messages/c-1", "", WebEnv::auth("dsk_nope")).status, 401);
+  // Another clinic: the same answer as for an id that does not exist.
+  auto other = env.request("DELETE", "/v1/messages/c-1", "", WebEnv::auth(env.other_clinic_key));
+  auto missing =
+      env.request("DELETE", "/v1/messages/no-such-id", "", WebEnv::auth(env.other_clinic_key));
+  EXPECT_EQ(other.status, 404);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(other.body, missing.body);
+  EXPECT_EQ(env.snapshot(), before);
+  auto r = env.request("DELETE", "/v1/messages/c-1", "", WebEnv::auth(env.clinic_key));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["status"], "cancelled");
+  EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 0);
+}
+
+// ---------- unsubscribe ----------
+
+TEST(Unsubscribe, OneClickOptsOutAndGetNeverDoes) {
+  WebEnv env;
+  const std::string token = env.token_for("m-1", "purpose:advertising");
+  auto before = env.snapshot();
+  auto page = env.get("/u/" + token);
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.headers["content-type"].find("text/html"), std::string::npos);
+  EXPECT_NE(page.body.find("lang=\"ja\""), std::string::npos);
+  EXPECT_EQ(page.headers["referrer-policy"], "no-referrer");
+  EXPECT_NE(env.get("/u/" + token + "?lang=en").body.find("lang=\"en\""), std::string::npos);
+  EXPECT_EQ(env.snapshot(), before) << "GET never changes state";
+  // Any other body → 400, no change.
+  EXPECT_EQ(env.post_form("/u/" + token, "List-Unsubscribe=Other").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token, "").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token, "List-Unsubscribe=One-Click&x=1").status, 400);
+  EXPECT_EQ(env.snapshot(), before);
+  auto r = env.post_form("/u/" + token, "List-Unsubscribe=One-Click");
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_FALSE(env.state_field("m-1", "optout:purpose:advertising").empty());
+  auto again = env.get("/u/" + token);
+  EXPECT_NE(again.body.find("id=\"purpose-advertising\" name=\"purpose\" value=\"advertising\">"),
+            std::string::npos);
+}
+
+TEST(Unsubscribe, ForgedTamperedAndExpiredTokensChangeNothing) {
+  WebEnv env;
+  const std::string good = env.token_for("m-1", "purpose:advertising");
+  // Expiry is kept to whole days in the token: two days ago is expired.
+  const std::string expired = env.token_for("m-1", "purpose:advertising", -2 * 86400);
+  std::string tampered = good;
+  tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+  dispatcher::TokenClaims c{dispatcher::subject_ref("m-1", env.secret()), "all", 4102444800};
+  const std::string forged = dispatcher::make_token(c, std::string(64, 'f'));
+  auto before = env.snapshot();
+  for (const auto& t : {expired, tampered, forged, std::string("garbage")}) {
+    EXPECT_EQ(env.post_form("/u/" + t, "List-Unsubscribe=One-Click").status, 404) << t;
+    EXPECT_EQ(env.get("/u/" + t).status, 404) << t;
+    EXPECT_EQ(env.post_form("/u/" + t + "/preferences", "form=prefs-v1").status, 404) << t;
+  }
+  EXPECT_EQ(env.snapshot(), before);
+}
+
+TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
+  WebEnv env;
+  ASSERT_EQ(env.run({"subscriber", "put", "-"},
+                    R"({"id":"m-1","member":true,"email":"taro@example.jp","locale":"ja"})"
+                    "\n")
+                .exit_code,
+            0);
+  const std::string token = env.token_for("m-1", "purpose:advertising");
+  // Untick advertising and sms; keep the rest.
+  std::string body = "form=prefs-v1";
+  for (const char* p :
+       {"campaign", "recommendation", "coupon_info", "product_notice", "points", "survey"})
+    body += std::string("&purpose=") + p;
+  body += "&channel=email&channel=push";
+  auto r = env.post_form("/u/" + token + "/preferences", body);
+  EXPECT_EQ(r.status, 303);
+  EXPECT_EQ(r.headers["location"], "/u/" + token + "?saved=1");
+  EXPECT_FALSE(env.state_field("m-1", "optout:purpose:advertising").empty());
+  EXPECT_FALSE(env.state_field("m-1", "optout:channel:sms").empty());
+  EXPECT_TRUE(env.state_field("m-1", "optout:purpose:campaign").empty());
+  auto page = env.get(r.headers["location"]);
+  EXPECT_NE(page.body.find("role=\"status\""), std::string::npos);
+  // Back in to advertising: the opt-out goes and a consent with its proof is recorded for e-mail.
+  auto back = env.post_form("/u/" + token + "/preferences", body + "&purpose=advertising");
+  EXPECT_EQ(back.status, 303);
+  EXPECT_TRUE(env.state_field("m-1", "optout:purpose:advertising").empty());
+  EXPECT_FALSE(env.state_field("m-1", "consent:email").empty());
+  EXPECT_NE(env.state_field("m-1", "consent:email").find("unsubscribe_page"), std::string::npos);
+  // Malformed form, unexpected field: 400, nothing changes.
+  auto before = env.snapshot();
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&purpose=%zz").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&evil=1").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "purpose=advertising").status, 400);
+  EXPECT_EQ(env.snapshot(), before);
+  // Stop everything.
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&stop_all=1").status, 303);
+  EXPECT_FALSE(env.state_field("m-1", "optout:all").empty());
+  auto d = env.explain(member_ad("ad-after"));
+  EXPECT_EQ(d["decision"], "deny") << d;
+  EXPECT_EQ(d["reason"], "opted_out:all") << d;
+}
+
+TEST(Unsubscribe, UntickedPurposeDeniesTheNextMessageOfIt) {
+  WebEnv env;
+  ASSERT_EQ(env.run({"subscriber", "put", "-"},
+                    R"({"id":"m-7","member":true,"email":"hanako@example.jp"})"
+                    "\n")
+                .exit_code,
+            0);
+  ASSERT_EQ(env.run({"consent", "m-7", "email", "--source", "signup_form"}).exit_code, 0);
+  const std::string token = env.token_for("m-7", "purpose:advertising");
+  std::string body = "form=prefs-v1&channel=email&channel=sms&channel=push";
+  for (const char* p :
+       {"advertising", "recommendation", "coupon_info", "product_notice", "points", "survey"})
+    body += std::string("&purpose=") + p;  // campaign unticked
+  ASSERT_EQ(env.post_form("/u/" + token + "/preferences", body).status, 303);
+  auto d = env.explain(member_ad("camp-1", "m-7", "campaign", "campaign.announcement"));
+  EXPECT_EQ(d["decision"], "deny") << d;
+  EXPECT_EQ(d["reason"], "opted_out:purpose:campaign") << d;
+}
+
+// ---------- webhooks ----------
+
+TEST(Webhooks, InboundStopKeywordsOptTheNumberOutOfSms) {
+  WebEnv env;
+  const std::string secret = env.secret();
+  int n = 0;
+  for (const char* word : {"%EF%BC%B3%EF%BC%B4%EF%BC%AF%EF%BC%B0" /* ＳＴＯＰ */,
+                           "%E9%85%8D%E4%BF%A1%E5%81%9C%E6%AD%A2" /* 配信停止 */}) {
+    const std::string phone = "+8190123400" + std::to_string(10 + n++);
+    auto r = env.post_form("/webhooks/sms/inbound",
+                           "From=%2B" + phone.substr(1) + "&To=%2B815000000000&Body=" + word);
+    EXPECT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("<Response/>"), std::string::npos);
+    const std::string subject = "contact:" + dispatcher::address_hash(phone, secret);
+    EXPECT_FALSE(env.state_field(subject, "optout:channel:sms").empty()) << word;
+    auto d = env.explain(clinic_reminder("r-" + std::to_string(n), "c-102", phone));
+    EXPECT_EQ(d["decision"], "deny") << d;
+    EXPECT_EQ(d["reason"], "opted_out:channel:sms") << d;
+  }
+  // START opts back in; other words change nothing.
+  const std::string phone = "+819012340010";
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%2B819012340010&Body=start").status, 200);
+  EXPECT_TRUE(
+      env.state_field("contact:" + dispatcher::address_hash(phone, secret), "optout:channel:sms")
+          .empty());
+  auto before = env.snapshot();
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%2B819012340011&Body=hello").status, 200);
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=nobody&Body=STOP").status, 400);
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%zz").status, 400);
+  EXPECT_EQ(env.snapshot(), before);
+}
+
+TEST(Webhooks, TwilioSignatureIsCheckedWhenATokenIsConfigured) {
+  WebEnv env(
+      {"--twilio-auth-token-env", "TEST_TWILIO_TOKEN", "--public-url", "https://hooks.example.jp"},
+      {{"TEST_TWILIO_TOKEN", "sekrit-token"}});
+  const std::string body = "From=%2B819012345678&Body=STOP&To=%2B815000000000";
+  auto before = env.snapshot();
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", body).status, 403);
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", body, {{"X-Twilio-Signature", "AAAA"}}).status,
+            403);
+  EXPECT_EQ(env.snapshot(), before);
+  const std::string sig = dispatcher::web::twilio_signature(
+      "sekrit-token", "https://hooks.example.jp/webhooks/sms/inbound",
+      {{"From", "+819012345678"}, {"Body", "STOP"}, {"To", "+815000000000"}});
+  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", body, {{"X-Twilio-Signature", sig}}).status,
+            200);
+  EXPECT_FALSE(env.state_field("contact:" + dispatcher::address_hash("+819012345678", env.secret()),
+                               "optout:channel:sms")
+                   .empty());
+}
+
+TEST(Webhooks, EmailBouncesAndComplaints) {
+  WebEnv env;
+  auto before = env.snapshot();
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "a@example.jp"}, {"type", "hard"}})
+                .status,
+            401);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "a@example.jp"}, {"type", "hard"}},
+                          env.clinic_key)
+                .status,
+            401);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "nope"}, {"type", "hard"}},
+                          env.operator_key)
+                .status,
+            400);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "a@example.jp"}, {"type", "x"}},
+                          env.operator_key)
+                .status,
+            400);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "a@example.jp"}, {"type", "soft"}},
+                          env.operator_key)
+                .status,
+            200);
+  EXPECT_EQ(env.snapshot(), before);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce", {{"address", "a@example.jp"}, {"type", "hard"}},
+                          env.operator_key)
+                .status,
+            200);
+  const std::string h = dispatcher::address_hash("a@example.jp", env.secret());
+  EXPECT_FALSE(env.redis().run(cmd("HGET", "dsp:addr:" + h, "suppressed")).is_nil());
+  EXPECT_EQ(env.redis().run(cmd("ZSCORE", "dsp:suppressed", "email:" + h)).is_nil(), false);
+  EXPECT_EQ(env.post_json("/webhooks/email/bounce",
+                          {{"address", "b@example.jp"}, {"type", "complaint"}}, env.operator_key)
+                .status,
+            200);
+  EXPECT_FALSE(env.state_field("contact:" + dispatcher::address_hash("b@example.jp", env.secret()),
+                               "optout:channel:email")
+                   .empty());
+  EXPECT_EQ(
+      env.post_json("/webhooks/status", {{"id", "x"}, {"status", "delivered"}}, env.operator_key)
+          .status,
+      200);
+  auto m = env.get("/metrics").body;
+  EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"email_bounce\",result=\"hard\"} 1"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"status\",result=\"received\"} 1"),
+            std::string::npos)
+      << m;
+}
+
+// ---------- subject requests ----------
+
+TEST(Subjects, OperatorOnlyRequestsAreRecordedWithADueDate) {
+  WebEnv env;
+  auto before = env.snapshot();
+  EXPECT_EQ(env.post_json("/v1/subjects/m-1/optout", {{"scope", "all"}}).status, 401);
+  EXPECT_EQ(env.post_json("/v1/subjects/m-1/optout", {{"scope", "all"}}, env.clinic_key).status,
+            403);
+  EXPECT_EQ(env.get("/v1/subjects/m-1/history", env.clinic_key).status, 403);
+  EXPECT_EQ(env.post_json("/v1/subjects/m-1/optout", {{"scope", "bogus"}}, env.operator_key).status,
+            400);
+  EXPECT_EQ(env.post_json("/v1/subjects/m-1/stop", {{"purpose", "bogus"}}, env.operator_key).status,
+            400);
+  auto h = WebEnv::auth(env.operator_key);
+  EXPECT_EQ(env.request("POST", "/v1/subjects/m-1/optout", "{bad", h).status, 400);
+  EXPECT_EQ(
+      env.post_json("/v1/subjects/m%FF%00/optout", {{"scope", "all"}}, env.operator_key).status,
+      400);
+  EXPECT_EQ(env.snapshot(), before);
+
+  EXPECT_EQ(
+      env.post_json("/v1/subjects/m-1/optout", {{"scope", "purpose:survey"}}, env.operator_key)
+          .status,
+      200);
+  EXPECT_FALSE(env.state_field("m-1", "optout:purpose:survey").empty());
+  EXPECT_EQ(env.post_json("/v1/subjects/m-1/optin", {{"scope", "purpose:survey"}}, env.operator_key)
+                .status,
+            200);
+  EXPECT_TRUE(env.state_field("m-1", "optout:purpose:survey").empty());
+  EXPECT_EQ(
+      env.post_json("/v1/subjects/m-1/stop", {{"purpose", "survey"}}, env.operator_key).status,
+      200);
+  auto hist = env.get("/v1/subjects/m-1/history", env.operator_key);
+  ASSERT_EQ(hist.status, 200);
+  EXPECT_GE(hist.json()["history"].size(), 3u) << hist.body;
+  // A non-member named by number (percent-encoded '+' or literal).
+  EXPECT_EQ(
+      env.post_json("/v1/subjects/%2B819099998888/erase", json::object(), env.operator_key).status,
+      200);
+  EXPECT_EQ(env.post_json("/v1/subjects/m-2/erase", json::object(), env.operator_key).status, 200);
+  EXPECT_FALSE(env.state_field("m-2", "erased").empty());
+
+  auto reqs = env.redis().run(cmd("HGETALL", "dsp:requests"));
+  ASSERT_EQ(reqs.elements.size(), 2u * 6u);
+  for (std::size_t i = 1; i < reqs.elements.size(); i += 2) {
+    auto j = json::parse(reqs.elements[i].str);
+    EXPECT_TRUE(j.contains("due"));
+    EXPECT_EQ(j["subject"].get<std::string>().find('+'), std::string::npos)
+        << "no phone number in the record";
+  }
+  auto listed = env.run({"requests", "--all"});
+  EXPECT_EQ(listed.exit_code, 0) << listed.err;
+  EXPECT_NE(listed.out.find("\"kind\":\"disclosure\""), std::string::npos) << listed.out;
+}
+
+TEST(Verbs, ApikeyNewPrintsAKeyAndItsEntry) {
+  WebEnv env;
+  auto r = env.run({"apikey", "new", "clinic:c-9"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto nl = r.out.find('\n');
+  const std::string key = r.out.substr(0, nl);
+  EXPECT_EQ(key.rfind("dsk_", 0), 0u);
+  EXPECT_NE(r.out.find(dispatcher::web::sha256_hex(key)), std::string::npos);
+  EXPECT_NE(env.run({"apikey", "new", "nobody"}).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace web_testing

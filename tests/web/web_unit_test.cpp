@@ -1,0 +1,137 @@
+// Pure parts of the HTTP surface: forms, JSON depth, SMS keywords, Twilio signatures, API keys,
+// the metrics registry and the preferences page.
+#include <gtest/gtest.h>
+
+#include "web/api_keys.hpp"
+#include "web/metrics.hpp"
+#include "web/preferences_page.hpp"
+#include "web/text.hpp"
+
+namespace dispatcher::web {
+namespace {
+
+TEST(Form, DecodesPairsInOrderAndRejectsBadEscapes) {
+  auto f = parse_form("List-Unsubscribe=One-Click");
+  ASSERT_TRUE(f);
+  ASSERT_EQ(f->size(), 1u);
+  EXPECT_EQ((*f)[0].first, "List-Unsubscribe");
+  EXPECT_EQ((*f)[0].second, "One-Click");
+  auto g = parse_form("From=%2B819012345678&Body=%E9%85%8D%E4%BF%A1%E5%81%9C%E6%AD%A2&a=b+c&a=d");
+  ASSERT_TRUE(g);
+  EXPECT_EQ((*g)[0].second, "+819012345678");
+  EXPECT_EQ((*g)[1].second, "配信停止");
+  EXPECT_EQ((*g)[2].second, "b c");
+  EXPECT_EQ((*g)[3].second, "d");
+  EXPECT_FALSE(parse_form("a=%zz"));
+  EXPECT_FALSE(parse_form("a=%4"));
+  auto [path, q] = split_target("/u/abc?lang=en&saved=1");
+  EXPECT_EQ(path, "/u/abc");
+  EXPECT_EQ(q["lang"], "en");
+}
+
+TEST(JsonDepth, CountsNestingOutsideStrings) {
+  EXPECT_FALSE(json_too_deep(R"({"a":[1,2,{"b":"[[[[[["}]})", 3));
+  EXPECT_TRUE(json_too_deep("[[[[1]]]]", 3));
+  EXPECT_FALSE(json_too_deep("[[[1]]]", 3));
+  EXPECT_FALSE(json_too_deep(R"(["\"[[[[["])", 1));
+  EXPECT_TRUE(json_too_deep(std::string(33, '[') + std::string(33, ']'), 32));
+}
+
+TEST(Keywords, NormalisesFullWidthCaseAndSpace) {
+  EXPECT_EQ(normalise_keyword("ＳＴＯＰ"), "STOP");
+  EXPECT_EQ(normalise_keyword("  stop \n"), "STOP");
+  EXPECT_EQ(classify_keyword("ｓｔｏｐ"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("配信停止"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword(" 停止。"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("Unsubscribe"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("STOPALL"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("start"), SmsKeyword::start);
+  EXPECT_EQ(classify_keyword("再開"), SmsKeyword::start);
+  EXPECT_EQ(classify_keyword("please stop calling"), SmsKeyword::none);
+  EXPECT_EQ(classify_keyword("予約を変更したい"), SmsKeyword::none);
+}
+
+TEST(TwilioSignature, MatchesTheDocumentedExample) {
+  // Twilio's documented example (auth token 12345); cross-checked with Python's hmac module.
+  std::vector<std::pair<std::string, std::string>> p = {{"CallSid", "CA1234567890ABCDE"},
+                                                        {"Caller", "+12349013030"},
+                                                        {"Digits", "1234"},
+                                                        {"From", "+12349013030"},
+                                                        {"To", "+18005551212"}};
+  EXPECT_EQ(twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", p),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST(ApiKeys, StoresHashesAndAuthenticatesBearerKeys) {
+  auto k = new_api_key("clinic:c-102");
+  EXPECT_EQ(k.key.rfind("dsk_", 0), 0u);
+  EXPECT_EQ(k.yaml_entry.find(k.key), std::string::npos) << "the entry holds the hash, not the key";
+  ApiKeys keys = ApiKeys::parse(k.yaml_entry + "\n");
+  ASSERT_EQ(keys.size(), 1u);
+  auto who = keys.authenticate("Bearer " + k.key);
+  ASSERT_TRUE(who);
+  EXPECT_EQ(who->sender, "clinic:c-102");
+  EXPECT_EQ(who->clinic(), "c-102");
+  EXPECT_FALSE(who->is_operator());
+  EXPECT_FALSE(keys.authenticate(k.key));
+  EXPECT_FALSE(keys.authenticate("Bearer wrong"));
+  EXPECT_FALSE(keys.authenticate(""));
+  EXPECT_THROW(ApiKeys::parse("- {sha256: xyz, sender: operator}"), std::runtime_error);
+  EXPECT_THROW(ApiKeys::parse("- {sha256: " + sha256_hex("a") + ", sender: nobody}"),
+               std::runtime_error);
+  EXPECT_THROW(new_api_key("group:x"), std::runtime_error);
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Metrics, RendersDeclaredCountersAndGauges) {
+  Metrics m;
+  m.inc("dispatcher_http_requests_total", {{"route", "/healthz"}, {"status", "200"}});
+  m.inc("dispatcher_http_requests_total", {{"route", "/healthz"}, {"status", "200"}});
+  m.inc("dispatcher_intake_messages_total", {{"result", "accepted"}}, 5);
+  EXPECT_EQ(m.value("dispatcher_http_requests_total", {{"route", "/healthz"}, {"status", "200"}}),
+            2u);
+  EXPECT_THROW(m.inc("undeclared"), std::logic_error);
+  const std::string text = m.render({{"dispatcher_queue_depth", "Entries.", 7}});
+  EXPECT_NE(text.find("# TYPE dispatcher_http_requests_total counter"), std::string::npos);
+  EXPECT_NE(text.find("dispatcher_http_requests_total{route=\"/healthz\",status=\"200\"} 2\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("dispatcher_intake_messages_total{result=\"accepted\"} 5\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE dispatcher_queue_depth gauge\ndispatcher_queue_depth 7\n"),
+            std::string::npos);
+  EXPECT_EQ(escape_label("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+}
+
+TEST(PreferencesPage, IsAccessibleBilingualAndShowsState) {
+  PreferencesView v;
+  v.token = "tok.en";
+  v.purposes = page_purposes();
+  v.opted_out = {"purpose:advertising", "channel:sms"};
+  const std::string ja = render_preferences_page(v);
+  EXPECT_NE(ja.find("<html lang=\"ja\">"), std::string::npos);
+  EXPECT_NE(ja.find("name=\"viewport\""), std::string::npos);
+  EXPECT_NE(ja.find("<legend>"), std::string::npos);
+  EXPECT_NE(ja.find("<label for=\"purpose-advertising\">"), std::string::npos);
+  EXPECT_NE(ja.find("id=\"purpose-advertising\" name=\"purpose\" value=\"advertising\">"),
+            std::string::npos)
+      << "opted out: unticked";
+  EXPECT_NE(ja.find("id=\"purpose-campaign\" name=\"purpose\" value=\"campaign\" checked>"),
+            std::string::npos);
+  EXPECT_NE(ja.find("id=\"channel-sms\" name=\"channel\" value=\"sms\">"), std::string::npos);
+  EXPECT_NE(ja.find("action=\"/u/tok.en/preferences\""), std::string::npos);
+  EXPECT_NE(ja.find("href=\"/u/tok.en?lang=en\""), std::string::npos);
+  EXPECT_NE(ja.find("保存する"), std::string::npos);
+  v.lang = "en";
+  v.saved = true;
+  const std::string en = render_preferences_page(v);
+  EXPECT_NE(en.find("<html lang=\"en\">"), std::string::npos);
+  EXPECT_NE(en.find("role=\"status\""), std::string::npos);
+  EXPECT_NE(en.find("action=\"/u/tok.en/preferences?lang=en\""), std::string::npos);
+  EXPECT_NE(en.find("日本語"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dispatcher::web

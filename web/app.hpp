@@ -1,0 +1,65 @@
+// The routes of the HTTP surface: one handler per endpoint, each answering exactly once through
+// `Respond`, on the loop. Redis is the non-blocking client; no blocking call runs here.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/beast/http.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dispatcher/redis/async_client.hpp"
+#include "dispatcher/runtime.hpp"
+#include "web/api_keys.hpp"
+#include "web/metrics.hpp"
+#include "web/server.hpp"
+
+namespace dispatcher::web {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+using Respond = std::function<void(Response)>;
+
+class App {
+ public:
+  App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
+      NowFn now);
+  ~App();
+
+  void handle(Request req, const boost::asio::ip::address& remote, Respond respond);
+  Metrics& metrics() { return metrics_; }
+  void close();  // drops the Redis connection (shutdown)
+
+ private:
+  struct Call;  // one request in flight: the request, the route label and the responder
+  using CallPtr = std::shared_ptr<Call>;
+  using RedisDone =
+      std::function<void(const std::string& error, std::vector<redis::Reply> replies)>;
+
+  void redis_exec(std::vector<redis::Command> cmds, RedisDone done);
+
+  void healthz(CallPtr c);
+  void metrics_page(CallPtr c);
+  void intake(CallPtr c);
+  void cancel(CallPtr c, std::string id);
+  void unsubscribe_get(CallPtr c, std::string token);
+  void unsubscribe_post(CallPtr c, std::string token);
+  void preferences_post(CallPtr c, std::string token);
+  void sms_inbound(CallPtr c);
+  void email_bounce(CallPtr c);
+  void delivery_status(CallPtr c);
+  void subject_request(CallPtr c, std::string subject, std::string action);
+
+  boost::asio::io_context& io_;
+  const Runtime& rt_;
+  const ApiKeys& keys_;
+  ServeOptions options_;
+  NowFn now_;
+  Metrics metrics_;
+  std::unique_ptr<redis::AsyncClient> redis_;
+};
+
+}  // namespace dispatcher::web

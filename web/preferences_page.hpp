@@ -1,0 +1,26 @@
+// The unsubscribe / preferences page (GET /u/{token}): pure HTML rendering, Japanese or English.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace dispatcher::web {
+
+struct PreferencesView {
+  std::string lang = "ja";  // ja | en
+  std::string token;        // the capability in the URL (already URL-safe base64)
+  bool saved = false;
+  std::vector<std::string> purposes;  // the marketing purposes offered, in display order
+  std::set<std::string> opted_out;    // scopes currently opted out: all, purpose:<p>, channel:<c>
+};
+
+std::string render_preferences_page(const PreferencesView& v);
+std::string render_message_page(const std::string& lang, int status, const std::string& title_ja,
+                                const std::string& title_en, const std::string& body_ja,
+                                const std::string& body_en);
+
+// The purposes the page groups as marketing, in this order.
+const std::vector<std::string>& page_purposes();
+
+}  // namespace dispatcher::web

@@ -1,6 +1,7 @@
 #include "dispatcher/batch.hpp"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
 #include "dispatcher/unsubscribe_token.hpp"
@@ -245,6 +246,12 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   const std::string ttl = ttl_ms(rt_.config);
   const std::string now_ms = std::to_string(to_epoch_ms(now));
   Command ack = cmd("XACK", k.stream(), rt_.config.consumer.group);
+  // Counters for /metrics, one HINCRBY per distinct outcome in the batch. Labels are channel
+  // names and reason codes only.
+  std::map<std::string, long long> counts;
+  auto count = [&](std::string_view outcome, std::string_view label) {
+    ++counts[std::string(outcome) + "\t" + std::string(label)];
+  };
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
     out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts", std::to_string(attempts)));
     out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
@@ -252,6 +259,19 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   };
   for (const Work& w : batch) {
     if (!w.entry_id.empty()) ack.argv.push_back(w.entry_id);
+    switch (w.fate) {
+      case Fate::pending: break;
+      case Fate::duplicate: count("duplicate", ""); break;
+      case Fate::dead: count("dead_letter", w.reason); break;
+      case Fate::decided:
+        count(w.decision.verdict == policy::Verdict::defer ? "deferred" : "denied", w.decision.reason);
+        break;
+      case Fate::sent: count("sent", to_string(w.envelope.channel)); break;
+      case Fate::retry: count("retried", to_string(w.envelope.channel)); break;
+      case Fate::failed:
+        count("failed", w.outcome.suppress_address ? "address_suppressed" : "provider_rejected");
+        break;
+    }
     switch (w.fate) {
       case Fate::pending:
       case Fate::duplicate:
@@ -304,6 +324,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       }
     }
   }
+  for (const auto& [field, n] : counts) out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   if (ack.argv.size() > 3) out.push_back(std::move(ack));
 }
 

@@ -72,14 +72,15 @@ std::string Consumer::start() {
 }
 
 void Consumer::stop() {
-  if (stopping_) return;
+  if (stopping_) return maybe_done();
   stopping_ = true;
   io_state_->claim_timer.cancel();
   io_state_->schedule_timer.cancel();
   boost::system::error_code ignored;
   io_state_->signals.cancel(ignored);
-  // A read blocked in XREADGROUP would hold us for up to block_ms: drop that connection.
-  if (reading_) io_state_->reader.reset();
+  // A read blocked in XREADGROUP is let finish (at most block_ms): Redis may already have
+  // handed us entries, and dropping the reply would leave them pending until another
+  // consumer's visibility timeout. Whatever it returns is processed before we exit.
   maybe_done();
 }
 
@@ -134,7 +135,7 @@ std::vector<Work> Consumer::entries_to_work(const Reply& entries) {
 
 void Consumer::on_read(const std::string& err, std::vector<Reply> replies) {
   reading_ = false;
-  if (stopping_) return maybe_done();
+  if (!err.empty() && stopping_) return maybe_done();
   if (!err.empty()) {
     spdlog::error("{}", err);
     exit_code_ = 1;
@@ -148,10 +149,12 @@ void Consumer::on_read(const std::string& err, std::vector<Reply> replies) {
   }
   if (r.is_nil() || r.elements.empty() || r.elements[0].elements.size() < 2 ||
       r.elements[0].elements[1].elements.empty()) {
+    if (stopping_) return maybe_done();
     if (opts_.until_idle && in_flight_ == 0) return check_idle();
     return do_read();
   }
   process(entries_to_work(r.elements[0].elements[1]));
+  if (stopping_) return maybe_done();
   do_read();
 }
 
@@ -173,7 +176,11 @@ void Consumer::check_idle() {
 
 void Consumer::do_schedule() {
   if (stopping_) return;
-  io_state_->writer->exec({move_due_command(rt_.keys, now_(), 1000)},
+  // The same tick is the consumer's heartbeat (for `serve`'s /healthz and /metrics).
+  io_state_->writer->exec({move_due_command(rt_.keys, now_(), 1000),
+                           cmd("ZADD", rt_.keys.consumers(), std::to_string(to_epoch_ms(system_now())), opts_.name),
+                           cmd("ZREMRANGEBYSCORE", rt_.keys.consumers(), "-inf",
+                               std::to_string(to_epoch_ms(system_now()) - 86400000))},
                           [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
                             if (self->stopping_) return;
                             long long moved = err.empty() && !r.empty() ? r[0].integer : 0;

@@ -23,6 +23,8 @@ struct Keys {
   std::string unsubscribe_ref(std::string_view ref) const { return cat("uref:", ref); }   // opaque ref → subject
   std::string suppressed_index() const { return prefix + "suppressed"; }  // zset of suppressed address hashes
   std::string requests() const { return prefix + "requests"; }            // subject requests (開示 …)
+  std::string stats() const { return prefix + "stats"; }          // hash: "<outcome>\t<channel or reason>" → count
+  std::string consumers() const { return prefix + "consumers"; }  // zset: consumer name → last heartbeat (ms)
 
  private:
   std::string cat(std::string_view kind, std::string_view id) const {

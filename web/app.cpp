@@ -25,6 +25,8 @@ using redis::Command;
 using redis::Reply;
 
 constexpr auto kDay = std::chrono::hours(24);
+// A consumer that has not ticked (every scheduler_interval_ms) for this long counts as gone.
+constexpr std::int64_t consumer_alive_ms = 10000;
 
 // Path segments decode %XX only ('+' stays '+', as in E.164 numbers).
 std::optional<std::string> path_decode(std::string_view s) {
@@ -230,20 +232,27 @@ void App::handle(Request req, const boost::asio::ip::address& remote, Respond re
 // ---- health and metrics ----
 
 void App::healthz(CallPtr c) {
-  redis_exec({cmd("PING")}, [c](const std::string& err, std::vector<Reply>) {
-    if (!err.empty())
-      return c->json_reply(http::status::service_unavailable, {{"redis", "unavailable"}});
-    c->json_reply(http::status::ok, {{"redis", "ok"}});
-  });
+  // Healthy means this server can reach Redis; how many consumers are alive is reported
+  // beside it (they are other processes, and an intake server may run before them).
+  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
+  redis_exec({cmd("PING"), cmd("ZCOUNT", rt_.keys.consumers(), alive_since, "+inf")},
+             [c](const std::string& err, std::vector<Reply> r) {
+               if (!err.empty() || r.size() != 2)
+                 return c->json_reply(http::status::service_unavailable, {{"redis", "unavailable"}});
+               c->json_reply(http::status::ok, {{"redis", "ok"}, {"consumers_alive", r[1].integer}});
+             });
 }
 
 void App::metrics_page(CallPtr c) {
   const auto& k = rt_.keys;
+  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
   redis_exec(
-      {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead())},
+      {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead()), cmd("HGETALL", k.stats()),
+       cmd("ZCOUNT", k.consumers(), alive_since, "+inf")},
       [this, c](const std::string& err, std::vector<Reply> r) {
         std::vector<Metrics::Gauge> g;
-        const bool ok = err.empty() && r.size() == 3;
+        std::vector<Metrics::ExternalCounter> totals;
+        const bool ok = err.empty() && r.size() == 5;
         g.push_back({"dispatcher_redis_up", "Whether Redis answered this scrape.", ok ? 1.0 : 0.0});
         if (ok) {
           g.push_back(
@@ -252,8 +261,24 @@ void App::metrics_page(CallPtr c) {
                        "Messages waiting for their send time or a retry.", double(r[1].integer)});
           g.push_back({"dispatcher_dead_letters", "Entries in the dead-letter stream.",
                        double(r[2].integer)});
+          g.push_back({"dispatcher_consumers_alive", "Consumers (`dispatcher run`) with a recent heartbeat.",
+                       double(r[4].integer)});
+          // The consumers' totals: sent per channel; denied, deferred, dead-lettered, failed per reason.
+          Metrics::ExternalCounter sent{"dispatcher_messages_sent_total", "Messages a provider accepted, by channel.", {}};
+          Metrics::ExternalCounter other{"dispatcher_messages_total",
+                                         "Messages not sent, by outcome and reason code (retried: by channel).", {}};
+          for (std::size_t i = 0; i + 1 < r[3].elements.size(); i += 2) {
+            const std::string& field = r[3].elements[i].str;
+            const auto tab = field.find('\t');
+            if (tab == std::string::npos) continue;
+            const std::string outcome = field.substr(0, tab), label = field.substr(tab + 1);
+            const double v = std::atof(r[3].elements[i + 1].str.c_str());
+            if (outcome == "sent") sent.series.push_back({{{"channel", label}}, v});
+            else other.series.push_back({{{"outcome", outcome}, {"reason", label}}, v});
+          }
+          totals = {std::move(sent), std::move(other)};
         }
-        c->send(http::status::ok, metrics_.render(g), "text/plain; version=0.0.4; charset=utf-8");
+        c->send(http::status::ok, metrics_.render(g, totals), "text/plain; version=0.0.4; charset=utf-8");
       });
 }
 

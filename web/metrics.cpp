@@ -60,8 +60,12 @@ std::uint64_t Metrics::value(std::string_view name,
   return s == it->second.series.end() ? 0 : s->second;
 }
 
-std::string Metrics::render(const std::vector<Gauge>& gauges) const {
+std::string Metrics::render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external) const {
   std::string out;
+  for (const auto& c : external) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", c.name, c.help, c.name);
+    for (const auto& [labels, v] : c.series) out += fmt::format("{}{} {}\n", c.name, label_set(labels), v);
+  }
   for (const auto& [name, f] : families_) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, f.help, name);
     for (const auto& [labels, v] : f.series) out += fmt::format("{}{} {}\n", name, labels, v);

@@ -25,8 +25,13 @@ class Metrics {
     std::string name, help;
     double value = 0;
   };
+  // A counter kept elsewhere (the consumers' totals in Redis), rendered beside ours.
+  struct ExternalCounter {
+    std::string name, help;
+    std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, double>> series;
+  };
   // Prometheus text exposition format 0.0.4.
-  std::string render(const std::vector<Gauge>& gauges) const;
+  std::string render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external = {}) const;
 
  private:
   struct Family {

@@ -528,5 +528,29 @@ TEST(Verbs, ApikeyNewPrintsAKeyAndItsEntry) {
   EXPECT_NE(env.run({"apikey", "new", "nobody"}).exit_code, 0);
 }
 
+TEST(Serve, MetricsCarryTheConsumersTotalsAndHeartbeat) {
+  WebEnv env;
+  nlohmann::json ok = {{"id", "metrics-1"},
+                       {"sender", "clinic:c-1"},
+                       {"purpose", "reservation"},
+                       {"to", {{"contact", {{"phone", "+819012340099"}}}, {"clinic", "c-1"}, {"source", "patient_registry"}}},
+                       {"channels", {"sms"}},
+                       {"template", "reservation.reminder"},
+                       {"data", {{"name", "患者"}, {"clinic_name", "さくら歯科"}, {"starts_at", "12月1日 10:00"},
+                                 {"clinic_phone", "03-1234-5678"}, {"reservation_url", "https://example.jp/r"}}}};
+  ASSERT_EQ(env.run({"enqueue", "-"}, ok.dump() + "\nnot json\n").exit_code, 0);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto m = env.get("/metrics");
+  ASSERT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("dispatcher_messages_sent_total{channel=\"sms\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("dispatcher_messages_total{outcome=\"dead_letter\",reason=\"invalid_message:not_json\"} 1"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("dispatcher_consumers_alive 1"), std::string::npos) << m.body;
+  EXPECT_EQ(m.body.find("819012340099"), std::string::npos) << "no personal data in metrics";
+  EXPECT_EQ(env.get("/healthz").json()["consumers_alive"], 1);
+}
+
 }  // namespace
 }  // namespace web_testing

@@ -29,7 +29,7 @@ std::string claim_value(const Work& w) { return "c:" + w.entry_id; }
 }  // namespace
 
 void Gate::parse(Work& w) const {
-  auto parsed = parse_message(w.payload, rt_.vocabulary());
+  auto parsed = parse_message(w.payload, vocabulary_);
   if (auto* inv = std::get_if<Invalid>(&parsed)) return dead(w, inv->reason, inv->detail);
   w.msg = std::move(std::get<Message>(parsed));
   w.marketing = rt_.policy && rt_.policy->is_marketing(w.msg->purpose);

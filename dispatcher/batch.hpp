@@ -61,7 +61,7 @@ struct Work {
 
 class Gate {
  public:
-  explicit Gate(const Runtime& rt) : rt_(rt) {}
+  explicit Gate(const Runtime& rt) : rt_(rt), vocabulary_(rt.vocabulary()) {}
 
   void parse(Work& w) const;
 
@@ -92,6 +92,7 @@ class Gate {
  private:
   AuditRecord audit_for(const Work& w, TimePoint now) const;
   const Runtime& rt_;
+  MessageVocabulary vocabulary_;  // built once: parse() runs per message
 };
 
 }  // namespace dispatcher

@@ -1,11 +1,11 @@
 #include "dispatcher/message.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <phonenumbers/phonenumberutil.h>
 
 #include <algorithm>
 #include <array>
+
+#include "dispatcher/digest.hpp"
 
 namespace dispatcher {
 
@@ -121,16 +121,6 @@ std::optional<Invalid> parse_time(const json& obj, std::string_view name, std::o
   out = parse_rfc3339(f->get_ref<const std::string&>());
   if (!out) return invalid(what, std::string(name) + " is not an RFC 3339 timestamp with offset");
   return std::nullopt;
-}
-
-std::string hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(n * 2, '0');
-  for (std::size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
 }
 
 }  // namespace
@@ -320,11 +310,8 @@ std::string address_hash(std::string_view address, std::string_view secret) {
   if (normalized.find('@') != std::string::npos)
     std::transform(normalized.begin(), normalized.end(), normalized.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(normalized.data()), normalized.size(), mac, &len);
-  return hex(mac, 16);  // 128 bits are plenty for a key and keep keys short
+  // 128 bits are plenty for a key and keep keys short.
+  return to_hex(hmac_sha256(secret, normalized).substr(0, 16));
 }
 
 std::string inline_subject_key(const Contact& c, std::string_view secret) {

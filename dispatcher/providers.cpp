@@ -6,6 +6,7 @@
 #include "channels/email/mime.hpp"
 #include "channels/outbox.hpp"
 #include "channels/registry.hpp"
+#include "dispatcher/digest.hpp"
 
 namespace dispatcher {
 
@@ -16,10 +17,7 @@ namespace {
 std::string unique_part(std::string_view id) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 16; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
-  return out;
+  return to_hex(std::string_view(reinterpret_cast<const char*>(digest), 16));
 }
 
 std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, Channel c) {

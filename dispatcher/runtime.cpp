@@ -8,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "dispatcher/digest.hpp"
 #include "dispatcher/embedded_redis.hpp"
 
 namespace dispatcher {
@@ -31,9 +32,7 @@ std::string load_secret(const config::Config& c) {
   fs::create_directories(file.parent_path());
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot draw random bytes for the secret");
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned char b : raw) hex += {digits[b >> 4], digits[b & 15]};
+  const std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   // Write beside, then link: two verbs racing both end up with the winner's secret.
   fs::path tmp = file;
   tmp += "." + std::to_string(::getpid());

@@ -1,8 +1,8 @@
 #include "dispatcher/unsubscribe_token.hpp"
 
+#include "dispatcher/digest.hpp"
+
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <algorithm>
 #include <array>
@@ -53,13 +53,7 @@ std::optional<std::string> decode(std::string_view in) {
   return out;
 }
 
-std::string mac(std::string_view data, std::string_view secret) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
-  return std::string(reinterpret_cast<char*>(out), len);
-}
+std::string mac(std::string_view data, std::string_view secret) { return hmac_sha256(secret, data); }
 
 }  // namespace
 
@@ -95,17 +89,10 @@ std::optional<std::string> unhex(std::string_view h) {
   return out;
 }
 
-std::string hex(std::string_view raw) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) out += {digits[c >> 4], digits[c & 15]};
-  return out;
-}
-
 }  // namespace
 
 std::string subject_ref(std::string_view subject, std::string_view secret) {
-  return hex(mac(std::string("subject-ref:").append(subject), secret).substr(0, ref_bytes));
+  return to_hex(mac(std::string("subject-ref:").append(subject), secret).substr(0, ref_bytes));
 }
 
 std::string make_token(const TokenClaims& c, std::string_view secret) {
@@ -131,7 +118,7 @@ std::optional<TokenClaims> verify_token(std::string_view token, std::string_view
   const auto code = static_cast<unsigned char>(payload[ref_bytes]);
   if (code >= scopes.size()) return std::nullopt;
   TokenClaims c;
-  c.ref = hex(payload.substr(0, ref_bytes));
+  c.ref = to_hex(payload.substr(0, ref_bytes));
   c.scope = std::string(scopes[code]);
   const std::uint32_t days = (static_cast<unsigned char>(payload[ref_bytes + 1]) << 8) |
                              static_cast<unsigned char>(payload[ref_bytes + 2]);

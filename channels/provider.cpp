@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace dispatcher::channels {
 
 std::string_view to_string(OutcomeKind k) noexcept {
@@ -20,10 +22,10 @@ void Provider::send(const Envelope& e, Completion done) {
     if (alive.expired()) return;  // the provider is gone (shutdown): nobody is left to answer
     --in_flight_;
     if (o.provider.empty()) o.provider = name_;
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    if (o.latency.count() == 0) o.latency = std::max(took, std::chrono::microseconds(1));
     if (o.kind != OutcomeKind::accepted)
-      spdlog::warn("provider {}: {} after {} us: {}", name_, to_string(o.kind), us, o.error);
+      spdlog::warn("provider {}: {} after {} us: {}", name_, to_string(o.kind), took.count(), o.error);
     done(std::move(o));
   });
 }

@@ -53,6 +53,9 @@ struct Outcome {
   std::string error;                // when not accepted: a sentence, no personal data
   bool suppress_address = false;    // permanent and the address is dead (hard bounce, UNREGISTERED …)
   std::optional<std::chrono::milliseconds> retry_after;  // transient: the provider's Retry-After
+  // How long the answering provider took (set by Provider::send; behind a Failover, the
+  // innermost provider's time, so it is measured against the provider named above).
+  std::chrono::microseconds latency{0};
 };
 
 using Completion = std::function<void(Outcome)>;

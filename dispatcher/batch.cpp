@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "dispatcher/provider_latency.hpp"
 #include "dispatcher/unsubscribe_token.hpp"
 
 namespace dispatcher {
@@ -257,8 +258,14 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
     out.push_back(cmd("DEL", k.done(w.msg->id)));
   };
+  std::map<std::string, long long> latency_us;
   for (const Work& w : batch) {
     if (!w.entry_id.empty()) ack.argv.push_back(w.entry_id);
+    if (w.outcome.latency.count() > 0) {  // a provider answered this delivery
+      const auto kind = channels::to_string(w.outcome.kind);
+      ++counts[latency::bucket_field(w.outcome.provider, kind, latency::bucket_of(w.outcome.latency))];
+      latency_us[latency::sum_field(w.outcome.provider, kind)] += w.outcome.latency.count();
+    }
     switch (w.fate) {
       case Fate::pending: break;
       case Fate::duplicate: count("duplicate", ""); break;
@@ -325,6 +332,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     }
   }
   for (const auto& [field, n] : counts) out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
+  for (const auto& [field, n] : latency_us) out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   if (ack.argv.size() > 3) out.push_back(std::move(ack));
 }
 

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
+#include "dispatcher/provider_latency.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/subject_requests.hpp"
 #include "dispatcher/subject_store.hpp"
@@ -252,6 +254,11 @@ void App::metrics_page(CallPtr c) {
       [this, c](const std::string& err, std::vector<Reply> r) {
         std::vector<Metrics::Gauge> g;
         std::vector<Metrics::ExternalCounter> totals;
+        Metrics::ExternalHistogram latency_hist{
+            "dispatcher_provider_latency_seconds",
+            "Time from handing a message to a provider to its answer, by provider and outcome.",
+            {latency::bounds.begin(), latency::bounds.end()},
+            {}};
         const bool ok = err.empty() && r.size() == 5;
         g.push_back({"dispatcher_redis_up", "Whether Redis answered this scrape.", ok ? 1.0 : 0.0});
         if (ok) {
@@ -267,8 +274,20 @@ void App::metrics_page(CallPtr c) {
           Metrics::ExternalCounter sent{"dispatcher_messages_sent_total", "Messages a provider accepted, by channel.", {}};
           Metrics::ExternalCounter other{"dispatcher_messages_total",
                                          "Messages not sent, by outcome and reason code (retried: by channel).", {}};
+          std::map<std::pair<std::string, std::string>, Metrics::ExternalHistogram::Series> by_provider;
           for (std::size_t i = 0; i + 1 < r[3].elements.size(); i += 2) {
             const std::string& field = r[3].elements[i].str;
+            if (auto lf = latency::parse_field(field)) {
+              auto& s = by_provider[{lf->provider, lf->outcome}];
+              if (s.buckets.empty()) {
+                s.labels = {{"provider", lf->provider}, {"outcome", lf->outcome}};
+                s.buckets.assign(latency::bounds.size() + 1, 0.0);
+              }
+              const double v = std::atof(r[3].elements[i + 1].str.c_str());
+              if (lf->bucket) s.buckets[*lf->bucket] += v;
+              else s.sum += v / 1e6;
+              continue;
+            }
             const auto tab = field.find('\t');
             if (tab == std::string::npos) continue;
             const std::string outcome = field.substr(0, tab), label = field.substr(tab + 1);
@@ -277,8 +296,10 @@ void App::metrics_page(CallPtr c) {
             else other.series.push_back({{{"outcome", outcome}, {"reason", label}}, v});
           }
           totals = {std::move(sent), std::move(other)};
+          for (auto& [_, s] : by_provider) latency_hist.series.push_back(std::move(s));
         }
-        c->send(http::status::ok, metrics_.render(g, totals), "text/plain; version=0.0.4; charset=utf-8");
+        c->send(http::status::ok, metrics_.render(g, totals, {std::move(latency_hist)}),
+                "text/plain; version=0.0.4; charset=utf-8");
       });
 }
 

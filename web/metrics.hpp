@@ -30,8 +30,21 @@ class Metrics {
     std::string name, help;
     std::vector<std::pair<std::vector<std::pair<std::string, std::string>>, double>> series;
   };
+  // A histogram kept elsewhere: per label set, the count in each bucket (not cumulative; the
+  // last is +Inf) and the sum of observations.
+  struct ExternalHistogram {
+    std::string name, help;
+    std::vector<double> bounds;
+    struct Series {
+      std::vector<std::pair<std::string, std::string>> labels;
+      std::vector<double> buckets;  // bounds.size() + 1
+      double sum = 0;
+    };
+    std::vector<Series> series;
+  };
   // Prometheus text exposition format 0.0.4.
-  std::string render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external = {}) const;
+  std::string render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external = {},
+                     const std::vector<ExternalHistogram>& histograms = {}) const;
 
  private:
   struct Family {

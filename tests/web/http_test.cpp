@@ -86,14 +86,14 @@ TEST(Serve, MetricsParseAsPrometheusText) {
   testing_support::write_file(file, m.body);
   // A real parser: Python's prometheus_client (Debian python3-prometheus-client), and promtool when
   // installed.
-  if (std::system("python3 -c 'import prometheus_client' 2>/dev/null") == 0) {
-    const std::string py =
-        "python3 -c \"import sys; from prometheus_client.parser import "
-        "text_string_to_metric_families as p; "
-        "fams=list(p(open(sys.argv[1]).read())); assert len(fams) >= 8, fams\" " +
-        file.string();
-    EXPECT_EQ(std::system(py.c_str()), 0);
-  }
+  // Debian's interpreter, where setup.sh installs python3-prometheus-client (another python3
+  // earlier on PATH would not have it).
+  const std::string py =
+      "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import "
+      "text_string_to_metric_families as p; "
+      "fams=list(p(open(sys.argv[1]).read())); assert len(fams) >= 8, fams\" " +
+      file.string();
+  EXPECT_EQ(std::system(py.c_str()), 0);
   if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
     EXPECT_EQ(std::system(("promtool check metrics < " + file.string()).c_str()), 0);
   }
@@ -548,6 +548,23 @@ TEST(Serve, MetricsCarryTheConsumersTotalsAndHeartbeat) {
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("dispatcher_consumers_alive 1"), std::string::npos) << m.body;
+  // The send was timed: one observation of the outbox provider's latency, in a histogram a
+  // Prometheus parser reads as one.
+  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_count{provider=\"outbox\",outcome=\"accepted\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_bucket{provider=\"outbox\",outcome=\"accepted\",le=\"+Inf\"} 1\n"),
+            std::string::npos)
+      << m.body;
+  const auto file = env.dir() / "metrics-run.txt";
+  testing_support::write_file(file, m.body);
+  const std::string py =
+      "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import text_string_to_metric_families as p; "
+      "h=[f for f in p(open(sys.argv[1]).read()) if f.name=='dispatcher_provider_latency_seconds']; "
+      "assert len(h)==1 and h[0].type=='histogram', h; "
+      "c=[s.value for s in h[0].samples if s.name.endswith('_count')]; assert c==[1.0], c\" " +
+      file.string();
+  EXPECT_EQ(std::system(py.c_str()), 0);
   EXPECT_EQ(m.body.find("819012340099"), std::string::npos) << "no personal data in metrics";
   EXPECT_EQ(env.get("/healthz").json()["consumers_alive"], 1);
 }

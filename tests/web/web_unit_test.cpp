@@ -4,6 +4,7 @@
 
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
+#include "dispatcher/provider_latency.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
 
@@ -103,6 +104,42 @@ TEST(Metrics, RendersDeclaredCountersAndGauges) {
   EXPECT_NE(text.find("# TYPE dispatcher_queue_depth gauge\ndispatcher_queue_depth 7\n"),
             std::string::npos);
   EXPECT_EQ(escape_label("a\"b\\c\n"), "a\\\"b\\\\c\\n");
+}
+
+TEST(Metrics, RendersAnExternalHistogramCumulatively) {
+  Metrics m;
+  Metrics::ExternalHistogram h{"dispatcher_provider_latency_seconds", "Latency.", {0.1, 1.0}, {}};
+  h.series.push_back({{{"provider", "smtp-1"}, {"outcome", "accepted"}}, {2, 3, 1}, 4.5});
+  const std::string text = m.render({}, {}, {h});
+  EXPECT_NE(text.find("# TYPE dispatcher_provider_latency_seconds histogram\n"), std::string::npos) << text;
+  for (const char* line : {
+           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"0.1\"} 2\n",
+           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"1\"} 5\n",
+           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"+Inf\"} 6\n",
+           "dispatcher_provider_latency_seconds_sum{provider=\"smtp-1\",outcome=\"accepted\"} 4.5\n",
+           "dispatcher_provider_latency_seconds_count{provider=\"smtp-1\",outcome=\"accepted\"} 6\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << line << text;
+}
+
+TEST(ProviderLatency, BucketsAndStatsFieldsRoundTrip) {
+  using namespace dispatcher::latency;
+  using std::chrono::microseconds;
+  EXPECT_EQ(bucket_of(microseconds(1)), 0u);
+  EXPECT_EQ(bucket_of(microseconds(1000)), 0u) << "a bound is inclusive (le)";
+  EXPECT_EQ(bucket_of(microseconds(1001)), 1u);
+  EXPECT_EQ(bucket_of(microseconds(60'000'000)), bounds.size()) << "+Inf";
+  auto b = parse_field(bucket_field("twilio-1", "transient", 3));
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->provider, "twilio-1");
+  EXPECT_EQ(b->outcome, "transient");
+  EXPECT_EQ(b->bucket, 3u);
+  auto s = parse_field(sum_field("twilio-1", "accepted"));
+  ASSERT_TRUE(s);
+  EXPECT_FALSE(s->bucket);
+  EXPECT_FALSE(parse_field("sent\tsms"));
+  EXPECT_FALSE(parse_field("latency\tp\taccepted\t99")) << "bucket out of range";
+  EXPECT_FALSE(parse_field("latency\tp\taccepted\tx"));
+  EXPECT_FALSE(parse_field("latency\t\taccepted\t1"));
 }
 
 TEST(PreferencesPage, IsAccessibleBilingualAndShowsState) {

@@ -50,6 +50,7 @@ struct Outcome {
   OutcomeKind kind = OutcomeKind::accepted;
   std::string provider;             // which provider answered (config name)
   std::string provider_message_id;  // when accepted
+  bool status_expected = false;     // accepted, and the provider will call back with its delivery status
   std::string error;                // when not accepted: a sentence, no personal data
   bool suppress_address = false;    // permanent and the address is dead (hard bounce, UNREGISTERED …)
   std::optional<std::chrono::milliseconds> retry_after;  // transient: the provider's Retry-After

@@ -242,6 +242,15 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
   return a;
 }
 
+std::string Gate::delivered_address_hash(const Work& w) const {
+  switch (w.envelope.channel) {
+    case Channel::email: return w.hashes.email;
+    case Channel::sms: return w.hashes.phone;
+    case Channel::push: break;
+  }
+  return address_hash(w.envelope.to, rt_.secret);
+}
+
 void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
   const auto& k = rt_.keys;
   const std::string ttl = ttl_ms(rt_.config);
@@ -301,6 +310,11 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::sent:
         out.push_back(cmd("SET", k.done(w.msg->id), "send", "PX", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
+        if (w.outcome.status_expected && !w.outcome.provider_message_id.empty()) {
+          nlohmann::json about = {{"subject", w.subject}, {"id", w.msg->id}, {"channel", to_string(w.envelope.channel)},
+                                  {"provider", w.outcome.provider}, {"address", delivered_address_hash(w)}};
+          out.push_back(cmd("SET", k.provider_message(w.outcome.provider_message_id), about.dump(), "PX", ttl));
+        }
         if (w.marketing) {
           const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy->cap_window());
           out.push_back(cmd("ZADD", k.frequency(w.subject), now_ms, now_ms + ":" + w.msg->id));
@@ -317,16 +331,10 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::failed: {
         out.push_back(cmd("SET", k.done(w.msg->id), "failed", "PX", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
-        if (w.outcome.suppress_address) {
-          const Channel c = w.envelope.channel;
-          std::string h = c == Channel::email ? w.hashes.email
-                          : c == Channel::sms ? w.hashes.phone
-                                              : address_hash(w.envelope.to, rt_.secret);
-          nlohmann::json why = {{"time", format_rfc3339(now)}, {"channel", to_string(c)},
-                                {"provider", w.outcome.provider}, {"error", w.outcome.error}};
-          out.push_back(cmd("HSET", k.address(h), "suppressed", why.dump()));
-          out.push_back(cmd("ZADD", k.suppressed_index(), now_ms, std::string(to_string(c)) + ":" + h));
-        }
+        if (w.outcome.suppress_address)
+          for (auto& c : suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
+                                           w.outcome.provider, w.outcome.error, now))
+            out.push_back(std::move(c));
         break;
       }
     }

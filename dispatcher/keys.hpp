@@ -24,6 +24,9 @@ struct Keys {
   std::string suppressed_index() const { return prefix + "suppressed"; }  // zset of suppressed address hashes
   std::string requests() const { return prefix + "requests"; }            // subject requests (開示 …)
   std::string stats() const { return prefix + "stats"; }          // hash: "<outcome>\t<channel or reason>" → count
+  // The message a provider's status callback is about: provider message id → json (subject,
+  // message id, channel, provider, address hash). Kept only for sends whose provider calls back.
+  std::string provider_message(std::string_view provider_message_id) const { return cat("pmid:", provider_message_id); }
   std::string consumers() const { return prefix + "consumers"; }  // zset: consumer name → last heartbeat (ms)
 
  private:

@@ -101,6 +101,16 @@ policy::SubjectState parse_state(const Reply* replies, std::size_t count, const 
   return s;
 }
 
+std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash, std::string_view channel,
+                                              std::string_view by, std::string_view why, TimePoint now) {
+  const nlohmann::json record = {
+      {"time", format_rfc3339(now)}, {"channel", channel}, {"provider", by}, {"error", why}};
+  std::string member(channel);
+  member.append(":").append(address_hash);
+  return {redis::cmd("HSET", k.address(address_hash), "suppressed", record.dump()),
+          redis::cmd("ZADD", k.suppressed_index(), std::to_string(to_epoch_ms(now)), member)};
+}
+
 bool valid_scope(std::string_view scope, std::string& error) {
   if (scope == "all") return true;
   auto colon = scope.find(':');

@@ -44,6 +44,12 @@ std::size_t state_commands(const Keys& k, std::string_view subject, const Addres
 policy::SubjectState parse_state(const redis::Reply* replies, std::size_t count, const AddressHashes& h,
                                  bool marketing, std::vector<bool>* push_usable = nullptr);
 
+// Marks an address dead on a channel (hard bounce, unknown number, unregistered token; or by
+// hand): the policy's address_suppressed:<channel> applies from then on. `by` names who found
+// it (a provider's config name, "webhook", "manual").
+std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash, std::string_view channel,
+                                              std::string_view by, std::string_view why, TimePoint now);
+
 // Opt-out scopes as the CLI spells them: all, channel:<c>, purpose:<p>, sender:<s>.
 bool valid_scope(std::string_view scope, std::string& error);
 

@@ -1,6 +1,7 @@
 #include "web/api_keys.hpp"
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -67,11 +68,43 @@ void ApiKeys::add(std::string sha256_hex, std::string sender) {
   by_hash_[std::move(sha256_hex)] = ApiKey{std::move(sender)};
 }
 
+namespace {
+
+// The password of an "Authorization: Basic base64(user:password)" value; nullopt if malformed.
+std::optional<std::string> basic_password(std::string_view encoded) {
+  if (encoded.empty() || encoded.size() > 512 || encoded.size() % 4 != 0) return std::nullopt;
+  std::string decoded(encoded.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  for (std::size_t i = encoded.size(); i > 0 && encoded[i - 1] == '='; --i) --len;  // DecodeBlock keeps padding bytes
+  decoded.resize(len);
+  const auto colon = decoded.find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return decoded.substr(colon + 1);
+}
+
+}  // namespace
+
 std::optional<ApiKey> ApiKeys::authenticate(std::string_view authorization) const {
-  constexpr std::string_view bearer = "Bearer ";
-  if (authorization.size() <= bearer.size() || authorization.substr(0, bearer.size()) != bearer)
+  // Bearer is the contract; Basic (any user name, the key as password) is for providers whose
+  // webhooks can only carry credentials in the URL's userinfo.
+  constexpr std::string_view bearer = "Bearer ", basic = "Basic ";
+  std::string from_basic;
+  std::string_view key;
+  if (authorization.size() > bearer.size() && authorization.substr(0, bearer.size()) == bearer) {
+    key = authorization.substr(bearer.size());
+  } else if (authorization.size() > basic.size() && authorization.substr(0, basic.size()) == basic) {
+    std::string_view enc = authorization.substr(basic.size());
+    while (!enc.empty() && enc.back() == ' ') enc.remove_suffix(1);
+    auto password = basic_password(enc);
+    if (!password) return std::nullopt;
+    from_basic = std::move(*password);
+    key = from_basic;
+  } else {
     return std::nullopt;
-  std::string_view key = authorization.substr(bearer.size());
+  }
   while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
   if (key.empty() || key.size() > 256) return std::nullopt;
   auto it =

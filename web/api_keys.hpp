@@ -24,7 +24,8 @@ class ApiKeys {
   static ApiKeys load(const std::filesystem::path& file);  // throws with one clear line
   static ApiKeys parse(std::string_view yaml, std::string_view name = "<keys>");
   void add(std::string sha256_hex, std::string sender);
-  // From an "Authorization: Bearer <key>" header value; nullopt when absent or unknown.
+  // From an "Authorization: Bearer <key>" header value (or "Basic", with the key as password,
+  // for webhooks that can only carry URL userinfo); nullopt when absent or unknown.
   std::optional<ApiKey> authenticate(std::string_view authorization) const;
   std::size_t size() const { return by_hash_.size(); }
 

@@ -48,6 +48,9 @@ class App {
   void unsubscribe_get(CallPtr c, std::string token);
   void unsubscribe_post(CallPtr c, std::string token);
   void preferences_post(CallPtr c, std::string token);
+  // A Twilio webhook is genuine: its X-Twilio-Signature matches, or (no auth token configured)
+  // it came from loopback.
+  bool twilio_verified(const Call& c, const std::vector<std::pair<std::string, std::string>>& form) const;
   void sms_inbound(CallPtr c);
   void email_bounce(CallPtr c);
   void delivery_status(CallPtr c);

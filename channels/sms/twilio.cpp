@@ -27,13 +27,19 @@ Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time
   const std::string what = "twilio error " + std::to_string(code) + (message.empty() ? "" : ": " + redact(message, 160));
   if (r.status == 429 || r.status >= 500) return transient_http(r, what, now);
   if (r.status == 401 || r.status == 403) return transient_http(r, "twilio rejected our credentials: " + what, now);
+  return permanent(what, twilio_error_means_dead_number(code));
+}
+
+bool twilio_error_means_dead_number(long code) noexcept {
   switch (code) {
     case 21610:  // unsubscribed recipient (STOP)
     case 21211:  // invalid To
     case 21614:  // not a mobile number
     case 21635:  // landline
-      return permanent(what, true);
-    default: return permanent(what, false);
+    case 30005:  // unknown destination handset (callbacks only)
+    case 30006:  // landline or unreachable carrier (callbacks only)
+      return true;
+    default: return false;
   }
 }
 
@@ -59,9 +65,12 @@ void TwilioProvider::do_send(const Envelope& e, Completion done) {
   r.ca_file = settings_.ca_file;
   r.timeout = settings_.timeout;
   r.max_response_bytes = 64 * 1024;
-  multi_.perform(std::move(r), [alive = alive_token(), done = std::move(done)](curl::Response resp) mutable {
+  const bool callback = !settings_.status_callback.empty();
+  multi_.perform(std::move(r), [alive = alive_token(), callback, done = std::move(done)](curl::Response resp) mutable {
     if (alive.expired()) return;
-    done(classify_twilio(resp, std::chrono::system_clock::now()));
+    Outcome o = classify_twilio(resp, std::chrono::system_clock::now());
+    o.status_expected = callback && o.kind == OutcomeKind::accepted;
+    done(std::move(o));
   });
 }
 

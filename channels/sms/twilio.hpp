@@ -26,6 +26,11 @@ struct TwilioSettings {
 // 401/403 (our credentials) → transient, so that failover and the circuit breaker take over.
 Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time_point now);
 
+// Whether a Twilio error code (in an API answer or a status callback's ErrorCode) says the
+// number cannot receive our SMS: 21610 unsubscribed (STOP at the carrier), 21211 invalid, 21614
+// not a mobile, 21635 landline, 30005 unknown handset, 30006 landline or unreachable carrier.
+bool twilio_error_means_dead_number(long code) noexcept;
+
 class TwilioProvider final : public Provider {
  public:
   TwilioProvider(std::string name, TwilioSettings settings, curl::Multi& multi);

@@ -144,11 +144,7 @@ int suppression(const Common& common, const std::string& action, const std::stri
                            redis::cmd("ZREM", s.rt.keys.suppressed_index(), channel + ":" + h)});
     std::printf("suppression lifted\n");
   } else {
-    nlohmann::json why = {{"time", format_rfc3339(system_now())}, {"channel", channel}, {"provider", "manual"},
-                          {"error", "added by " + operator_name()}};
-    exec_checked(s.redis, {redis::cmd("HSET", s.rt.keys.address(h), "suppressed", why.dump()),
-                           redis::cmd("ZADD", s.rt.keys.suppressed_index(), std::to_string(to_epoch_ms(system_now())),
-                                      channel + ":" + h)});
+    exec_checked(s.redis, suppress_commands(s.rt.keys, h, channel, "manual", "added by " + operator_name(), system_now()));
     std::printf("suppressed\n");
   }
   return 0;

@@ -58,8 +58,14 @@ std::string later() { return "2099-01-01T10:00:00+09:00"; }
 TEST(Serve, HealthzAndUnknownRoutes) {
   WebEnv env;
   auto h = env.get("/healthz");
-  EXPECT_EQ(h.status, 200);
+  EXPECT_EQ(h.status, 200) << "serving, with Redis: healthy even before a consumer runs";
   EXPECT_EQ(h.json()["redis"], "ok");
+  EXPECT_EQ(h.json()["consumers_alive"], 0);
+  EXPECT_EQ(h.json()["status"], "no_consumer");
+  auto whole = env.get("/healthz?require=consumer");
+  EXPECT_EQ(whole.status, 503) << "no consumer has sent a heartbeat";
+  EXPECT_EQ(whole.json()["status"], "no_consumer");
+  EXPECT_EQ(env.get("/healthz?require=magic").status, 400);
   auto before = env.snapshot();
   EXPECT_EQ(env.get("/nope").status, 404);
   EXPECT_EQ(env.get("/v1/messages/x/y/z").status, 404);
@@ -449,15 +455,15 @@ TEST(Webhooks, EmailBouncesAndComplaints) {
   EXPECT_FALSE(env.state_field("contact:" + dispatcher::address_hash("b@example.jp", env.secret()),
                                "optout:channel:email")
                    .empty());
-  EXPECT_EQ(
-      env.post_json("/webhooks/status", {{"id", "x"}, {"status", "delivered"}}, env.operator_key)
-          .status,
-      200);
+  auto status = env.post_json("/webhooks/status", {{"provider_message_id", "x"}, {"status", "delivered"}},
+                              env.operator_key);
+  EXPECT_EQ(status.status, 200);
+  EXPECT_EQ(status.json()["status"], "unknown_message") << "not a message of ours (see status_callback_test)";
   auto m = env.get("/metrics").body;
   EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"email_bounce\",result=\"hard\"} 1"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"status\",result=\"received\"} 1"),
+  EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"status\",result=\"unknown_message\"} 1"),
             std::string::npos)
       << m;
 }
@@ -567,6 +573,7 @@ TEST(Serve, MetricsCarryTheConsumersTotalsAndHeartbeat) {
   EXPECT_EQ(std::system(py.c_str()), 0);
   EXPECT_EQ(m.body.find("819012340099"), std::string::npos) << "no personal data in metrics";
   EXPECT_EQ(env.get("/healthz").json()["consumers_alive"], 1);
+  EXPECT_EQ(env.get("/healthz?require=consumer").status, 200) << "the consumer's heartbeat is recent";
 }
 
 }  // namespace

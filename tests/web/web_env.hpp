@@ -25,8 +25,10 @@ struct HttpResult {
 class WebEnv {
  public:
   // Keys: operator_key, clinic_key (clinic:c-102), other_clinic_key (clinic:c-200).
+  // `extra_config` is appended to the env's dispatcher.yaml (e.g. a channels: section).
   explicit WebEnv(const std::vector<std::string>& serve_args = {},
-                  const std::map<std::string, std::string>& extra_env = {});
+                  const std::map<std::string, std::string>& extra_env = {},
+                  const std::string& extra_config = "");
   ~WebEnv();
 
   const fs::path& dir() const { return tmp_.path(); }

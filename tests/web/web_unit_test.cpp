@@ -87,6 +87,20 @@ TEST(ApiKeys, StoresHashesAndAuthenticatesBearerKeys) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(ApiKeys, BasicAuthCarriesTheKeyAsPasswordForWebhooks) {
+  ApiKeys keys;
+  keys.add(sha256_hex("dsk_test"), "operator");
+  auto who = keys.authenticate("Basic ZXNwOmRza190ZXN0");  // esp:dsk_test
+  ASSERT_TRUE(who);
+  EXPECT_TRUE(who->is_operator());
+  EXPECT_FALSE(keys.authenticate("Basic ZXNwOndyb25n"));    // esp:wrong
+  EXPECT_FALSE(keys.authenticate("Basic ZHNrX3Rlc3Q="));    // no colon: the key is not a user name
+  EXPECT_FALSE(keys.authenticate("Basic eDpkc2tfdGVzdDE="));  // x:dsk_test1 (padding handled, not a prefix match)
+  EXPECT_FALSE(keys.authenticate("Basic !!!!"));
+  EXPECT_FALSE(keys.authenticate("Basic ZXNwOmRza190ZXN"));  // not a multiple of 4
+  EXPECT_FALSE(keys.authenticate("Basic "));
+}
+
 TEST(Metrics, RendersDeclaredCountersAndGauges) {
   Metrics m;
   m.inc("dispatcher_http_requests_total", {{"route", "/healthz"}, {"status", "200"}});

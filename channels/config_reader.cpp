@@ -27,6 +27,16 @@ EntryReader::EntryReader(YAML::Node node, std::string path, EnvFn env, std::set<
   if (!node_.IsMap()) throw ConfigError(path_ + ": must be a map");
 }
 
+namespace {
+std::string joined(const std::vector<std::string>& errors) {
+  std::string s;
+  for (const auto& e : errors) s += (s.empty() ? "" : "; ") + e;
+  return s;
+}
+}  // namespace
+
+ConfigErrors::ConfigErrors(std::vector<std::string> errors) : ConfigError(joined(errors)), errors_(std::move(errors)) {}
+
 void EntryReader::fail(const std::string& key, const std::string& what) const {
   throw ConfigError((key.empty() ? path_ : at(key)) + ": " + what);
 }

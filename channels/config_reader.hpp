@@ -20,6 +20,17 @@ class ConfigError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Several mistakes at once (one per provider entry that has one), so that `check` can list
+// them all; what() joins them with "; " for a one-line error elsewhere.
+class ConfigErrors : public ConfigError {
+ public:
+  explicit ConfigErrors(std::vector<std::string> errors);
+  const std::vector<std::string>& errors() const noexcept { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
 using EnvFn = std::function<std::optional<std::string>(const std::string&)>;
 std::optional<std::string> system_env(const std::string& name);
 

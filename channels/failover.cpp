@@ -64,6 +64,13 @@ bool Failover::already_accepted(std::string_view id) {
   return false;
 }
 
+std::vector<ConnectTarget> Failover::connect_targets() const {
+  std::vector<ConnectTarget> all;
+  for (const auto& p : providers_)
+    for (auto& t : p->connect_targets()) all.push_back(std::move(t));
+  return all;
+}
+
 void Failover::do_send(const Envelope& e, Completion done) {
   auto a = std::make_shared<Attempt>();
   a->envelope = e;

@@ -49,6 +49,7 @@ class Failover final : public Provider {
   Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers, BreakerSettings breaker,
            boost::asio::io_context& io, NowFn now = {});
   bool already_accepted(std::string_view id) override;
+  std::vector<ConnectTarget> connect_targets() const override;
   const CircuitBreaker& breaker(std::size_t i) const { return breakers_.at(i); }
   std::size_t size() const noexcept { return providers_.size(); }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/vocabulary.hpp"
 
@@ -61,6 +62,15 @@ struct Outcome {
 
 using Completion = std::function<void(Outcome)>;
 
+// Where a provider connects, for `check --connect`: a handshake, never a message.
+struct ConnectTarget {
+  std::string provider;  // config name
+  std::string url;       // smtp(s)://host:port, or an http(s) URL whose host:port is dialled
+  std::string ca_file;
+  std::string username, password;  // SMTP AUTH, tried as part of the handshake
+  bool require_tls = false;        // SMTP STARTTLS
+};
+
 class Provider {
  public:
   explicit Provider(std::string name) : name_(std::move(name)) {}
@@ -76,6 +86,9 @@ class Provider {
   // Whether this provider already accepted `message_id` (only the outbox can know; a real
   // provider cannot be asked). Consulted for redelivered messages to keep delivery exactly once.
   virtual bool already_accepted(std::string_view message_id) { return false; }
+
+  // The endpoints this provider (and any it wraps) would connect to; none for local ones.
+  virtual std::vector<ConnectTarget> connect_targets() const { return {}; }
 
   // Waits for nothing: providers finish their in-flight work through the event loop; this
   // says how many sends are still outstanding (drain on shutdown).

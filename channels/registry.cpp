@@ -62,6 +62,12 @@ class PlatformRouter final : public Provider {
       if (p->already_accepted(id)) return true;
     return false;
   }
+  std::vector<ConnectTarget> connect_targets() const override {  // the owned ones: routes share them
+    std::vector<ConnectTarget> all;
+    for (const auto& p : owned_)
+      for (auto& t : p->connect_targets()) all.push_back(std::move(t));
+    return all;
+  }
 
  protected:
   void do_send(const Envelope& e, Completion done) override {
@@ -89,27 +95,44 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
   Channels out;
   if (!channels || channels.IsNull()) return out;
   if (!channels.IsMap()) throw ConfigError("channels: must be a map");
+  // Every entry is read even after a mistake, so one run of `check` lists them all (the first
+  // mistake of each entry: an entry's later keys may depend on the one that is wrong).
+  std::vector<std::string> errors;
+  auto collecting = [&errors](auto&& read) {
+    try {
+      read();
+    } catch (const ConfigErrors& e) {
+      errors.insert(errors.end(), e.errors().begin(), e.errors().end());
+    } catch (const ConfigError& e) {
+      errors.emplace_back(e.what());
+    }
+  };
   BreakerSettings breaker;
   for (const auto& kv : channels) {
     const std::string key = kv.first.as<std::string>();
     if (key == "breaker") {
-      EntryReader b(kv.second, "channels.breaker", ctx.env);
-      breaker.failures_to_open = static_cast<unsigned>(b.integer("failures_to_open", 5, 1, 1000));
-      breaker.cool_down = std::chrono::milliseconds(b.integer("cool_down_s", 30, 1, 86'400) * 1000);
-      b.finish();
+      collecting([&] {
+        EntryReader b(kv.second, "channels.breaker", ctx.env);
+        breaker.failures_to_open = static_cast<unsigned>(b.integer("failures_to_open", 5, 1, 1000));
+        breaker.cool_down = std::chrono::milliseconds(b.integer("cool_down_s", 30, 1, 86'400) * 1000);
+        b.finish();
+      });
     } else if (!parse_channel(key)) {
-      throw ConfigError("channels." + key + ": unknown key (expected email, sms, push or breaker)");
+      errors.push_back("channels." + key + ": unknown key (expected email, sms, push or breaker)");
     }
   }
   for (Channel c : all_channels) {
     const std::string cname(to_string(c));
     const YAML::Node list = channels[cname];
     if (!list || list.IsNull()) continue;
-    if (!list.IsSequence()) throw ConfigError("channels." + cname + ": must be a list of providers");
+    if (!list.IsSequence()) {
+      errors.push_back("channels." + cname + ": must be a list of providers");
+      continue;
+    }
     std::vector<std::unique_ptr<Provider>> providers;
     std::vector<std::string> types;
     std::set<std::string> names;
-    for (std::size_t i = 0; i < list.size(); ++i) {
+    for (std::size_t i = 0; i < list.size(); ++i) collecting([&] {
       const std::string path = "channels." + cname + "[" + std::to_string(i) + "]";
       const YAML::Node entry = list[i];
       if (!entry.IsMap()) throw ConfigError(path + ": must be a map");
@@ -133,8 +156,8 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
       }
       providers.push_back(std::move(p));
       types.push_back(type);
-    }
-    if (providers.empty()) continue;
+    });
+    if (!errors.empty() || providers.empty()) continue;
     const bool platform_specific =
         c == Channel::push && std::any_of(types.begin(), types.end(), [](auto& t) { return t == "fcm" || t == "apns"; });
     if (!platform_specific) {
@@ -151,6 +174,8 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
     }
     out.by_channel[index(c)] = std::make_unique<PlatformRouter>(cname, std::move(providers), std::move(routes), ctx.io);
   }
+  if (errors.size() == 1) throw ConfigError(errors.front());
+  if (!errors.empty()) throw ConfigErrors(std::move(errors));
   return out;
 }
 

@@ -36,6 +36,10 @@ class SmtpProvider final : public Provider {
   SmtpProvider(std::string name, SmtpSettings settings, curl::Multi& multi,
                std::function<std::string()> unique_id = {});
 
+  std::vector<ConnectTarget> connect_targets() const override {
+    return {{name(), settings_.url, settings_.ca_file, settings_.username, settings_.password, settings_.require_tls}};
+  }
+
  protected:
   void do_send(const Envelope& e, Completion done) override;
 

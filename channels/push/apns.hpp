@@ -37,6 +37,10 @@ class ApnsProvider final : public Provider {
   // The provider token for `now` (made or reused); exposed for tests.
   const std::string& provider_token();
 
+  std::vector<ConnectTarget> connect_targets() const override {
+    return {{name(), settings_.base_url, settings_.ca_file, {}, {}, false}};
+  }
+
  protected:
   void do_send(const Envelope& e, Completion done) override;
 

@@ -39,6 +39,11 @@ class FcmProvider final : public Provider {
   FcmProvider(std::string name, FcmSettings settings, curl::Multi& multi, NowFn now = {});
   std::size_t token_fetches() const noexcept { return fetches_; }
 
+  std::vector<ConnectTarget> connect_targets() const override {  // the token endpoint, then FCM
+    return {{name(), settings_.token_uri, settings_.ca_file, {}, {}, false},
+            {name(), settings_.base_url, settings_.ca_file, {}, {}, false}};
+  }
+
  protected:
   void do_send(const Envelope& e, Completion done) override;
 

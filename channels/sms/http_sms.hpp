@@ -32,6 +32,10 @@ class HttpSmsProvider final : public Provider {
  public:
   HttpSmsProvider(std::string name, HttpSmsSettings settings, curl::Multi& multi);
 
+  std::vector<ConnectTarget> connect_targets() const override {
+    return {{name(), settings_.url, settings_.ca_file, {}, {}, false}};
+  }
+
  protected:
   void do_send(const Envelope& e, Completion done) override;
 

@@ -35,6 +35,10 @@ class TwilioProvider final : public Provider {
  public:
   TwilioProvider(std::string name, TwilioSettings settings, curl::Multi& multi);
 
+  std::vector<ConnectTarget> connect_targets() const override {
+    return {{name(), settings_.base_url, settings_.ca_file, {}, {}, false}};
+  }
+
  protected:
   void do_send(const Envelope& e, Completion done) override;
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "channels/config_reader.hpp"
+#include "channels/connect_probe.hpp"
 #include "dispatcher/batch.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/redis/sync_client.hpp"
@@ -18,7 +19,7 @@ namespace dispatcher::verbs {
 
 namespace {
 
-int check(const Common& common) {
+int check(const Common& common, bool connect) {
   std::vector<std::string> errors;
   config::Config cfg;
   try {
@@ -46,7 +47,21 @@ int check(const Common& common) {
     // Building the providers reads their entries, key files and secrets; nothing is sent.
     boost::asio::io_context io;
     rt.keys.prefix = cfg.key_prefix;
-    build_providers(io, rt);
+    ProviderSet set = build_providers(io, rt);
+    // --connect: each endpoint's handshake (TLS, SMTP EHLO/STARTTLS/AUTH), one line each.
+    for (Channel c : all_channels) {
+      if (!connect || !set.by_channel[index(c)]) continue;
+      for (const auto& t : set.by_channel[index(c)]->connect_targets()) {
+        const auto r = channels::probe_connection(t, std::chrono::seconds(10));
+        const std::string where = fmt::format("channels.{} {} {}", to_string(c), t.provider, t.url);
+        if (r.ok)
+          std::printf("connect: %s ok (%lld ms)\n", where.c_str(), static_cast<long long>(r.took.count()));
+        else
+          errors.push_back(fmt::format("connect: {}: {}", where, r.error));
+      }
+    }
+  } catch (const channels::ConfigErrors& e) {
+    for (const auto& l : e.errors()) errors.push_back("config: " + l);
   } catch (const channels::ConfigError& e) {
     errors.push_back(std::string("config: ") + e.what());
   } catch (const std::exception& e) {
@@ -187,7 +202,10 @@ int render(const Common& common, const RenderOptions& o) {
 
 void add_check_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* chk = app.add_subcommand("check", "validate config, policy and templates; non-zero exit with the reasons");
-  out.push_back({chk, [&common] { return check(common); }});
+  auto connect = std::make_shared<bool>(false);
+  chk->add_flag("--connect", *connect,
+                "also connect to every configured provider (TLS handshake; SMTP up to AUTH), sending nothing");
+  out.push_back({chk, [&common, connect] { return check(common, *connect); }});
 
   auto* exp = app.add_subcommand("explain", "print the decision for each message, without sending or counting");
   auto eo = std::make_shared<ExplainOptions>();

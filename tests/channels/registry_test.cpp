@@ -79,6 +79,31 @@ TEST_F(RegistryFixture, ConfigErrorsNameTheKeyPath) {
             "channels.push[0].key_file: cannot read /nonexistent.p8");
 }
 
+TEST_F(RegistryFixture, EveryMistakenEntryIsReportedInOneGo) {
+  ProviderRegistry reg;
+  register_builtin_providers(reg);
+  const std::string yaml =
+      "{fax: [], breaker: {failures_to_open: 0},"
+      " sms: [{type: twilio, auth_token_env: TWILIO_AUTH_TOKEN, from: '+8150'},"
+      "       {type: http_sms, url: 'http://sms.example.jp/send'}],"
+      " email: [{type: smtp, url: 'smtp://127.0.0.1:25', from: a@b.jp, starttls: false, pool: 0}]}";
+  try {
+    build_channels(YAML::Load(yaml), reg, ctx);
+    FAIL() << "no error";
+  } catch (const ConfigErrors& e) {
+    const std::vector<std::string> want{
+        "channels.fax: unknown key (expected email, sms, push or breaker)",
+        "channels.breaker.failures_to_open: must be between 1 and 1000",
+        "channels.email[0].pool: must be between 1 and 256",
+        "channels.sms[0].account_sid: required",
+    };
+    ASSERT_EQ(e.errors().size(), 5u) << e.what();
+    for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(e.errors()[i], want[i]);
+    EXPECT_NE(e.errors()[4].find("channels.sms[1].url: plain http://"), std::string::npos) << e.errors()[4];
+    EXPECT_NE(std::string(e.what()).find("; "), std::string::npos) << "one line elsewhere";
+  }
+}
+
 TEST_F(RegistryFixture, BuildsEveryChannelAndSendsThroughIt) {
   TempDir dir;
   const TestCert cert = make_cert(dir);

@@ -63,3 +63,54 @@ TEST(ProvidersPipeline, PermanentFailureSuppressesAndTransientFailureIsRetried) 
   EXPECT_NE(list.out.find("\"channel\":\"sms\""), std::string::npos) << list.out;
   EXPECT_EQ(list.out.find("819012340001"), std::string::npos) << "suppressions are listed by hash, not number";
 }
+
+TEST(ProvidersPipeline, CheckConnectHandshakesWithEveryProviderAndNamesTheOneThatFails) {
+  ct::TempDir certs;
+  const auto cert = ct::make_cert(certs);
+  ct::HttpStandin twilio(certs, "twilio", &cert);
+  ct::Process smtp({ct::python(), ct::standin("smtp_standin.py"), "--out", certs / "mail", "--cert", cert.cert, "--key",
+                    cert.key});
+  const int smtp_port = smtp.port();
+  ::setenv("TWILIO_AUTH_TOKEN", "test-token-0123456789", 1);
+  auto config = [&](const std::string& twilio_base, bool with_ca) {
+    return "channels:\n  email:\n    - {type: smtp, url: \"smtp://127.0.0.1:" + std::to_string(smtp_port) +
+           "\", from: no-reply@clinic.example.jp" + (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) +
+           "}\n  sms:\n    - {type: twilio, account_sid: AC0123456789, auth_token_env: TWILIO_AUTH_TOKEN, from: "
+           "\"+815012345678\", base_url: \"" +
+           twilio_base + "\"" + (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) + "}\n";
+  };
+  {
+    testing_support::DispatcherEnv env(config(twilio.base(), true));
+    auto r = env.run({"check", "--connect"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.out.find("connect: channels.email smtp smtp://127.0.0.1:" + std::to_string(smtp_port) + " ok"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("connect: channels.sms twilio " + twilio.base() + " ok"), std::string::npos) << r.out;
+    EXPECT_TRUE(twilio.requests().empty()) << "a handshake, no request";
+    // Without the flag nothing is dialled.
+    auto plain = env.run({"check"});
+    EXPECT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_EQ(plain.out.find("connect:"), std::string::npos) << plain.out;
+  }
+  {
+    // Certificates the system does not trust: the HTTPS handshake and SMTP's STARTTLS both
+    // fail, each named, and both are reported.
+    testing_support::DispatcherEnv env(config(twilio.base(), false));
+    auto r = env.run({"check", "--connect"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("connect: channels.sms twilio " + twilio.base() + ": "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connect: channels.email smtp smtp://127.0.0.1:" + std::to_string(smtp_port) + ": "),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("check: 2 errors"), std::string::npos) << r.err;
+  }
+  {
+    // Nothing listening.
+    testing_support::DispatcherEnv env(config("http://127.0.0.1:9", true));
+    auto r = env.run({"check", "--connect"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("connect: channels.sms twilio http://127.0.0.1:9: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("check: 1 error"), std::string::npos) << r.err;
+  }
+}

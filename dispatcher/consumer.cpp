@@ -13,6 +13,28 @@
 namespace dispatcher {
 
 namespace asio = boost::asio;
+
+namespace {
+
+// On a graceful exit: this consumer leaves the group, and so does any other that holds
+// nothing and has not read for `idle` ms (one that was killed and whose entries another
+// consumer has claimed since). Only consumers without pending entries are removed, and in one
+// script, so no entry can lose its owner; a live consumer that happened to hold nothing is
+// simply re-created by its next read.
+constexpr const char* leave_group_script = R"lua(
+local removed = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local info = {}
+  for i = 1, #c, 2 do info[c[i]] = c[i + 1] end
+  if info['pending'] == 0 and (info['name'] == ARGV[2] or info['idle'] >= tonumber(ARGV[3])) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], info['name'])
+    removed = removed + 1
+  end
+end
+return removed
+)lua";
+
+}  // namespace
 using redis::cmd;
 using redis::Command;
 using redis::Reply;
@@ -85,12 +107,25 @@ void Consumer::stop() {
 }
 
 void Consumer::maybe_done() {
-  if (!stopping_ || reading_ || in_flight_ > 0) return;
+  if (!stopping_ || reading_ || in_flight_ > 0 || leaving_) return;
+  leaving_ = true;
   // Released outside any hiredis callback we may be in.
-  asio::post(io_, [self = shared_from_this()] {
-    self->io_state_->reader.reset();
-    self->io_state_->writer.reset();
-  });
+  auto release = [self = shared_from_this()] {
+    asio::post(self->io_, [self] {
+      self->io_state_->reader.reset();
+      self->io_state_->writer.reset();
+    });
+  };
+  if (!io_state_->writer) return release();
+  // Idle longer than the visibility timeout and holding nothing: its entries were claimed.
+  const long long idle = rt_.config.consumer.visibility_timeout_ms;
+  io_state_->writer->exec({cmd("EVAL", leave_group_script, "1", rt_.keys.stream(), rt_.config.consumer.group,
+                               opts_.name, std::to_string(idle))},
+                          [release](const std::string& err, std::vector<Reply> r) {
+                            if (!err.empty() || r.empty() || r[0].is_error())
+                              spdlog::warn("leaving the consumer group: {}", err.empty() && !r.empty() ? r[0].str : err);
+                            release();
+                          });
 }
 
 void Consumer::do_read() {

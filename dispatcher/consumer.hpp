@@ -85,6 +85,7 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   std::unique_ptr<Io> io_state_;
   bool stopping_ = false;
   bool reading_ = false;
+  bool leaving_ = false;  // the group housekeeping on the way out has been sent
   int in_flight_ = 0;
   int exit_code_ = 0;
   RunStats stats_;

@@ -63,6 +63,12 @@ TEST(Pipeline, TenThousandMessagesAreDeliveredOnceAndRecordedOnce) {
   EXPECT_EQ(env.pending(), 0u);
 }
 
+// How many consumers the group knows (XINFO CONSUMERS).
+std::size_t group_consumers(DispatcherEnv& env) {
+  auto r = env.redis().run(dispatcher::redis::cmd("XINFO", "CONSUMERS", "dsp:stream", "dispatchers"));
+  return r.elements.size();
+}
+
 TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
   DispatcherEnv env("  batch_size: 500\n");
   const int total = 20000;
@@ -77,12 +83,15 @@ TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
   ASSERT_LT(read_lines(env.outbox() / "sms.jsonl").size(), static_cast<std::size_t>(total))
       << "the consumer finished before it could be killed; the test proves nothing";
 
+  EXPECT_EQ(group_consumers(env), 1u) << "the killed consumer, holding entries";
   auto rescue = env.run({"run", "--until-idle"});
   ASSERT_EQ(rescue.exit_code, 0) << rescue.err;
   auto counts = count_by_id(env.sms_lines());
   EXPECT_EQ(counts.size(), static_cast<std::size_t>(total));
   for (const auto& [id, n] : counts) ASSERT_EQ(n, 1) << id << " delivered " << n << " times";
   EXPECT_EQ(env.pending(), 0u);
+  // The rescuer left the group on its way out, and took the dead one (nothing left, long idle) with it.
+  EXPECT_EQ(group_consumers(env), 0u);
 }
 
 TEST(Pipeline, SigtermDrainsInFlightWorkAndExitsZero) {
@@ -94,6 +103,7 @@ TEST(Pipeline, SigtermDrainsInFlightWorkAndExitsZero) {
   auto r = p.wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(env.pending(), 0u) << "read but not acknowledged after a graceful stop";
+  EXPECT_EQ(group_consumers(env), 0u) << "a consumer that stopped gracefully leaves the group";
   // What it read, it finished: every delivered id is recorded, and a second run delivers the rest once.
   auto rest = env.run({"run", "--until-idle"});
   ASSERT_EQ(rest.exit_code, 0);

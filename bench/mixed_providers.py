@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Messages per second through real provider wire protocols, and the consumer's peak RSS.
 
-Usage: bench/mixed_providers.py [COUNT] [--pool N] [--keep]
+Usage: bench/mixed_providers.py [COUNT] [--pool N] [--keep] [-v]
 A mixed run: COUNT reminders (default 20,000) to stored members, half e-mail over SMTP to
 Postfix's smtp-sink, half SMS to an nginx stand-in for Twilio's Messages API, 5 % of the
 recipients opted out (`dispatcher optout m-… all`). Everything listens on 127.0.0.1 ports of
@@ -9,9 +9,12 @@ its own; the dispatcher uses a private redis-server (its embedded default) in a 
 Subscribers, opt-outs and the enqueue are set up untimed; then `dispatcher run --until-idle`
 is timed and its peak RSS (VmHWM) sampled. Checks what smtp-sink received and nginx served
 against the dispatcher's own counts (dsp:stats) and prints one JSON line. --pool sets the
-SMTP connection pool (default 4, the provider's default); --keep leaves the temp dir.
+SMTP connection pool (default 4, the provider's default); --keep leaves the temp dir; -v also
+prints the dsp:stats hash (always on a failed check). Needs postfix (smtp-sink) and nginx-light.
 """
 import json, os, re, resource, shutil, signal, socket, subprocess, sys, tempfile, time
+
+from bench_support import wait_sampling_peak_rss
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.path.join(root, "build", "bin", "dispatcher")
@@ -50,6 +53,31 @@ def stop(proc, sig=signal.SIGTERM, timeout=5.0):
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+def cpu_s(pid):  # user + system time of one process, from /proc (0 if it is gone)
+    try:
+        f = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if int(open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def machine_busy_s():  # all CPUs, busy time since boot
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    return (sum(f[:8]) - f[3] - f[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def is_sms(i):
@@ -181,28 +209,26 @@ channels:
     # ---- the timed run.
     run_err = open(os.path.join(tmp, "run.stderr"), "wb")
     load_before = os.getloadavg()[0]
+    # CPU of the stand-ins and Redis during the run, and of the whole machine: what is left
+    # over is neither the dispatcher nor its peers (this script's sampling, anything else running).
+    peers = [sink.pid, nginx.pid, *children(nginx.pid), int(open(os.path.join(data, "redis.pid")).read())]
+    peers0, busy0 = sum(cpu_s(p) for p in peers), machine_busy_s()
+    wall0 = time.time()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t1 = time.monotonic()
     run = subprocess.Popen(dsp + ["run", "--until-idle"], env=env, cwd=tmp, stderr=run_err, stdout=subprocess.DEVNULL)
-    # VmHWM is the process's own peak RSS (wait4's ru_maxrss can include other processes).
-    hwm_kb = 0
-    deadline = t1 + max(120.0, count / 100)
-    while run.poll() is None:
-        if time.monotonic() > deadline:
-            stop(run, signal.SIGTERM, timeout=30)
-            raise RuntimeError(f"dispatcher run did not finish within {deadline - t1:.0f} s")
-        try:
-            with open(f"/proc/{run.pid}/status") as st:
-                for line in st:
-                    if line.startswith("VmHWM:"):
-                        hwm_kb = max(hwm_kb, int(line.split()[1]))
-        except OSError:
-            pass
-        time.sleep(0.05)
+    limit_s = max(120.0, count / 100)
+
+    def overdue():
+        stop(run, signal.SIGTERM, timeout=30)
+        raise RuntimeError(f"dispatcher run did not finish within {limit_s:.0f} s")
+
+    hwm_kb = wait_sampling_peak_rss(run, limit_s, overdue)
     t2 = time.monotonic()
+    peers_cpu, machine_busy = sum(cpu_s(p) for p in peers) - peers0, machine_busy_s() - busy0
     status = run.returncode
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # only the run was reaped in between
-    cpu_s = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    run_cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     run_err.close()
 
     # ---- what the stand-ins saw (smtp-sink updates its counters when a session ends).
@@ -234,8 +260,16 @@ channels:
     denied = sum(v for k, v in stats.items() if k.startswith("denied\t"))
     denied_opted_out = stats.get("denied\topted_out:all", 0)
     dead = int((redis("XLEN", "dsp:dead") or ["0"])[0])
+    # The run's own log: when it started reading, and when it found the queue idle (that is after
+    # one empty XREADGROUP BLOCK of consumer.block_ms, 1 s by default: waiting, not work).
+    stamps = {}
+    for l in open(os.path.join(tmp, "run.stderr"), errors="replace"):
+        m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+) \w+ (consumer .* reading|idle:)", l)
+        if m:
+            at = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + m.group(1)[19:])
+            stamps.setdefault("reading" if "reading" in m.group(2) else "idle", at)
     errlines = [l for l in open(os.path.join(tmp, "run.stderr"), errors="replace")
-                if re.search(r"\[(warning|error|critical)\]", l)]
+                if re.match(r"\S+ (warn\w*|err\w*|critical) ", l)]
     expected_sent = count - len(out_ids)
     ok = (sent_email + sms_ok == expected_sent and stats.get("sent\temail") == sent_email
           and stats.get("sent\tsms") == sms_ok and denied == len(out_ids) == denied_opted_out
@@ -246,9 +280,14 @@ channels:
                       "peak_rss_mb": round(hwm_kb / 1024, 1), "exit": status,
                       "pool": pool, "expected_sent": expected_sent, "denied_opted_out_all": denied_opted_out,
                       "stats_sent_email": stats.get("sent\temail", 0),
-                      "stats_sent_sms": stats.get("sent\tsms", 0), "dead_letters": dead, "sms_non_201": sms_other, "smtp_sessions": int(sink_counts.get("sess", 0)),
+                      "stats_sent_sms": stats.get("sent\tsms", 0), "dead_letters": dead, "sms_non_201": sms_other,
+                      "smtp_sessions": int(sink_counts.get("sess", 0)),
                       "http_connections": len(conns), "stderr_warnings": len(errlines),
-                      "run_cpu_s": round(cpu_s, 2), "loadavg_1m_before": round(load_before, 2),
+                      "run_cpu_s": round(run_cpu, 2), "peers_cpu_s": round(peers_cpu, 2),
+                      "other_cpu_s": round(machine_busy - run_cpu - peers_cpu, 2),
+                      "startup_s": round(stamps["reading"] - wall0, 2) if "reading" in stamps else None,
+                      "reading_to_idle_s": round(stamps["idle"] - stamps["reading"], 2) if len(stamps) == 2 else None,
+                      "loadavg_1m_before": round(load_before, 2),
                       "setup_s": round(setup_s, 2), "enqueue_s": round(enqueue_s, 2), "ok": ok}))
     if not ok or "-v" in sys.argv:
         print(json.dumps({"stats": stats, "stderr_warnings_sample": errlines[:5]}, ensure_ascii=False),

@@ -8,6 +8,8 @@ times `dispatcher run --until-idle` and samples its peak RSS (VmHWM). Prints one
 """
 import json, os, shutil, signal, subprocess, sys, tempfile, time
 
+from bench_support import wait_sampling_peak_rss
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 binary = os.path.join(root, "build", "bin", "dispatcher")
 count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
@@ -36,17 +38,7 @@ try:
     t1 = time.monotonic()
     proc = subprocess.Popen([binary, "run", "--until-idle"], env=env, cwd=data,
                             stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
-    # VmHWM is the process's own peak RSS (wait4's ru_maxrss can include other processes).
-    hwm_kb = 0
-    while proc.poll() is None:
-        try:
-            with open(f"/proc/{proc.pid}/status") as st:
-                for line in st:
-                    if line.startswith("VmHWM:"):
-                        hwm_kb = max(hwm_kb, int(line.split()[1]))
-        except OSError:
-            pass
-        time.sleep(0.05)
+    hwm_kb = wait_sampling_peak_rss(proc)
     status = proc.returncode
     t2 = time.monotonic()
     summary = proc.stderr.read().decode()

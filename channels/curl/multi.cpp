@@ -107,6 +107,7 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     if (o.max_host_connections > 0) curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, o.max_host_connections);
     if (o.max_total_connections > 0) curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o.max_total_connections);
+    if (o.max_connects > 0) curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, o.max_connects);
   }
 
   ~Impl() {

@@ -65,6 +65,10 @@ struct MultiOptions {
   std::size_t max_in_flight = 10'000;   // beyond this, perform() fails fast (kind network)
   long max_host_connections = 0;        // 0: no limit (HTTP/2 streams multiplex anyway)
   long max_total_connections = 0;
+  // Idle connections kept for reuse. libcurl's default (4 x the transfers added at the moment)
+  // shrinks as a batch drains, closing connections the next batch must open again: measured,
+  // 8,500 TCP connections for 9,500 SMS to one host.
+  long max_connects = 1024;
   std::size_t idle_handles = 256;       // easy handles kept for reuse
 };
 

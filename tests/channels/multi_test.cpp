@@ -101,6 +101,43 @@ TEST(Multi, ManyInFlightOverHttpsReuseConnections) {
   EXPECT_EQ(ok, n);
 }
 
+// Sends come in waves (a batch, then the next). libcurl's default cache keeps 4 idle
+// connections per transfer still added, so it shrinks as a wave drains and the next wave
+// dials again; Multi keeps `max_connects` instead.
+TEST(Multi, ConnectionsSurviveBetweenWaves) {
+  TempDir dir;
+  HttpStandin server(dir, "plain", nullptr);
+  auto connections_for = [&](long max_connects) {
+    asio::io_context io;
+    curl::MultiOptions options;
+    options.max_connects = max_connects;
+    curl::Multi multi(io, options);
+    const std::size_t before = server.requests().size();
+    for (int wave = 0; wave < 6; ++wave) {
+      int done = 0;
+      for (int i = 0; i < 16; ++i) {
+        curl::Request r;
+        r.url = server.base(false) + "/x";
+        r.body = std::to_string(i);
+        multi.perform(r, [&](curl::Response resp) {
+          ++done;
+          EXPECT_EQ(resp.status, 200) << resp.error_text;
+        });
+      }
+      EXPECT_TRUE(run_until(io, [&] { return done == 16; }, std::chrono::seconds(30)));
+    }
+    std::set<long long> ports;
+    const auto log = server.requests();
+    for (std::size_t i = before; i < log.size(); ++i) ports.insert(log[i]["connection"].get<long long>());
+    EXPECT_EQ(log.size() - before, 96u);
+    return ports.size();
+  };
+  const std::size_t ours = connections_for(curl::MultiOptions{}.max_connects);
+  EXPECT_LE(ours, 20u) << "96 requests in waves of 16 should reuse about 16 connections";
+  const std::size_t libcurl_default = connections_for(0);
+  EXPECT_GT(libcurl_default, ours) << "the case this guards against: connections closed between waves";
+}
+
 TEST(Multi, StatusTimeoutSizeCapAndRefusedMapToKinds) {
   TempDir dir;
   auto cert = make_cert(dir);

@@ -182,7 +182,7 @@ class Handler(BaseHTTPRequestHandler):
         status, rh, rb, extra = answer(method, path, headers, body, "1.1")
         if path != "/_control":
             log({"method": method, "path": path, "headers": headers, "body": body.decode(errors="replace"),
-                 "http_version": "1.1", "status": status, **extra})
+                 "http_version": "1.1", "status": status, "connection": self.client_address[1], **extra})
         self.send_response(status)
         for k, v in rh.items():
             self.send_header(k, v)

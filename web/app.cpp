@@ -3,19 +3,18 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
 #include <map>
 #include <set>
 
-#include "channels/sms/twilio.hpp"
-#include "dispatcher/audit.hpp"
-#include "dispatcher/provider_latency.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/subject_requests.hpp"
 #include "dispatcher/subject_store.hpp"
 #include "dispatcher/unsubscribe_token.hpp"
+#include "web/app_call.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
 
@@ -29,8 +28,6 @@ using redis::Command;
 using redis::Reply;
 
 constexpr auto kDay = std::chrono::hours(24);
-// A consumer that has not ticked (every scheduler_interval_ms) for this long counts as gone.
-constexpr std::int64_t consumer_alive_ms = 10000;
 
 // Path segments decode %XX only ('+' stays '+', as in E.164 numbers).
 std::optional<std::string> path_decode(std::string_view s) {
@@ -53,74 +50,11 @@ std::vector<std::string> segments(std::string_view path) {
   return out;
 }
 
-std::string_view sv(boost::beast::string_view s) { return {s.data(), s.size()}; }
-
-bool is_loopback(const boost::asio::ip::address& a) {
-  if (a.is_v4()) return a.to_v4().is_loopback();
-  if (a.is_v6())
-    return a.to_v6().is_loopback() || (a.to_v6().is_v4_mapped() && a.to_v6().to_v4().is_loopback());
-  return false;
-}
-
 std::string nonce() { return random_hex(8); }
 
 }  // namespace
 
-struct App::Call {
-  Request req;
-  boost::asio::ip::address remote;
-  Respond respond;
-  std::string route = "unknown";
-  std::string path;
-  std::map<std::string, std::string> query;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  Metrics* metrics = nullptr;
-  bool answered = false;
 
-  void send(http::status status, std::string body, std::string_view content_type) {
-    if (answered) return;
-    answered = true;
-    Response res{status, req.version()};
-    res.set(http::field::server, "dispatcher");
-    res.set(http::field::content_type, std::string(content_type));
-    res.set(http::field::cache_control, "no-store");
-    res.set("Referrer-Policy", "no-referrer");
-    res.set("X-Content-Type-Options", "nosniff");
-    if (content_type.rfind("text/html", 0) == 0)
-      res.set("Content-Security-Policy",
-              "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors "
-              "'none'");
-    res.body() = std::move(body);
-    const int code = static_cast<int>(status);
-    metrics->inc("dispatcher_http_requests_total",
-                 {{"route", route}, {"status", std::to_string(code)}});
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - started);
-    spdlog::info("http {} {} {} {}ms", std::string(req.method_string()), route, code, ms.count());
-    respond(std::move(res));
-  }
-  void json_reply(http::status status, const json& body) {
-    send(status, body.dump() + "\n", "application/json");
-  }
-  void error(http::status status, std::string_view message) {
-    json_reply(status, {{"error", message}});
-  }
-  void redirect(std::string location) {
-    if (answered) return;
-    answered = true;
-    Response res{http::status::see_other, req.version()};
-    res.set(http::field::location, location);
-    res.set(http::field::cache_control, "no-store");
-    res.set("Referrer-Policy", "no-referrer");
-    metrics->inc("dispatcher_http_requests_total", {{"route", route}, {"status", "303"}});
-    spdlog::info("http {} {} 303", std::string(req.method_string()), route);
-    respond(std::move(res));
-  }
-  std::string lang() const {
-    auto it = query.find("lang");
-    return it != query.end() && it->second == "en" ? "en" : "ja";
-  }
-};
 
 App::App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
          NowFn now)
@@ -231,88 +165,6 @@ void App::handle(Request req, const boost::asio::ip::address& remote, Respond re
     spdlog::error("http {}: {}", c->route, e.what());
     c->error(http::status::internal_server_error, "internal error");
   }
-}
-
-// ---- health and metrics ----
-
-void App::healthz(CallPtr c) {
-  // Plain /healthz is this server's health (it answers and reaches Redis): an intake server
-  // is useful before any consumer runs, and a load balancer must not take it out of service
-  // for a missing consumer. ?require=consumer is the whole pipeline's health (a consumer sent
-  // a heartbeat recently), for the monitor that pages someone.
-  const auto req = c->query.find("require");
-  if (req != c->query.end() && req->second != "consumer")
-    return c->error(http::status::bad_request, "require must be consumer");
-  const bool need_consumer = req != c->query.end();
-  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
-  redis_exec({cmd("PING"), cmd("ZCOUNT", rt_.keys.consumers(), alive_since, "+inf")},
-             [c, need_consumer](const std::string& err, std::vector<Reply> r) {
-               if (!err.empty() || r.size() != 2)
-                 return c->json_reply(http::status::service_unavailable,
-                                      {{"status", "unavailable"}, {"redis", "unavailable"}});
-               const long long alive = r[1].integer;
-               const bool ok = !need_consumer || alive > 0;
-               c->json_reply(ok ? http::status::ok : http::status::service_unavailable,
-                             {{"status", alive > 0 ? "ok" : "no_consumer"}, {"redis", "ok"}, {"consumers_alive", alive}});
-             });
-}
-
-void App::metrics_page(CallPtr c) {
-  const auto& k = rt_.keys;
-  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
-  redis_exec(
-      {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead()), cmd("HGETALL", k.stats()),
-       cmd("ZCOUNT", k.consumers(), alive_since, "+inf")},
-      [this, c](const std::string& err, std::vector<Reply> r) {
-        std::vector<Metrics::Gauge> g;
-        std::vector<Metrics::ExternalCounter> totals;
-        Metrics::ExternalHistogram latency_hist{
-            "dispatcher_provider_latency_seconds",
-            "Time from handing a message to a provider to its answer, by provider and outcome.",
-            {latency::bounds.begin(), latency::bounds.end()},
-            {}};
-        const bool ok = err.empty() && r.size() == 5;
-        g.push_back({"dispatcher_redis_up", "Whether Redis answered this scrape.", ok ? 1.0 : 0.0});
-        if (ok) {
-          g.push_back(
-              {"dispatcher_queue_depth", "Entries in the message stream.", double(r[0].integer)});
-          g.push_back({"dispatcher_scheduled_messages",
-                       "Messages waiting for their send time or a retry.", double(r[1].integer)});
-          g.push_back({"dispatcher_dead_letters", "Entries in the dead-letter stream.",
-                       double(r[2].integer)});
-          g.push_back({"dispatcher_consumers_alive", "Consumers (`dispatcher run`) with a recent heartbeat.",
-                       double(r[4].integer)});
-          // The consumers' totals: sent per channel; denied, deferred, dead-lettered, failed per reason.
-          Metrics::ExternalCounter sent{"dispatcher_messages_sent_total", "Messages a provider accepted, by channel.", {}};
-          Metrics::ExternalCounter other{"dispatcher_messages_total",
-                                         "Messages not sent, by outcome and reason code (retried: by channel).", {}};
-          std::map<std::pair<std::string, std::string>, Metrics::ExternalHistogram::Series> by_provider;
-          for (std::size_t i = 0; i + 1 < r[3].elements.size(); i += 2) {
-            const std::string& field = r[3].elements[i].str;
-            if (auto lf = latency::parse_field(field)) {
-              auto& s = by_provider[{lf->provider, lf->outcome}];
-              if (s.buckets.empty()) {
-                s.labels = {{"provider", lf->provider}, {"outcome", lf->outcome}};
-                s.buckets.assign(latency::bounds.size() + 1, 0.0);
-              }
-              const double v = std::atof(r[3].elements[i + 1].str.c_str());
-              if (lf->bucket) s.buckets[*lf->bucket] += v;
-              else s.sum += v / 1e6;
-              continue;
-            }
-            const auto tab = field.find('\t');
-            if (tab == std::string::npos) continue;
-            const std::string outcome = field.substr(0, tab), label = field.substr(tab + 1);
-            const double v = std::atof(r[3].elements[i + 1].str.c_str());
-            if (outcome == "sent") sent.series.push_back({{{"channel", label}}, v});
-            else other.series.push_back({{{"outcome", outcome}, {"reason", label}}, v});
-          }
-          totals = {std::move(sent), std::move(other)};
-          for (auto& [_, s] : by_provider) latency_hist.series.push_back(std::move(s));
-        }
-        c->send(http::status::ok, metrics_.render(g, totals, {std::move(latency_hist)}),
-                "text/plain; version=0.0.4; charset=utf-8");
-      });
 }
 
 // ---- intake ----
@@ -583,166 +435,6 @@ void App::preferences_post(CallPtr c, std::string token) {
           return c->error(http::status::service_unavailable, "unavailable, please retry");
         done();
       });
-    });
-  });
-}
-
-// ---- webhooks ----
-
-bool App::twilio_verified(const Call& c, const std::vector<std::pair<std::string, std::string>>& form) const {
-  // Without an auth token there is nothing to check a signature with: only loopback (a
-  // local relay, or the tests) may call.
-  if (options_.twilio_auth_token.empty()) return is_loopback(c.remote);
-  std::string base = options_.public_url;
-  if (base.empty()) base = "http://" + std::string(c.req[http::field::host]);
-  const std::string expected = twilio_signature(options_.twilio_auth_token, base + std::string(c.req.target()), form);
-  return constant_time_equal(expected, sv(c.req["X-Twilio-Signature"]));
-}
-
-void App::sms_inbound(CallPtr c) {
-  auto form = parse_form(c->req.body());
-  if (!form) return c->error(http::status::bad_request, "malformed form");
-  if (!twilio_verified(*c, *form)) return c->error(http::status::forbidden, "bad or missing Twilio signature");
-  std::string from, body;
-  for (const auto& [k, v] : *form) {
-    if (k == "From")
-      from = v;
-    else if (k == "Body")
-      body = v;
-  }
-  if (!valid_e164(from)) return c->error(http::status::bad_request, "From must be an E.164 number");
-  const SmsKeyword kw = classify_keyword(body);
-  auto twiml = [this, c](const char* result) {
-    metrics_.inc("dispatcher_webhooks_total", {{"kind", "sms_inbound"}, {"result", result}});
-    c->send(http::status::ok, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>",
-            "text/xml; charset=utf-8");
-  };
-  if (kw == SmsKeyword::none) return twiml("ignored");
-  const bool out = kw == SmsKeyword::stop;
-  auto cmds = optout_commands(rt_.keys, resolve_subject(from, rt_.secret), "channel:sms", out,
-                              "sms-keyword", now_());
-  redis_exec(std::move(cmds), [c, twiml, out](const std::string& err, std::vector<Reply>) {
-    if (!err.empty())
-      return c->error(http::status::service_unavailable, "unavailable, please retry");
-    twiml(out ? "optout" : "optin");
-  });
-}
-
-void App::email_bounce(CallPtr c) {
-  auto key = keys_.authenticate(sv(c->req[http::field::authorization]));
-  if (!key || !key->is_operator())
-    return c->error(http::status::unauthorized, "operator API key required");
-  if (json_too_deep(c->req.body(), options_.json_depth_limit))
-    return c->error(http::status::bad_request, "too deep");
-  auto j = json::parse(c->req.body(), nullptr, false);
-  if (!j.is_object() || !j.contains("address") || !j["address"].is_string() ||
-      !j.contains("type") || !j["type"].is_string())
-    return c->error(http::status::bad_request, "expected {\"address\", \"type\"}");
-  const std::string address = j["address"], type = j["type"];
-  if (!valid_email(address)) return c->error(http::status::bad_request, "not an e-mail address");
-  if (type != "hard" && type != "soft" && type != "complaint")
-    return c->error(http::status::bad_request, "type must be hard, soft or complaint");
-  auto ok = [this, c, type] {
-    metrics_.inc("dispatcher_webhooks_total", {{"kind", "email_bounce"}, {"result", type}});
-    c->json_reply(http::status::ok, {{"status", "recorded"}});
-  };
-  if (type == "soft") return ok();
-  const TimePoint now = now_();
-  std::vector<Command> cmds;
-  if (type == "hard") {
-    cmds = suppress_commands(rt_.keys, address_hash(address, rt_.secret), "email", "webhook", "hard bounce", now);
-  } else {
-    cmds = optout_commands(rt_.keys, resolve_subject(address, rt_.secret), "channel:email", true,
-                           "email-complaint", now);
-  }
-  redis_exec(std::move(cmds), [c, ok](const std::string& err, std::vector<Reply>) {
-    if (!err.empty())
-      return c->error(http::status::service_unavailable, "unavailable, please retry");
-    ok();
-  });
-}
-
-void App::delivery_status(CallPtr c) {
-  // Two shapes: Twilio's StatusCallback (a signed form) and, for any other provider or relay,
-  // JSON {"provider_message_id", "status", "error_code"?, "address_dead"?} with the operator key.
-  std::string pmid, status, error_code;
-  bool dead = false;
-  const std::string_view type = sv(c->req[http::field::content_type]);
-  if (type.rfind("application/x-www-form-urlencoded", 0) == 0) {
-    auto form = parse_form(c->req.body());
-    if (!form) return c->error(http::status::bad_request, "malformed form");
-    if (!twilio_verified(*c, *form)) return c->error(http::status::forbidden, "bad or missing Twilio signature");
-    for (const auto& [k, v] : *form) {
-      if (k == "MessageSid") pmid = v;
-      else if (k == "MessageStatus") status = v;
-      else if (k == "ErrorCode") error_code = v;
-    }
-    if ((status == "undelivered" || status == "failed") && !error_code.empty()) {
-      char* end = nullptr;
-      const long code = std::strtol(error_code.c_str(), &end, 10);
-      dead = end && *end == '\0' && channels::sms::twilio_error_means_dead_number(code);
-    }
-  } else {
-    auto key = keys_.authenticate(sv(c->req[http::field::authorization]));
-    if (!key || !key->is_operator()) return c->error(http::status::unauthorized, "operator API key required");
-    if (json_too_deep(c->req.body(), options_.json_depth_limit)) return c->error(http::status::bad_request, "too deep");
-    auto j = json::parse(c->req.body(), nullptr, false);
-    if (!j.is_object() || !j.contains("provider_message_id") || !j["provider_message_id"].is_string() ||
-        !j.contains("status") || !j["status"].is_string())
-      return c->error(http::status::bad_request, "expected {\"provider_message_id\", \"status\"}");
-    pmid = j["provider_message_id"];
-    status = j["status"];
-    if (j.contains("error_code")) {
-      if (!j["error_code"].is_string() && !j["error_code"].is_number_integer())
-        return c->error(http::status::bad_request, "error_code must be a string or an integer");
-      error_code = j["error_code"].is_string() ? j["error_code"].get<std::string>() : j["error_code"].dump();
-    }
-    if (j.contains("address_dead")) {
-      if (!j["address_dead"].is_boolean()) return c->error(http::status::bad_request, "address_dead must be true or false");
-      dead = j["address_dead"];
-    }
-  }
-  auto token_like = [](std::string_view v, std::size_t max, bool lower) {
-    return !v.empty() && v.size() <= max && std::all_of(v.begin(), v.end(), [lower](char ch) {
-      return lower ? ((ch >= 'a' && ch <= 'z') || ch == '_') : (ch > 0x20 && ch < 0x7f);
-    });
-  };
-  if (!token_like(pmid, 256, false)) return c->error(http::status::bad_request, "missing or malformed message id");
-  if (!token_like(status, 32, true)) return c->error(http::status::bad_request, "missing or malformed status");
-  if (!error_code.empty() && !token_like(error_code, 32, false))
-    return c->error(http::status::bad_request, "malformed error code");
-  redis_exec({cmd("GET", rt_.keys.provider_message(pmid))}, [this, c, pmid, status, error_code, dead](
-                                                                const std::string& err, std::vector<Reply> r) {
-    if (!err.empty() || r.size() != 1) return c->error(http::status::service_unavailable, "unavailable, please retry");
-    auto about = r[0].is_nil() ? json() : json::parse(r[0].str, nullptr, false);
-    if (!about.is_object() || !about.contains("subject")) {
-      // Not one of ours, or older than our records: the provider must not retry it.
-      metrics_.inc("dispatcher_webhooks_total", {{"kind", "status"}, {"result", "unknown_message"}});
-      return c->json_reply(http::status::ok, {{"status", "unknown_message"}});
-    }
-    const TimePoint now = now_();
-    AuditRecord rec;
-    rec.time = now;
-    rec.event = "delivery_status";
-    rec.subject = about.value("subject", "");
-    rec.message_id = about.value("id", "");
-    rec.channel = about.value("channel", "");
-    rec.provider = about.value("provider", "");
-    rec.provider_message_id = pmid;
-    rec.extra = {{"status", status}};
-    if (!error_code.empty()) rec.extra["error_code"] = error_code;
-    std::vector<Command> cmds;
-    const std::string address = about.value("address", "");
-    if (dead && !address.empty()) {
-      rec.reason = "address_suppressed:" + rec.channel;
-      cmds = suppress_commands(rt_.keys, address, rec.channel, rec.provider,
-                               "delivery status " + status + (error_code.empty() ? "" : " " + error_code), now);
-    }
-    cmds.push_back(audit_command(rt_.keys, rec));
-    redis_exec(std::move(cmds), [this, c, status](const std::string& err, std::vector<Reply>) {
-      if (!err.empty()) return c->error(http::status::service_unavailable, "unavailable, please retry");
-      metrics_.inc("dispatcher_webhooks_total", {{"kind", "status"}, {"result", "recorded"}});
-      c->json_reply(http::status::ok, {{"status", "recorded"}});
     });
   });
 }

@@ -92,4 +92,33 @@ std::string format_rfc3339(TimePoint t, std::string_view tz) {
   return date::format("%Y-%m-%dT%H:%M:%SZ", secs);
 }
 
+std::string format_for_people(TimePoint t, std::string_view tz, std::string_view locale) {
+  auto secs = std::chrono::floor<std::chrono::seconds>(t);
+  auto local = date::local_seconds{secs.time_since_epoch()};
+  if (!tz.empty() && tz != "UTC") {
+    try {
+      local = date::locate_zone(tz)->to_local(secs);
+    } catch (const std::exception&) {
+      // unknown zone: UTC, as format_rfc3339
+    }
+  }
+  const auto day = date::floor<date::days>(local);
+  const date::year_month_day ymd{day};
+  const date::weekday wd{day};
+  const date::hh_mm_ss hms{local - day};
+  const unsigned month = static_cast<unsigned>(ymd.month()), mday = static_cast<unsigned>(ymd.day());
+  const int hour = static_cast<int>(hms.hours().count()), minute = static_cast<int>(hms.minutes().count());
+  char buf[64];
+  if (locale == "ja") {
+    static constexpr const char* days[] = {"日", "月", "火", "水", "木", "金", "土"};
+    std::snprintf(buf, sizeof buf, "%u月%u日(%s) %02d:%02d", month, mday, days[wd.c_encoding()], hour, minute);
+  } else {
+    static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    std::snprintf(buf, sizeof buf, "%s %u %s %02d:%02d", days[wd.c_encoding()], mday, months[month - 1], hour, minute);
+  }
+  return buf;
+}
+
 }  // namespace dispatcher

@@ -25,6 +25,10 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s);
 // An unknown zone formats as UTC.
 std::string format_rfc3339(TimePoint t, std::string_view tz = {});
 
+// A time as a person reads it in a message, in the zone `tz` (UTC if unknown): for "ja"
+// 12月1日(火) 10:00, otherwise Tue 1 Dec 10:00. The year is left out: reminders are near.
+std::string format_for_people(TimePoint t, std::string_view tz, std::string_view locale);
+
 std::int64_t to_epoch_ms(TimePoint t);
 TimePoint from_epoch_ms(std::int64_t ms);
 

@@ -6,6 +6,7 @@
 
 #include "dispatcher/provider_latency.hpp"
 #include "dispatcher/unsubscribe_token.hpp"
+#include "templates/display_times.hpp"
 
 namespace dispatcher {
 
@@ -156,6 +157,10 @@ void Gate::prepare(Work& w, TimePoint now) const {
     unsubscribe_url = rt_.config.unsubscribe.base_url + make_token(claims, rt_.secret);
     injected["unsubscribe_url"] = unsubscribe_url;
   }
+  // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in
+  // the recipient's zone and the template's language; other values are printed as given.
+  templates::add_display_times(m.data, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz, w.tmpl->locale(),
+                               injected);
   auto rendered = w.tmpl->render(ch, m.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&rendered)) return dead(w, err->reason, err->detail);
   auto& r = std::get<templates::Rendered>(rendered);

@@ -13,6 +13,7 @@
 #include "dispatcher/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/verbs/verbs.hpp"
+#include "templates/display_times.hpp"
 #include "templates/sms_count.hpp"
 
 namespace dispatcher::verbs {
@@ -166,6 +167,7 @@ int render(const Common& common, const RenderOptions& o) {
                              {"sender_contact", ident.contact},
                              {"message_id", "preview"},
                              {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
+  templates::add_display_times(data, "Asia/Tokyo", t->locale(), injected);  // as sent to a recipient in Japan
   auto result = t->render(*ch, data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);

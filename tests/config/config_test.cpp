@@ -53,3 +53,12 @@ TEST(Clock, Rfc3339RoundTripsWithZones) {
   EXPECT_FALSE(dispatcher::parse_rfc3339("2026-11-25 08:00"));
   EXPECT_FALSE(dispatcher::parse_rfc3339("2026-11-25T08:00:00"));
 }
+
+TEST(Clock, TimesForPeopleInTheirZoneAndLanguage) {
+  auto t = dispatcher::parse_rfc3339("2026-11-30T23:30:00Z");  // Tuesday 08:30 in Tokyo
+  ASSERT_TRUE(t);
+  EXPECT_EQ(dispatcher::format_for_people(*t, "Asia/Tokyo", "ja"), "12月1日(火) 08:30");
+  EXPECT_EQ(dispatcher::format_for_people(*t, "Asia/Tokyo", "en"), "Tue 1 Dec 08:30");
+  EXPECT_EQ(dispatcher::format_for_people(*t, "America/New_York", "en"), "Mon 30 Nov 18:30");
+  EXPECT_EQ(dispatcher::format_for_people(*t, "Not/AZone", "ja"), "11月30日(月) 23:30") << "unknown zone: UTC";
+}

@@ -106,3 +106,38 @@ TEST(TemplatesPipeline, AnEmailThroughThePipelineHasEscapedHtmlAndAJapaneseSubje
   // A reminder carries no unsubscribe headers.
   EXPECT_EQ(eml.find("List-Unsubscribe"), std::string::npos);
 }
+
+TEST(TemplatesPipeline, TimesSentAsRfc3339ReadAsPeopleReadThemInTheRecipientsZone) {
+  DispatcherEnv env;
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-tokyo"}, {"member", true}, {"phone", "+819012340201"}, {"tz", "Asia/Tokyo"}},
+                                 {{"id", "m-london"}, {"member", true}, {"phone", "+447911123456"}, {"tz", "Europe/London"}}})
+                .exit_code,
+            0);
+  json ja = sms_reminder("times-ja", 0), en = sms_reminder("times-en", 1);
+  ja["to"] = {{"subscriber", "m-tokyo"}};
+  en["to"] = {{"subscriber", "m-london"}};
+  en["locale"] = "en";
+  for (json* m : {&ja, &en}) {
+    (*m)["sender"] = "operator";
+    (*m)["data"]["starts_at"] = "2026-12-01T10:00:00+09:00";
+    (*m)["data"]["reservation_url"] = "https://example.jp/r?from_at=2026-12-01T10:00:00Z";  // not *_at: as given
+  }
+  ASSERT_EQ(env.enqueue({ja, en}).exit_code, 0);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::map<std::string, std::string> text;
+  for (const auto& line : env.sms_lines()) text[line.value("id", line.value("message_id", ""))] = line.dump();
+  ASSERT_EQ(text.size(), 2u);
+  EXPECT_NE(text["times-ja"].find("12月1日(火) 10:00"), std::string::npos) << text["times-ja"];
+  EXPECT_EQ(text["times-ja"].find("2026-12-01T10:00:00+09:00"), std::string::npos) << text["times-ja"];
+  EXPECT_NE(text["times-en"].find("Tue 1 Dec 01:00"), std::string::npos) << "10:00 in Tokyo is 01:00 in London";
+
+  // render previews the same (a recipient in Japan).
+  const fs::path data = env.dir() / "data.json";
+  std::ofstream(data) << json{{"name", "患者"}, {"clinic_name", "さくら歯科"}, {"starts_at", "2026-12-01T01:00:00Z"},
+                              {"clinic_phone", "03-1234-5678"}, {"reservation_url", "https://example.jp/r"}}
+                             .dump();
+  auto r = env.run({"render", "reservation.reminder", "--channel", "sms", "--data", data.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("12月1日(火) 10:00"), std::string::npos) << r.out;
+}

@@ -50,6 +50,7 @@ class Failover final : public Provider {
            boost::asio::io_context& io, NowFn now = {});
   bool already_accepted(std::string_view id) override;
   std::vector<ConnectTarget> connect_targets() const override;
+  bool answers_itself() const override { return false; }
   const CircuitBreaker& breaker(std::size_t i) const { return breakers_.at(i); }
   std::size_t size() const noexcept { return providers_.size(); }
 

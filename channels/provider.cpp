@@ -23,7 +23,7 @@ void Provider::send(const Envelope& e, Completion done) {
     --in_flight_;
     if (o.provider.empty()) o.provider = name_;
     const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
-    if (o.latency.count() == 0) o.latency = std::max(took, std::chrono::microseconds(1));
+    if (answers_itself()) o.latency = std::max(took, std::chrono::microseconds(1));
     if (o.kind != OutcomeKind::accepted)
       spdlog::warn("provider {}: {} after {} us: {}", name_, to_string(o.kind), took.count(), o.error);
     done(std::move(o));

@@ -55,8 +55,8 @@ struct Outcome {
   std::string error;                // when not accepted: a sentence, no personal data
   bool suppress_address = false;    // permanent and the address is dead (hard bounce, UNREGISTERED …)
   std::optional<std::chrono::milliseconds> retry_after;  // transient: the provider's Retry-After
-  // How long the answering provider took (set by Provider::send; behind a Failover, the
-  // innermost provider's time, so it is measured against the provider named above).
+  // How long the answering provider took (set by Provider::send of a provider that answers
+  // itself; 0 when a wrapper refused the send, so no provider's latency counts it).
   std::chrono::microseconds latency{0};
 };
 
@@ -86,6 +86,11 @@ class Provider {
   // Whether this provider already accepted `message_id` (only the outbox can know; a real
   // provider cannot be asked). Consulted for redelivered messages to keep delivery exactly once.
   virtual bool already_accepted(std::string_view message_id) { return false; }
+
+  // Whether send() times this provider's answers into Outcome::latency. Wrappers (failover,
+  // rate limit, platform routing) say no: their own refusals (circuits open, queue full) are not
+  // a provider's answer, and the provider they pass a send to times it.
+  virtual bool answers_itself() const { return true; }
 
   // The endpoints this provider (and any it wraps) would connect to; none for local ones.
   virtual std::vector<ConnectTarget> connect_targets() const { return {}; }

@@ -43,6 +43,7 @@ class SharedRef final : public Provider {
  public:
   explicit SharedRef(Provider& p) : Provider(p.name()), p_(p) {}
   bool already_accepted(std::string_view id) override { return p_.already_accepted(id); }
+  bool answers_itself() const override { return false; }
 
  protected:
   void do_send(const Envelope& e, Completion done) override { p_.send(e, std::move(done)); }
@@ -62,6 +63,7 @@ class PlatformRouter final : public Provider {
       if (p->already_accepted(id)) return true;
     return false;
   }
+  bool answers_itself() const override { return false; }
   std::vector<ConnectTarget> connect_targets() const override {  // the owned ones: routes share them
     std::vector<ConnectTarget> all;
     for (const auto& p : owned_)
@@ -94,15 +96,13 @@ std::unique_ptr<Provider> combine(std::string name, std::vector<std::unique_ptr<
 Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry, Context& ctx) {
   Channels out;
   if (!channels || channels.IsNull()) return out;
-  if (!channels.IsMap()) throw ConfigError("channels: must be a map");
+  if (!channels.IsMap()) throw ConfigErrors({"channels: must be a map"});
   // Every entry is read even after a mistake, so one run of `check` lists them all (the first
   // mistake of each entry: an entry's later keys may depend on the one that is wrong).
   std::vector<std::string> errors;
   auto collecting = [&errors](auto&& read) {
     try {
       read();
-    } catch (const ConfigErrors& e) {
-      errors.insert(errors.end(), e.errors().begin(), e.errors().end());
     } catch (const ConfigError& e) {
       errors.emplace_back(e.what());
     }
@@ -174,7 +174,6 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
     }
     out.by_channel[index(c)] = std::make_unique<PlatformRouter>(cname, std::move(providers), std::move(routes), ctx.io);
   }
-  if (errors.size() == 1) throw ConfigError(errors.front());
   if (!errors.empty()) throw ConfigErrors(std::move(errors));
   return out;
 }

@@ -159,7 +159,7 @@ void Gate::prepare(Work& w, TimePoint now) const {
   }
   // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in
   // the recipient's zone and the template's language; other values are printed as given.
-  templates::add_display_times(m.data, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz, w.tmpl->locale(),
+  templates::add_display_times(m.data, zone_of(w), w.tmpl->locale(),
                                injected);
   auto rendered = w.tmpl->render(ch, m.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&rendered)) return dead(w, err->reason, err->detail);
@@ -220,7 +220,7 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
     case Fate::decided:
       a.decision = std::string(policy::to_string(w.decision.verdict));
       a.reason = w.decision.reason;
-      if (w.decision.until) a.until = format_rfc3339(*w.decision.until, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz);
+      if (w.decision.until) a.until = format_rfc3339(*w.decision.until, zone_of(w));
       break;
     case Fate::sent:
       a.decision = "send";
@@ -245,6 +245,10 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
       break;
   }
   return a;
+}
+
+std::string_view Gate::zone_of(const Work& w) const {
+  return w.recipient.tz.empty() ? rt_.policy->default_zone() : std::string_view(w.recipient.tz);
 }
 
 std::string Gate::delivered_address_hash(const Work& w) const {
@@ -366,7 +370,7 @@ nlohmann::json Gate::explain_line(const Work& w) const {
       if (w.decision.channel) j["channel"] = to_string(*w.decision.channel);
       if (!w.decision.reason.empty()) j["reason"] = w.decision.reason;
       if (w.decision.until)
-        j["until"] = format_rfc3339(*w.decision.until, w.recipient.tz.empty() ? "Asia/Tokyo" : w.recipient.tz);
+        j["until"] = format_rfc3339(*w.decision.until, zone_of(w));
       break;
   }
   return j;

@@ -91,6 +91,8 @@ class Gate {
 
  private:
   AuditRecord audit_for(const Work& w, TimePoint now) const;
+  // The recipient's time zone, else the policy's (quiet hours, shown times, `until`).
+  std::string_view zone_of(const Work& w) const;
   // The keyed hash of the address a delivery went to (what suppression marks).
   std::string delivered_address_hash(const Work& w) const;
   const Runtime& rt_;

@@ -10,6 +10,7 @@
 
 #include "dispatcher/digest.hpp"
 #include "dispatcher/embedded_redis.hpp"
+#include "dispatcher/unsubscribe_token.hpp"
 
 namespace dispatcher {
 
@@ -95,7 +96,11 @@ Runtime open_runtime(const fs::path& config_file, Needs needs) {
   rt.config = config::load(config_file);
   rt.keys.prefix = rt.config.key_prefix;
   rt.secret = load_secret(rt.config);
-  if (needs.policy || needs.templates) rt.policy = policy::Policy::load(config::resolve_shipped(rt.config.policy_file));
+  if (needs.policy || needs.templates) {
+    rt.policy = policy::Policy::load(config::resolve_shipped(rt.config.policy_file));
+    for (const auto& p : purposes_without_token_scope(*rt.policy))
+      throw std::runtime_error("policy: marketing purpose " + p + " has no unsubscribe token scope (" + kTokenScopeHint + ")");
+  }
   if (needs.templates)
     rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());
   return rt;

@@ -95,6 +95,15 @@ std::string subject_ref(std::string_view subject, std::string_view secret) {
   return to_hex(mac(std::string("subject-ref:").append(subject), secret).substr(0, ref_bytes));
 }
 
+std::vector<std::string> purposes_without_token_scope(const policy::Policy& p) {
+  std::vector<std::string> missing;
+  for (std::string_view purpose : p.purposes())
+    if (p.is_marketing(purpose) &&
+        std::find(scopes.begin(), scopes.end(), "purpose:" + std::string(purpose)) == scopes.end())
+      missing.emplace_back(purpose);
+  return missing;
+}
+
 std::string make_token(const TokenClaims& c, std::string_view secret) {
   auto raw_ref = unhex(c.ref);
   auto code = std::find(scopes.begin(), scopes.end(), c.scope);

@@ -483,7 +483,7 @@ void App::subject_request(CallPtr c, std::string subject, std::string action) {
   const std::string by = "api:" + key->sender;
 
   if (action == "history") {
-    redis_exec({cmd("XRANGE", rt_.keys.history(ref.key), "-", "+", "COUNT", "10000"), record_cmd()},
+    redis_exec({cmd("XRANGE", rt_.keys.history(ref.key), "-", "+"), record_cmd()},
                [c, finish](const std::string& err, std::vector<Reply> r) {
                  if (!err.empty())
                    return c->error(http::status::service_unavailable, "unavailable, please retry");

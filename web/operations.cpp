@@ -28,7 +28,7 @@ void App::healthz(CallPtr c) {
   if (req != c->query.end() && req->second != "consumer")
     return c->error(http::status::bad_request, "require must be consumer");
   const bool need_consumer = req != c->query.end();
-  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
+  const std::string alive_since = std::to_string(to_epoch_ms(now_()) - consumer_alive_ms);
   redis_exec({cmd("PING"), cmd("ZCOUNT", rt_.keys.consumers(), alive_since, "+inf")},
              [c, need_consumer](const std::string& err, std::vector<Reply> r) {
                if (!err.empty() || r.size() != 2)
@@ -43,7 +43,7 @@ void App::healthz(CallPtr c) {
 
 void App::metrics_page(CallPtr c) {
   const auto& k = rt_.keys;
-  const std::string alive_since = std::to_string(to_epoch_ms(system_now()) - consumer_alive_ms);
+  const std::string alive_since = std::to_string(to_epoch_ms(now_()) - consumer_alive_ms);
   redis_exec(
       {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead()), cmd("HGETALL", k.stats()),
        cmd("ZCOUNT", k.consumers(), alive_since, "+inf")},

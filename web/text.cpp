@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "dispatcher/digest.hpp"
+
 namespace dispatcher::web {
 
 namespace {
@@ -23,13 +25,6 @@ int hex_value(char c) {
   return -1;
 }
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) out += {digits[p[i] >> 4], digits[p[i] & 15]};
-  return out;
-}
 
 }  // namespace
 
@@ -161,14 +156,14 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 std::string sha256_hex(std::string_view data) {
   unsigned char md[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return to_hex(md, sizeof md);
+  return to_hex({reinterpret_cast<const char*>(md), sizeof md});
 }
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1)
     throw std::runtime_error("no randomness from OpenSSL");
-  return to_hex(buf.data(), bytes);
+  return to_hex({reinterpret_cast<const char*>(buf.data()), bytes});
 }
 
 std::string html_escape(std::string_view s) {

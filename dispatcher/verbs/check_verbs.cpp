@@ -12,6 +12,7 @@
 #include "dispatcher/providers.hpp"
 #include "dispatcher/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
+#include "dispatcher/unsubscribe_token.hpp"
 #include "dispatcher/verbs/verbs.hpp"
 #include "templates/display_times.hpp"
 #include "templates/sms_count.hpp"
@@ -34,6 +35,8 @@ int check(const Common& common, bool connect) {
   rt.config = cfg;
   try {
     rt.policy = policy::Policy::load(config::resolve_shipped(cfg.policy_file));
+    for (const auto& p : purposes_without_token_scope(*rt.policy))
+      errors.push_back("policy: marketing purpose " + p + " has no unsubscribe token scope (" + kTokenScopeHint + ")");
   } catch (const policy::PolicyError& e) {
     for (const auto& l : e.errors()) errors.push_back("policy: " + l);
   }
@@ -63,8 +66,6 @@ int check(const Common& common, bool connect) {
     }
   } catch (const channels::ConfigErrors& e) {
     for (const auto& l : e.errors()) errors.push_back("config: " + l);
-  } catch (const channels::ConfigError& e) {
-    errors.push_back(std::string("config: ") + e.what());
   } catch (const std::exception& e) {
     errors.push_back(std::string("channels: ") + e.what());
   }
@@ -167,7 +168,7 @@ int render(const Common& common, const RenderOptions& o) {
                              {"sender_contact", ident.contact},
                              {"message_id", "preview"},
                              {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
-  templates::add_display_times(data, "Asia/Tokyo", t->locale(), injected);  // as sent to a recipient in Japan
+  templates::add_display_times(data, rt.policy->default_zone(), t->locale(), injected);  // a recipient without a zone
   auto result = t->render(*ch, data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);

@@ -183,16 +183,24 @@ TEST_F(SmsFixture, RateLimitHoldsSendsToBurstPlusRateTimesWindow) {
   FakeClock clock;
   RateSettings rate{.per_second = 10, .burst = 5, .queue = 30};
   RateLimited p(std::make_unique<TwilioProvider>("twilio-main", twilio(server), multi), rate, io, clock.fn());
-  int accepted = 0, full = 0, done = 0;
+  int accepted = 0, full = 0, done = 0, timed_refusals = 0, untimed_sends = 0;
   for (int i = 0; i < 40; ++i)
     p.send(sms("+8190000001" + std::to_string(10 + i)), [&](Outcome o) {
       ++done;
-      if (o.kind == OutcomeKind::accepted) ++accepted;
-      else if (o.error == "rate limit queue full") ++full;
+      if (o.kind == OutcomeKind::accepted) {
+        ++accepted;
+        if (o.latency.count() == 0) ++untimed_sends;  // Twilio's answer is timed, as Twilio's
+        EXPECT_EQ(o.provider, "twilio-main");
+      } else if (o.error == "rate limit queue full") {
+        ++full;
+        if (o.latency.count() != 0) ++timed_refusals;  // the limiter's refusal is no provider's latency
+      }
     });
   // With the clock standing still only the burst goes out; 30 wait; 5 are refused (queue bound).
   ASSERT_TRUE(run_until(io, [&] { return accepted == 5 && full == 5; }));
   EXPECT_EQ(p.waiting(), 30u);
+  EXPECT_EQ(timed_refusals, 0);
+  EXPECT_EQ(untimed_sends, 0);
   // One simulated second in steps of 100 ms: one token each, so burst + rate × 1 s in all.
   for (int k = 1; k <= 10; ++k) {
     clock.advance(std::chrono::milliseconds(100));

@@ -120,7 +120,6 @@ TEST(TemplatesPipeline, TimesSentAsRfc3339ReadAsPeopleReadThemInTheRecipientsZon
   for (json* m : {&ja, &en}) {
     (*m)["sender"] = "operator";
     (*m)["data"]["starts_at"] = "2026-12-01T10:00:00+09:00";
-    (*m)["data"]["reservation_url"] = "https://example.jp/r?from_at=2026-12-01T10:00:00Z";  // not *_at: as given
   }
   ASSERT_EQ(env.enqueue({ja, en}).exit_code, 0);
   auto run = env.run({"run", "--until-idle"});
@@ -140,4 +139,25 @@ TEST(TemplatesPipeline, TimesSentAsRfc3339ReadAsPeopleReadThemInTheRecipientsZon
   auto r = env.run({"render", "reservation.reminder", "--channel", "sms", "--data", data.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("12月1日(火) 10:00"), std::string::npos) << r.out;
+}
+
+// Unsubscribe tokens name their scope by a code from a fixed table (the token format). A policy
+// that adds a marketing purpose without a code is refused at load, by `check` and by `run`,
+// instead of failing when the first such message is about to go out.
+TEST(TemplatesPipeline, AMarketingPurposeWithoutATokenScopeIsRefusedAtLoad) {
+  DispatcherEnv env;
+  std::string policy = slurp(fs::path(DISPATCHER_SOURCE_DIR) / "config" / "policy.yaml");
+  policy = std::regex_replace(policy, std::regex(R"(\n  - product_notice[^\n]*)"), "$&\n  - newsletter");
+  policy = std::regex_replace(policy, std::regex(R"(purposes: \[advertising, )"), "purposes: [newsletter, advertising, ");
+  ASSERT_NE(policy.find("- newsletter"), std::string::npos);
+  ASSERT_NE(policy.find("[newsletter, advertising"), std::string::npos);
+  write_file(env.dir() / "policy.yaml", policy);
+  write_file(env.dir() / "dispatcher.yaml", "policy_file: " + (env.dir() / "policy.yaml").string() + "\n");
+  auto check = env.run({"check"});
+  EXPECT_NE(check.exit_code, 0);
+  EXPECT_NE(check.err.find("policy: marketing purpose newsletter has no unsubscribe token scope"), std::string::npos)
+      << check.err;
+  auto run = env.run({"run", "--until-idle"});
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("newsletter"), std::string::npos) << run.err;
 }

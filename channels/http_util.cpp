@@ -4,7 +4,7 @@
 #include <cctype>
 #include <ctime>
 
-#include "channels/email/mime.hpp"
+#include "codec/percent.hpp"
 
 namespace dispatcher::channels {
 
@@ -29,38 +29,13 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
   return std::chrono::duration_cast<std::chrono::milliseconds>(when - now);
 }
 
-std::string url_encode(std::string_view s) {
-  static constexpr char hex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields) {
   std::string out;
   for (const auto& [k, v] : fields) {
     if (!out.empty()) out += '&';
-    out += url_encode(k) + "=" + url_encode(v);
+    out += percent_encode(k) + "=" + percent_encode(v);
   }
   return out;
-}
-
-std::string base64url(std::string_view bytes) {
-  std::string b = email::base64(bytes);
-  while (!b.empty() && b.back() == '=') b.pop_back();
-  for (char& c : b) {
-    if (c == '+') c = '-';
-    else if (c == '/') c = '_';
-  }
-  return b;
 }
 
 std::string url_scheme(std::string_view url) {

@@ -16,12 +16,8 @@ namespace dispatcher::channels {
 std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
                                                            std::chrono::system_clock::time_point now);
 
-// application/x-www-form-urlencoded (RFC 3986 unreserved kept, space as %20).
-std::string url_encode(std::string_view s);
+// application/x-www-form-urlencoded, each name and value percent-encoded (codec/percent.hpp).
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
-
-// Base64url without padding (JWT).
-std::string base64url(std::string_view bytes);
 
 // The host of "scheme://[user@]host[:port]/…" (brackets removed from IPv6), lower-cased.
 std::string url_host(std::string_view url);

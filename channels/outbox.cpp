@@ -1,5 +1,7 @@
 #include "channels/outbox.hpp"
 
+#include "codec/percent.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <fstream>
@@ -26,18 +28,12 @@ OutboxProvider::~OutboxProvider() {
 }
 
 std::string OutboxProvider::file_name_for(std::string_view id) {
-  // Ids are printable ASCII without spaces; percent-encode what a file name cannot hold.
-  std::string out;
-  for (unsigned char c : id) {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-        (c == '.' && !out.empty())) {
-      out += static_cast<char>(c);
-    } else {
-      static constexpr char hex[] = "0123456789ABCDEF";
-      out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-  }
-  return out;
+  // Ids are printable ASCII without spaces; percent-encode what a file name cannot hold (and a
+  // leading dot, which would hide the file).
+  return percent_encode(id, [](unsigned char c, std::size_t pos) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           (c == '.' && pos > 0);
+  });
 }
 
 bool OutboxProvider::already_accepted(std::string_view message_id) {

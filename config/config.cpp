@@ -126,6 +126,7 @@ Config from_node(const YAML::Node& root, const std::string& name) {
       s.integer("max_attempts", c.consumer.max_attempts, 1, 100);
       s.integer("retry_base_ms", c.consumer.retry_base_ms, 1, 3600000);
       s.integer("retry_max_ms", c.consumer.retry_max_ms, 1, 86400000);
+      s.integer("retry_after_max_ms", c.consumer.retry_after_max_ms, 0, 86400000);
       s.integer("scheduler_interval_ms", c.consumer.scheduler_interval_ms, 10, 60000);
       s.integer("idempotency_ttl_days", c.consumer.idempotency_ttl_days, 1, 3650);
     }

@@ -45,6 +45,7 @@ struct Config {
     int max_attempts = 5;
     int retry_base_ms = 1000;
     int retry_max_ms = 300000;
+    int retry_after_max_ms = 3600000;
     int scheduler_interval_ms = 500;
     int idempotency_ttl_days = 30;
   } consumer;

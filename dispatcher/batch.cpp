@@ -1,11 +1,13 @@
 #include "dispatcher/batch.hpp"
 
+#include "dispatcher/tally.hpp"
+
 #include <algorithm>
 #include <map>
 #include <unordered_map>
 
 #include "dispatcher/provider_latency.hpp"
-#include "dispatcher/unsubscribe_token.hpp"
+#include "model/unsubscribe_token.hpp"
 #include "templates/display_times.hpp"
 
 namespace dispatcher {
@@ -234,7 +236,7 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
       a.decision = "send";
       a.channel = std::string(to_string(w.envelope.channel));
       a.provider = w.outcome.provider;
-      a.reason = w.outcome.suppress_address ? "address_suppressed:" + a.channel : "provider_rejected:" + a.channel;
+      a.reason = w.suppress ? "address_suppressed:" + a.channel : "provider_rejected:" + a.channel;
       a.attempts = w.attempts + 1;
       break;
     case Fate::dead:
@@ -265,12 +267,8 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   const std::string ttl = ttl_ms(rt_.config);
   const std::string now_ms = std::to_string(to_epoch_ms(now));
   Command ack = cmd("XACK", k.stream(), rt_.config.consumer.group);
-  // Counters for /metrics, one HINCRBY per distinct outcome in the batch. Labels are channel
-  // names and reason codes only.
+  // Counters for /metrics, one HINCRBY per distinct outcome in the batch (dispatcher/tally.hpp).
   std::map<std::string, long long> counts;
-  auto count = [&](std::string_view outcome, std::string_view label) {
-    ++counts[std::string(outcome) + "\t" + std::string(label)];
-  };
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
     out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts", std::to_string(attempts)));
     out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
@@ -284,19 +282,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       ++counts[latency::bucket_field(w.outcome.provider, kind, latency::bucket_of(w.outcome.latency))];
       latency_us[latency::sum_field(w.outcome.provider, kind)] += w.outcome.latency.count();
     }
-    switch (w.fate) {
-      case Fate::pending: break;
-      case Fate::duplicate: count("duplicate", ""); break;
-      case Fate::dead: count("dead_letter", w.reason); break;
-      case Fate::decided:
-        count(w.decision.verdict == policy::Verdict::defer ? "deferred" : "denied", w.decision.reason);
-        break;
-      case Fate::sent: count("sent", to_string(w.envelope.channel)); break;
-      case Fate::retry: count("retried", to_string(w.envelope.channel)); break;
-      case Fate::failed:
-        count("failed", w.outcome.suppress_address ? "address_suppressed" : "provider_rejected");
-        break;
-    }
+    if (auto key = tally_key(w)) ++counts[tally_field(*key)];
     switch (w.fate) {
       case Fate::pending:
       case Fate::duplicate:
@@ -340,7 +326,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::failed: {
         out.push_back(cmd("SET", k.done(w.msg->id), "failed", "PX", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
-        if (w.outcome.suppress_address)
+        if (w.suppress)
           for (auto& c : suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
                                            w.outcome.provider, w.outcome.error, now))
             out.push_back(std::move(c));

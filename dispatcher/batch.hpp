@@ -13,24 +13,15 @@
 #include <vector>
 
 #include "channels/provider.hpp"
-#include "dispatcher/audit.hpp"
-#include "dispatcher/message.hpp"
-#include "dispatcher/policy/policy.hpp"
-#include "dispatcher/redis/reply.hpp"
+#include "dispatcher/fate.hpp"
+#include "store/audit.hpp"
+#include "model/message.hpp"
+#include "policy/policy.hpp"
+#include "store/redis/reply.hpp"
 #include "dispatcher/runtime.hpp"
-#include "dispatcher/subject_store.hpp"
+#include "store/subject_store.hpp"
 
 namespace dispatcher {
-
-enum class Fate : std::uint8_t {
-  pending,    // still travelling
-  duplicate,  // the id was already decided (or is being handled by another entry)
-  dead,       // dead-letter stream, with a reason
-  decided,    // deny or defer by policy
-  sent,       // a provider accepted it
-  retry,      // a transient failure: back to the scheduled set
-  failed,     // the provider refused it for good
-};
 
 struct Work {
   std::string entry_id;  // stream entry id (empty in explain)
@@ -54,7 +45,8 @@ struct Work {
 
   channels::Envelope envelope;
   channels::Outcome outcome;
-  std::chrono::milliseconds retry_delay{0};
+  std::chrono::milliseconds retry_delay{0};  // Fate::retry
+  bool suppress = false;                     // Fate::failed: the address is dead
 
   std::size_t first_reply = 0, reply_count = 0;  // where this work's replies sit in a stage's list
 };

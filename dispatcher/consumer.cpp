@@ -7,7 +7,7 @@
 
 #include <random>
 
-#include "dispatcher/redis/async_client.hpp"
+#include "store/redis/async_client.hpp"
 #include "dispatcher/scheduler.hpp"
 
 namespace dispatcher {
@@ -54,7 +54,7 @@ struct Consumer::Batch {
 };
 
 Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now, ConsumerOptions opts)
-    : io_(io), rt_(rt), gate_(rt), providers_(providers), now_(std::move(now)), opts_(std::move(opts)),
+    : io_(io), rt_(rt), gate_(rt), retry_(rt.retry_policy()), providers_(providers), now_(std::move(now)), opts_(std::move(opts)),
       io_state_(std::make_unique<Io>(io)) {}
 
 Consumer::~Consumer() = default;
@@ -256,7 +256,7 @@ void Consumer::do_claim() {
 
 void Consumer::process(std::vector<Work> works) {
   ++in_flight_;
-  ++stats_.batches;
+  ++batches_;
   auto b = std::make_shared<Batch>();
   b->works = std::move(works);
   b->now = now_();
@@ -312,30 +312,13 @@ void Consumer::send_all(std::shared_ptr<Batch> b) {
 
 void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o) {
   w.outcome = std::move(o);
-  switch (w.outcome.kind) {
-    case channels::OutcomeKind::accepted:
-      w.fate = Fate::sent;
-      break;
-    case channels::OutcomeKind::permanent:
-      w.fate = Fate::failed;
-      break;
-    case channels::OutcomeKind::transient:
-      if (w.attempts + 1 >= rt_.config.consumer.max_attempts) {
-        w.fate = Fate::dead;
-        w.reason = "attempts_exhausted";
-        w.detail = w.outcome.error;
-      } else {
-        // Exponential backoff with full jitter, never sooner than the provider asked.
-        const auto& c = rt_.config.consumer;
-        const std::int64_t cap =
-            std::min<std::int64_t>(c.retry_max_ms, static_cast<std::int64_t>(c.retry_base_ms) << std::min(w.attempts, 20));
-        std::uniform_int_distribution<std::int64_t> jitter(cap / 2, cap);
-        std::chrono::milliseconds delay{jitter(io_state_->rng)};
-        if (w.outcome.retry_after) delay = std::max(delay, *w.outcome.retry_after);
-        w.retry_delay = delay;
-        w.fate = Fate::retry;
-      }
-      break;
+  Delivery d = fate_of(w.outcome, w.attempts, retry_, io_state_->rng);
+  w.fate = d.fate;
+  w.retry_delay = d.retry_delay;
+  w.suppress = d.suppress;
+  if (d.fate == Fate::dead) {
+    w.reason = std::move(d.reason);
+    w.detail = std::move(d.detail);
   }
   if (--b->sends_pending == 0) finish(b);
 }
@@ -346,7 +329,7 @@ void Consumer::finish(std::shared_ptr<Batch> b) {
   io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
     if (!err.empty()) return self->batch_failed(b, err);
     if (auto e = redis::first_error({}, r); !e.empty()) spdlog::error("recording batch: {}", e);
-    for (const Work& w : b->works) self->count(w);
+    for (const Work& w : b->works) self->stats_.add(w);
     --self->in_flight_;
     if (self->stopping_) return self->maybe_done();
     self->do_read();
@@ -362,19 +345,5 @@ void Consumer::batch_failed(const std::shared_ptr<Batch>& b, const std::string& 
   stop();
 }
 
-void Consumer::count(const Work& w) {
-  switch (w.fate) {
-    case Fate::sent: ++stats_.sent[std::string(to_string(w.envelope.channel))]; break;
-    case Fate::decided:
-      if (w.decision.verdict == policy::Verdict::defer) ++stats_.deferred[w.decision.reason];
-      else ++stats_.denied[w.decision.reason];
-      break;
-    case Fate::dead: ++stats_.dead[w.reason]; break;
-    case Fate::failed: ++stats_.failed[w.outcome.suppress_address ? "address_suppressed" : "provider_rejected"]; break;
-    case Fate::retry: ++stats_.retries; break;
-    case Fate::duplicate: ++stats_.duplicates; break;
-    case Fate::pending: break;
-  }
-}
 
 }  // namespace dispatcher

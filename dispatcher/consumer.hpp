@@ -15,6 +15,7 @@
 
 #include "channels/provider.hpp"
 #include "dispatcher/batch.hpp"
+#include "dispatcher/tally.hpp"
 
 namespace dispatcher {
 
@@ -28,15 +29,6 @@ struct ProviderSet {
     for (auto& p : by_channel) p.reset();  // providers first, then the engine
   }
   channels::Provider* operator[](Channel c) const { return by_channel[index(c)].get(); }
-};
-
-struct RunStats {
-  std::map<std::string, std::int64_t> sent;        // per channel
-  std::map<std::string, std::int64_t> denied;      // per reason
-  std::map<std::string, std::int64_t> deferred;    // per reason
-  std::map<std::string, std::int64_t> dead;        // per reason
-  std::map<std::string, std::int64_t> failed;      // per reason
-  std::int64_t duplicates = 0, retries = 0, batches = 0;
 };
 
 struct ConsumerOptions {
@@ -55,7 +47,9 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   void stop();  // graceful: no new reads, in-flight batches finish
 
   int exit_code() const { return exit_code_; }
-  const RunStats& stats() const { return stats_; }
+  // What this process decided, as the stats hash behind /metrics counts it.
+  const Tally& stats() const { return stats_; }
+  std::int64_t batches() const { return batches_; }
 
  private:
   struct Batch;
@@ -71,13 +65,13 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   void on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o);
   void finish(std::shared_ptr<Batch> b);
   void batch_failed(const std::shared_ptr<Batch>& b, const std::string& err);
-  void count(const Work& w);
   void maybe_done();
   static std::vector<Work> entries_to_work(const redis::Reply& entries);
 
   boost::asio::io_context& io_;
   const Runtime& rt_;
   Gate gate_;
+  channels::RetryPolicy retry_;
   ProviderSet& providers_;
   NowFn now_;
   ConsumerOptions opts_;
@@ -88,7 +82,8 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   bool leaving_ = false;  // the group housekeeping on the way out has been sent
   int in_flight_ = 0;
   int exit_code_ = 0;
-  RunStats stats_;
+  Tally stats_;
+  std::int64_t batches_ = 0;
 };
 
 }  // namespace dispatcher

@@ -6,7 +6,8 @@
 #include "channels/email/mime.hpp"
 #include "channels/outbox.hpp"
 #include "channels/registry.hpp"
-#include "dispatcher/digest.hpp"
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
 
 namespace dispatcher {
 

@@ -8,9 +8,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "dispatcher/digest.hpp"
-#include "dispatcher/embedded_redis.hpp"
-#include "dispatcher/unsubscribe_token.hpp"
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
+#include "store/embedded_redis.hpp"
+#include "model/unsubscribe_token.hpp"
 
 namespace dispatcher {
 
@@ -91,6 +92,24 @@ const config::SenderIdentity& Runtime::identity_of(std::string_view sender) cons
   return config.operator_identity;
 }
 
+channels::RetryPolicy Runtime::retry_policy() const {
+  channels::RetryPolicy p;
+  p.base = std::chrono::milliseconds(config.consumer.retry_base_ms);
+  p.cap = std::chrono::milliseconds(config.consumer.retry_max_ms);
+  p.max_retry_after = std::chrono::milliseconds(config.consumer.retry_after_max_ms);
+  p.max_attempts = static_cast<unsigned>(config.consumer.max_attempts);
+  return p;
+}
+
+std::vector<std::string> token_scope_errors(const policy::Policy& p) {
+  std::vector<std::string> errors;
+  for (std::string_view purpose : p.purposes())
+    if (p.is_marketing(purpose) && !token_scope_known("purpose:" + std::string(purpose)))
+      errors.push_back("marketing purpose " + std::string(purpose) + " has no unsubscribe token scope (" +
+                       kTokenScopeHint + ")");
+  return errors;
+}
+
 Runtime open_runtime(const fs::path& config_file, Needs needs) {
   Runtime rt;
   rt.config = config::load(config_file);
@@ -98,8 +117,7 @@ Runtime open_runtime(const fs::path& config_file, Needs needs) {
   rt.secret = load_secret(rt.config);
   if (needs.policy || needs.templates) {
     rt.policy = policy::Policy::load(config::resolve_shipped(rt.config.policy_file));
-    for (const auto& p : purposes_without_token_scope(*rt.policy))
-      throw std::runtime_error("policy: marketing purpose " + p + " has no unsubscribe token scope (" + kTokenScopeHint + ")");
+    for (const auto& e : token_scope_errors(*rt.policy)) throw std::runtime_error("policy: " + e);
   }
   if (needs.templates)
     rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());

@@ -6,12 +6,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
+#include "channels/retry.hpp"
 #include "config/config.hpp"
-#include "dispatcher/keys.hpp"
-#include "dispatcher/message.hpp"
-#include "dispatcher/policy/policy.hpp"
-#include "dispatcher/redis/endpoint.hpp"
+#include "model/keys.hpp"
+#include "model/message.hpp"
+#include "policy/policy.hpp"
+#include "store/redis/endpoint.hpp"
 #include "templates/catalog.hpp"
 
 namespace dispatcher {
@@ -27,6 +29,8 @@ struct Runtime {
   redis::Endpoint redis_endpoint() const;
   MessageVocabulary vocabulary() const;
   templates::LoadOptions template_options() const;
+  // The one retry policy (channels/retry.hpp) with the consumer's configured numbers.
+  channels::RetryPolicy retry_policy() const;
   // How a sender signs its messages (the law's mandatory display items).
   const config::SenderIdentity& identity_of(std::string_view sender) const;
 };
@@ -40,5 +44,9 @@ Runtime open_runtime(const std::filesystem::path& config_file, Needs needs = {})
 
 // Loads or creates the secret (32 random bytes, hex) named by config or under the data dir.
 std::string load_secret(const config::Config& c);
+
+// One line per marketing purpose of `p` that no unsubscribe token can name. Runtime and `check`
+// refuse such a policy, so sending never meets a purpose without one.
+std::vector<std::string> token_scope_errors(const policy::Policy& p);
 
 }  // namespace dispatcher

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "config/clock.hpp"
-#include "dispatcher/keys.hpp"
-#include "dispatcher/redis/reply.hpp"
+#include "model/keys.hpp"
+#include "store/redis/reply.hpp"
 
 namespace dispatcher {
 

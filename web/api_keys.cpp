@@ -1,5 +1,7 @@
 #include "web/api_keys.hpp"
 
+#include "codec/base64.hpp"
+
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
@@ -8,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "dispatcher/message.hpp"
+#include "model/message.hpp"
 #include "web/text.hpp"
 
 namespace dispatcher::web {
@@ -72,17 +74,12 @@ namespace {
 
 // The password of an "Authorization: Basic base64(user:password)" value; nullopt if malformed.
 std::optional<std::string> basic_password(std::string_view encoded) {
-  if (encoded.empty() || encoded.size() > 512 || encoded.size() % 4 != 0) return std::nullopt;
-  std::string decoded(encoded.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  for (std::size_t i = encoded.size(); i > 0 && encoded[i - 1] == '='; --i) --len;  // DecodeBlock keeps padding bytes
-  decoded.resize(len);
-  const auto colon = decoded.find(':');
+  if (encoded.size() > 512) return std::nullopt;
+  const auto decoded = base64_decode(encoded);
+  if (!decoded) return std::nullopt;
+  const auto colon = decoded->find(':');
   if (colon == std::string::npos) return std::nullopt;
-  return decoded.substr(colon + 1);
+  return decoded->substr(colon + 1);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "web/app.hpp"
 
+#include "codec/percent.hpp"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -11,9 +13,9 @@
 #include <set>
 
 #include "dispatcher/scheduler.hpp"
-#include "dispatcher/subject_requests.hpp"
-#include "dispatcher/subject_store.hpp"
-#include "dispatcher/unsubscribe_token.hpp"
+#include "store/subject_requests.hpp"
+#include "store/subject_store.hpp"
+#include "model/unsubscribe_token.hpp"
 #include "web/app_call.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
@@ -30,11 +32,7 @@ using redis::Reply;
 constexpr auto kDay = std::chrono::hours(24);
 
 // Path segments decode %XX only ('+' stays '+', as in E.164 numbers).
-std::optional<std::string> path_decode(std::string_view s) {
-  std::string escaped;
-  for (char ch : s) escaped += ch == '+' ? std::string("%2B") : std::string(1, ch);
-  return url_decode(escaped);
-}
+std::optional<std::string> path_decode(std::string_view s) { return percent_decode(s, false); }
 
 std::vector<std::string> segments(std::string_view path) {
   std::vector<std::string> out;

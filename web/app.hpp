@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatcher/redis/async_client.hpp"
+#include "store/redis/async_client.hpp"
 #include "dispatcher/runtime.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"

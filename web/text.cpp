@@ -1,10 +1,6 @@
 #include "web/text.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
 #include <unicode/unistr.h>
@@ -12,40 +8,14 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "dispatcher/digest.hpp"
+#include "codec/base64.hpp"
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
+#include "codec/percent.hpp"
 
 namespace dispatcher::web {
 
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-
-}  // namespace
-
-std::optional<std::string> url_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
-      int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+std::optional<std::string> url_decode(std::string_view s) { return percent_decode(s, true); }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -139,25 +109,10 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url,
   std::sort(params.begin(), params.end());
   std::string data(url);
   for (const auto& [k, v] : params) data.append(k).append(v);
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha1(), auth_token.data(), static_cast<int>(auth_token.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len);
-  std::string b64(4 * ((len + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), mac, static_cast<int>(len));
-  b64.resize(static_cast<std::size_t>(n));
-  return b64;
+  return base64(hmac_sha1(auth_token, data));
 }
 
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
-}
-
-std::string sha256_hex(std::string_view data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return to_hex({reinterpret_cast<const char*>(md), sizeof md});
-}
+std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
 
 std::string random_hex(std::size_t bytes) {
   std::vector<unsigned char> buf(bytes);

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "codec/hmac.hpp"  // constant_time_equal, for the signature checks
+
 namespace dispatcher::web {
 
 // application/x-www-form-urlencoded: '+' is a space, %XX decoded. nullopt on a bad escape.
@@ -28,7 +30,6 @@ SmsKeyword classify_keyword(std::string_view body);
 // Twilio's X-Twilio-Signature: base64(HMAC-SHA1(auth_token, url + sorted (name + value)...)).
 std::string twilio_signature(std::string_view auth_token, std::string_view url,
                              std::vector<std::pair<std::string, std::string>> params);
-bool constant_time_equal(std::string_view a, std::string_view b);
 
 std::string sha256_hex(std::string_view data);
 std::string random_hex(std::size_t bytes);  // from the OS's CSPRNG (OpenSSL RAND_bytes)

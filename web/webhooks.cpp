@@ -7,9 +7,9 @@
 #include <cstdlib>
 
 #include "channels/sms/twilio.hpp"
-#include "dispatcher/audit.hpp"
-#include "dispatcher/subject_store.hpp"
-#include "dispatcher/subject_requests.hpp"
+#include "store/audit.hpp"
+#include "store/subject_store.hpp"
+#include "store/subject_requests.hpp"
 #include "web/app_call.hpp"
 #include "web/text.hpp"
 

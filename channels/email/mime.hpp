@@ -14,8 +14,7 @@
 
 namespace dispatcher::channels::email {
 
-// Base64 (RFC 4648, padded), without line breaks / in CRLF-separated lines of `width`.
-std::string base64(std::string_view bytes);
+// Base64 (codec/base64.hpp) in CRLF-separated lines of `width`, as MIME bodies carry it.
 std::string base64_lines(std::string_view bytes, std::size_t width = 76);
 
 // Text for an unstructured header (Subject) starting after `used` characters of the first line

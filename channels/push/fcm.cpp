@@ -4,6 +4,7 @@
 
 #include "channels/http_outcome.hpp"
 #include "channels/http_util.hpp"
+#include "codec/percent.hpp"
 
 namespace dispatcher::channels::push {
 
@@ -54,7 +55,7 @@ Outcome classify_fcm(const curl::Response& r, std::chrono::system_clock::time_po
 FcmProvider::FcmProvider(std::string name, FcmSettings settings, curl::Multi& multi, NowFn now)
     : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi), now_(now ? std::move(now) : NowFn(system_now)) {
   while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
-  url_ = settings_.base_url + "/v1/projects/" + url_encode(settings_.project_id) + "/messages:send";
+  url_ = settings_.base_url + "/v1/projects/" + percent_encode(settings_.project_id) + "/messages:send";
 }
 
 bool FcmProvider::token_fresh() const {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "channels/http_util.hpp"
+#include "codec/base64.hpp"
 
 namespace dispatcher::channels::push {
 

@@ -4,6 +4,7 @@
 
 #include "channels/http_outcome.hpp"
 #include "channels/http_util.hpp"
+#include "codec/percent.hpp"
 
 namespace dispatcher::channels::sms {
 
@@ -46,7 +47,7 @@ bool twilio_error_means_dead_number(long code) noexcept {
 TwilioProvider::TwilioProvider(std::string name, TwilioSettings settings, curl::Multi& multi)
     : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi) {
   while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
-  url_ = settings_.base_url + "/2010-04-01/Accounts/" + url_encode(settings_.account_sid) + "/Messages.json";
+  url_ = settings_.base_url + "/2010-04-01/Accounts/" + percent_encode(settings_.account_sid) + "/Messages.json";
 }
 
 void TwilioProvider::do_send(const Envelope& e, Completion done) {

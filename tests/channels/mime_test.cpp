@@ -1,5 +1,7 @@
 #include "channels/email/mime.hpp"
 
+#include "codec/base64.hpp"
+
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -10,21 +12,10 @@ namespace dispatcher::channels::email {
 namespace {
 
 std::string unbase64(std::string_view in) {
-  static const std::string tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const auto p = tbl.find(c);
-    if (p == std::string::npos) continue;
-    acc = (acc << 6) | static_cast<std::uint32_t>(p);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
+  std::string flat;
+  for (char c : in)
+    if (c != '\r' && c != '\n') flat += c;
+  return base64_decode(flat).value();
 }
 
 bool valid_utf8(std::string_view s) {
@@ -64,12 +55,7 @@ std::string decode_words(const std::string& v) {
   return out;
 }
 
-TEST(Mime, Base64MatchesRfc4648Vectors) {
-  EXPECT_EQ(base64(""), "");
-  EXPECT_EQ(base64("f"), "Zg==");
-  EXPECT_EQ(base64("fo"), "Zm8=");
-  EXPECT_EQ(base64("foo"), "Zm9v");
-  EXPECT_EQ(base64("foobar"), "Zm9vYmFy");
+TEST(Mime, Base64LinesAreAtMost76Characters) {
   const std::string lined = base64_lines(std::string(200, 'x'));
   for (const auto& l : lines(lined)) EXPECT_LE(l.size(), 76u);
   EXPECT_EQ(unbase64(lined), std::string(200, 'x'));

@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "dispatcher/policy/policy.hpp"
+#include "policy/policy.hpp"
 #include "policy_test_support.hpp"
 
 namespace {

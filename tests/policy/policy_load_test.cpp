@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "dispatcher/policy/policy_tables.hpp"
+#include "policy/policy_tables.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {

@@ -2,7 +2,7 @@
 // through and messages it stops, with the exact reason code; then the order between rules.
 #include <gtest/gtest.h>
 
-#include "dispatcher/policy/policy.hpp"
+#include "policy/policy.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {

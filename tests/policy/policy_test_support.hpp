@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "config/clock.hpp"
-#include "dispatcher/policy/policy.hpp"
+#include "policy/policy.hpp"
 
 namespace dispatcher::policy::testing {
 

@@ -2,7 +2,7 @@
 // (with their DST changes), and the knobs the policy file offers (reminders, several windows).
 #include <gtest/gtest.h>
 
-#include "dispatcher/policy/policy.hpp"
+#include "policy/policy.hpp"
 #include "policy_test_support.hpp"
 
 namespace dispatcher::policy::testing {

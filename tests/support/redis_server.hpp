@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "dispatcher/redis/sync_client.hpp"
+#include "store/redis/sync_client.hpp"
 
 namespace testing_support {
 

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "dispatcher/message.hpp"
-#include "dispatcher/unsubscribe_token.hpp"
+#include "model/message.hpp"
+#include "model/unsubscribe_token.hpp"
 #include "web/text.hpp"
 #include "web/web_env.hpp"
 

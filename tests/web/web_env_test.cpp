@@ -18,7 +18,7 @@
 
 #include "config/config.hpp"
 #include "dispatcher/runtime.hpp"
-#include "dispatcher/unsubscribe_token.hpp"
+#include "model/unsubscribe_token.hpp"
 #include "web/text.hpp"
 
 namespace web_testing {

@@ -1,0 +1,230 @@
+// check, explain, render: looking at config, decisions and templates without sending.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "channels/config_reader.hpp"
+#include "channels/connect_probe.hpp"
+#include "dispatcher/batch.hpp"
+#include "dispatcher/providers.hpp"
+#include "store/redis/sync_client.hpp"
+#include "dispatcher/runtime.hpp"
+#include "model/unsubscribe_token.hpp"
+#include "app/verbs.hpp"
+#include "templates/display_times.hpp"
+#include "templates/sms_count.hpp"
+
+namespace dispatcher::verbs {
+
+namespace {
+
+int check(const Common& common, bool connect) {
+  std::vector<std::string> errors;
+  config::Config cfg;
+  try {
+    cfg = config::load(common.config_file);
+  } catch (const config::ConfigError& e) {
+    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+    for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
+    return 1;
+  }
+  Runtime rt;
+  rt.config = cfg;
+  try {
+    rt.policy = policy::Policy::load(config::resolve_shipped(cfg.policy_file));
+    for (const auto& e : token_scope_errors(*rt.policy)) errors.push_back("policy: " + e);
+  } catch (const policy::PolicyError& e) {
+    for (const auto& l : e.errors()) errors.push_back("policy: " + l);
+  }
+  std::size_t templates = 0;
+  try {
+    rt.catalog = templates::Catalog::load(config::resolve_shipped(cfg.templates.dir), rt.template_options());
+    templates = rt.catalog->names().size();
+  } catch (const templates::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back("template: " + l);
+  }
+  try {
+    // Building the providers reads their entries, key files and secrets; nothing is sent.
+    boost::asio::io_context io;
+    rt.keys.prefix = cfg.key_prefix;
+    ProviderSet set = build_providers(io, rt);
+    // --connect: each endpoint's handshake (TLS, SMTP EHLO/STARTTLS/AUTH), one line each.
+    for (Channel c : all_channels) {
+      if (!connect || !set.by_channel[index(c)]) continue;
+      for (const auto& t : set.by_channel[index(c)]->connect_targets()) {
+        const auto r = channels::probe_connection(t, std::chrono::seconds(10));
+        const std::string where = fmt::format("channels.{} {} {}", to_string(c), t.provider, t.url);
+        if (r.ok)
+          std::printf("connect: %s ok (%lld ms)\n", where.c_str(), static_cast<long long>(r.took.count()));
+        else
+          errors.push_back(fmt::format("connect: {}: {}", where, r.error));
+      }
+    }
+  } catch (const channels::ConfigErrors& e) {
+    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+  } catch (const std::exception& e) {
+    errors.push_back(std::string("channels: ") + e.what());
+  }
+  for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
+  if (!errors.empty()) {
+    std::fprintf(stderr, "check: %zu error%s\n", errors.size(), errors.size() == 1 ? "" : "s");
+    return 1;
+  }
+  std::printf("check: ok (config %s, policy %s, %zu templates)\n",
+              cfg.source.empty() ? "built-in defaults" : cfg.source.c_str(),
+              config::resolve_shipped(cfg.policy_file).c_str(), templates);
+  return 0;
+}
+
+struct ExplainOptions {
+  std::string now;
+  std::string file = "-";
+  bool summary = false;
+};
+
+int explain(const Common& common, const ExplainOptions& o) {
+  Runtime rt = open_runtime(common.config_file);
+  TimePoint now = system_now();
+  if (!o.now.empty()) {
+    auto t = parse_rfc3339(o.now);
+    if (!t) throw std::runtime_error("--now is not an RFC 3339 timestamp: " + o.now);
+    now = *t;
+  }
+  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
+  Gate gate(rt);
+  std::map<std::string, std::int64_t> by_decision, by_channel, by_reason;
+  std::int64_t total = 0;
+  std::vector<Work> chunk;
+  auto run_chunk = [&] {
+    for (Work& w : chunk) gate.parse(w);
+    std::vector<redis::Command> cmds;
+    gate.resolve_commands(chunk, /*claim=*/false, cmds);
+    auto replies = redis.exec(cmds);
+    gate.resolve_apply(chunk, false, replies);
+    cmds.clear();
+    gate.state_commands(chunk, now, cmds);
+    replies = redis.exec(cmds);
+    gate.state_apply(chunk, replies);
+    gate.decide_batch(chunk, now);
+    for (Work& w : chunk) {
+      auto line = gate.explain_line(w);
+      if (!o.summary) {
+        std::printf("%s\n", line.dump().c_str());
+        continue;
+      }
+      ++total;
+      ++by_decision[line["decision"].get<std::string>()];
+      if (line.contains("channel")) ++by_channel[line["channel"].get<std::string>()];
+      if (line.contains("reason")) ++by_reason[line["reason"].get<std::string>()];
+    }
+    chunk.clear();
+  };
+  std::string error;
+  bool ok = for_each_line(o.file, [&](std::string_view line, std::size_t) {
+    Work w;
+    w.payload = std::string(line);
+    chunk.push_back(std::move(w));
+    if (chunk.size() >= 1000) run_chunk();
+  }, error);
+  if (!chunk.empty()) run_chunk();
+  if (!ok) throw std::runtime_error(error);
+  if (o.summary)
+    std::printf("%s\n", nlohmann::json({{"messages", total}, {"decisions", by_decision}, {"channels", by_channel},
+                                        {"reasons", by_reason}})
+                            .dump()
+                            .c_str());
+  return 0;
+}
+
+struct RenderOptions {
+  std::string name, channel, locale = "ja", data_file, templates_dir;
+  bool json = false;
+};
+
+int render(const Common& common, const RenderOptions& o) {
+  auto ch = parse_channel(o.channel);
+  if (!ch) throw std::runtime_error("--channel must be email, sms or push: " + o.channel);
+  Runtime rt = open_runtime(common.config_file, Needs{true, false});
+  if (!o.templates_dir.empty()) rt.config.templates.dir = o.templates_dir;
+  rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());
+  const templates::Template* t = rt.catalog->find(o.name, o.locale);
+  if (!t) throw std::runtime_error("no template named " + o.name);
+  if (!t->has_channel(*ch)) throw std::runtime_error(o.name + " has no " + o.channel + " parts");
+  nlohmann::json data = nlohmann::json::object();
+  if (!o.data_file.empty()) {
+    std::ifstream in(o.data_file);
+    if (!in) throw std::runtime_error(o.data_file + ": cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    data = nlohmann::json::parse(ss.str(), nullptr, false);
+    if (!data.is_object()) throw std::runtime_error(o.data_file + ": must hold one JSON object");
+  }
+  const auto& ident = rt.config.operator_identity;
+  nlohmann::json injected = {{"sender_name", ident.name},
+                             {"sender_contact", ident.contact},
+                             {"message_id", "preview"},
+                             {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
+  templates::add_display_times(data, rt.policy->default_zone(), t->locale(), injected);  // a recipient without a zone
+  auto result = t->render(*ch, data, injected);
+  if (auto* err = std::get_if<templates::RenderError>(&result))
+    throw std::runtime_error(err->reason + ": " + err->detail);
+  const auto& r = std::get<templates::Rendered>(result);
+  std::vector<std::pair<std::string, const std::string*>> parts;
+  switch (*ch) {
+    case Channel::email:
+      parts = {{"email.subject", &r.email_subject}, {"email.txt", &r.email_text}, {"email.html", &r.email_html}};
+      break;
+    case Channel::sms: parts = {{"sms.txt", &r.sms_text}}; break;
+    case Channel::push: parts = {{"push.title", &r.push_title}, {"push.body", &r.push_body}}; break;
+  }
+  if (o.json) {
+    nlohmann::json j;
+    j["parts"] = nlohmann::json::object();
+    for (const auto& [name, text] : parts) j["parts"][name] = *text;
+    if (*ch == Channel::sms) {
+      auto c = templates::count_sms(r.sms_text);
+      j["sms"] = {{"encoding", templates::to_string(c.encoding)}, {"units", c.units}, {"segments", c.segments}};
+    }
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
+  for (const auto& [name, text] : parts) std::printf("--- %s\n%s\n", name.c_str(), text->c_str());
+  if (*ch == Channel::sms) {
+    auto c = templates::count_sms(r.sms_text);
+    std::printf("--- sms: %s, %zu units, %zu segment%s\n", std::string(templates::to_string(c.encoding)).c_str(),
+                c.units, c.segments, c.segments == 1 ? "" : "s");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_check_verbs(CLI::App& app, const Common& common, Verbs& out) {
+  auto* chk = app.add_subcommand("check", "validate config, policy and templates; non-zero exit with the reasons");
+  auto connect = std::make_shared<bool>(false);
+  chk->add_flag("--connect", *connect,
+                "also connect to every configured provider (TLS handshake; SMTP up to AUTH), sending nothing");
+  out.push_back({chk, [&common, connect] { return check(common, *connect); }});
+
+  auto* exp = app.add_subcommand("explain", "print the decision for each message, without sending or counting");
+  auto eo = std::make_shared<ExplainOptions>();
+  exp->add_option("--now", eo->now, "fix the clock (RFC 3339) for quiet hours and expiry");
+  exp->add_flag("--summary", eo->summary, "print counts per decision, channel and reason instead");
+  exp->add_option("file", eo->file, "file of JSON lines, or - for stdin");
+  out.push_back({exp, [&common, eo] { return explain(common, *eo); }});
+
+  auto* ren = app.add_subcommand("render", "preview a rendered message");
+  auto ro = std::make_shared<RenderOptions>();
+  ren->add_option("template", ro->name, "template name, e.g. reservation.reminder")->required();
+  ren->add_option("--channel", ro->channel, "email, sms or push")->required();
+  ren->add_option("--locale", ro->locale, "locale (default ja)");
+  ren->add_option("--data", ro->data_file, "JSON file with the template's data");
+  ren->add_option("--templates", ro->templates_dir, "templates directory (default from config)");
+  ren->add_flag("--json", ro->json, "print {\"parts\": {...}, \"sms\": {...}} for tools");
+  out.push_back({ren, [&common, ro] { return render(common, *ro); }});
+}
+
+}  // namespace dispatcher::verbs

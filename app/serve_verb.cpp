@@ -1,0 +1,116 @@
+#include "app/serve_verb.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "codec/mask.hpp"
+#include "config/logging.hpp"
+#include "store/redis/sync_client.hpp"
+#include "dispatcher/runtime.hpp"
+#include "web/api_keys.hpp"
+#include "web/server.hpp"
+
+namespace dispatcher::web {
+
+namespace {
+
+struct ServeArgs {
+  ServeOptions options;
+  std::string keys_file;
+  std::string twilio_env;
+};
+
+int run_serve(const verbs::Common& common, const ServeArgs& args) {
+  // Templates too: intake refuses unknown template names at once (400), not at delivery.
+  Runtime rt = open_runtime(common.config_file, Needs{true, true});
+  setup_logging(rt.config.log_level, &mask_personal);
+  ServeOptions o = args.options;
+  ApiKeys keys;
+  std::string keys_file = args.keys_file;
+  if (keys_file.empty() && std::filesystem::exists("config/api_keys.yaml"))
+    keys_file = "config/api_keys.yaml";
+  if (!keys_file.empty()) keys = ApiKeys::load(keys_file);
+  if (!args.twilio_env.empty()) {
+    const char* v = std::getenv(args.twilio_env.c_str());
+    if (!v || !*v)
+      throw std::runtime_error("environment variable " + args.twilio_env + " is not set");
+    o.twilio_auth_token = v;
+  }
+  return serve(rt, keys, o);
+}
+
+int run_requests(const verbs::Common& common, bool all) {
+  Runtime rt = open_runtime(common.config_file, Needs{false, false});
+  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
+  auto r = redis.run(redis::cmd("HGETALL", rt.keys.requests()));
+  if (r.is_error()) throw std::runtime_error("redis: " + r.str);
+  std::vector<nlohmann::json> items;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    auto j = nlohmann::json::parse(r.elements[i + 1].str, nullptr, false);
+    if (!j.is_object()) continue;
+    const bool open = j.value("status", "") != "completed";
+    if (!all && !open) continue;
+    const std::string due = j.value("due", "");
+    auto due_t = parse_rfc3339(due);
+    j["overdue"] = open && due_t && *due_t < system_now();
+    items.push_back(std::move(j));
+  }
+  // Open before completed, overdue first, then by due date.
+  std::sort(items.begin(), items.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+    auto key = [](const nlohmann::json& j) {
+      return std::make_tuple(j.value("status", "") == "completed", !j.value("overdue", false),
+                             j.value("due", ""));
+    };
+    return key(a) < key(b);
+  });
+  for (const auto& j : items) std::printf("%s\n", j.dump().c_str());
+  if (items.empty())
+    std::fprintf(stderr, all ? "no subject requests\n" : "no open subject requests\n");
+  return 0;
+}
+
+}  // namespace
+
+void add_serve_verb(CLI::App& app, const verbs::Common& common, verbs::Verbs& out) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* serve_cmd = app.add_subcommand(
+      "serve", "the HTTP surface: intake, unsubscribe pages, webhooks, subjects, metrics");
+  serve_cmd
+      ->add_option("--listen", args->options.listen,
+                   "HOST:PORT (port 0: any free port, printed on stdout)")
+      ->capture_default_str();
+  serve_cmd->add_option("--keys", args->keys_file,
+                        "API keys file (default: config/api_keys.yaml if present)");
+  serve_cmd->add_option(
+      "--twilio-auth-token-env", args->twilio_env,
+      "environment variable holding Twilio's auth token (inbound SMS signatures)");
+  serve_cmd->add_option("--public-url", args->options.public_url,
+                        "external base URL Twilio signs (default: http://<Host header>)");
+  out.push_back({serve_cmd, [&common, args] { return run_serve(common, *args); }});
+
+  auto* apikey = app.add_subcommand("apikey", "API keys of the HTTP surface");
+  apikey->require_subcommand(1);
+  auto* newkey = apikey->add_subcommand(
+      "new", "print a fresh key once, and the entry to add to the keys file");
+  auto sender = std::make_shared<std::string>();
+  newkey->add_option("sender", *sender, "operator or clinic:<id>")->required();
+  out.push_back({newkey, [sender] {
+                   NewKey k = new_api_key(*sender);
+                   std::printf("%s\n", k.key.c_str());
+                   std::fprintf(stderr,
+                                "the key is shown only now; add this line to the keys file "
+                                "(config/api_keys.yaml):\n");
+                   std::printf("%s\n", k.yaml_entry.c_str());
+                   return 0;
+                 }});
+
+  auto* req = app.add_subcommand(
+      "requests", "subject requests (開示, stop, erase …): open ones, overdue first");
+  auto all = std::make_shared<bool>(false);
+  req->add_flag("--all", *all, "also list completed requests");
+  out.push_back({req, [&common, all] { return run_requests(common, *all); }});
+}
+
+}  // namespace dispatcher::web

@@ -1,0 +1,42 @@
+#include "codec/mask.hpp"
+
+#include <cctype>
+
+namespace dispatcher {
+
+namespace {
+
+bool is_local_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '+' || c == '-' || c == '%';
+}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::string mask_personal(std::string_view in) {
+  std::string out(in);
+  // E-mail: keep the first character of the local part and the domain.
+  for (std::size_t at = out.find('@'); at != std::string::npos; at = out.find('@', at + 1)) {
+    std::size_t start = at;
+    while (start > 0 && is_local_char(out[start - 1])) --start;
+    if (start == at || at + 1 >= out.size() || !std::isalnum(static_cast<unsigned char>(out[at + 1]))) continue;
+    for (std::size_t i = start + 1; i < at; ++i) out[i] = '*';
+  }
+  // Phone: +<8 or more digits>, or a domestic 0XXXXXXXXX(X), keeps its first 2 and last 3 digits.
+  for (std::size_t i = 0; i < out.size();) {
+    if (!is_digit(out[i]) || (i > 0 && (is_digit(out[i - 1]) || std::isalpha(static_cast<unsigned char>(out[i - 1]))))) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < out.size() && is_digit(out[j])) ++j;
+    const bool plus = i > 0 && out[i - 1] == '+';
+    if (j - i >= 8 && (plus || ((j - i == 10 || j - i == 11) && out[i] == '0')))
+      for (std::size_t k = i + 2; k + 3 < j; ++k) out[k] = '*';
+    i = j;
+  }
+  return out;
+}
+
+}  // namespace dispatcher

@@ -1,0 +1,97 @@
+// The policy gate: POLICY.md's rules 2–12 evaluated over data loaded from the policy file.
+//
+// Pure: no Redis, no clock. The pipeline gathers the subject's state for a whole batch in
+// one round trip and calls evaluate() per message. Rule 1 (well-formed, unknown subscriber)
+// is answered before this, by parse_message() and the subscriber lookup.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/clock.hpp"
+#include "config/vocabulary.hpp"
+#include "model/message.hpp"
+
+namespace dispatcher::policy {
+
+enum class Verdict : std::uint8_t { send, defer, deny };
+std::string_view to_string(Verdict v) noexcept;
+
+struct Decision {
+  Verdict verdict = Verdict::deny;
+  std::optional<Channel> channel;  // set when verdict == send
+  std::string reason;              // POLICY.md reason code; empty for send
+  std::optional<TimePoint> until;  // set when verdict == defer
+};
+
+// Everything Redis knows about a subject (and about the addresses it would be reached at)
+// that the rules need. Built by the pipeline; opt-out scopes use the CLI's spelling.
+struct SubjectState {
+  bool erased = false;
+  bool stopped_all = false;
+  std::vector<std::string> stopped_purposes;
+  std::vector<std::string>
+      optouts;  // "all", "channel:sms", "purpose:advertising", "sender:clinic:c-102"
+  std::array<bool, channel_count> consent{};     // a recorded marketing opt-in per channel
+  std::array<bool, channel_count> suppressed{};  // the address on that channel is suppressed
+  std::int64_t marketing_sent_in_window = 0;     // for the frequency cap
+};
+
+struct Input {
+  const Message& message;
+  const Subscriber& recipient;  // resolved: a stored subscriber or the inline contact
+  const SubjectState& state;
+  std::span<const std::string> template_categories;  // the template's tagged categories
+  TimePoint now;
+};
+
+// Raised by Policy::load with every mistake found, each "file:line:col: what".
+class PolicyError : public std::runtime_error {
+ public:
+  explicit PolicyError(std::vector<std::string> errors);
+  const std::vector<std::string>& errors() const noexcept { return errors_; }
+
+ private:
+  std::vector<std::string> errors_;
+};
+
+class Policy {
+ public:
+  static Policy load(const std::filesystem::path& file);  // throws PolicyError
+  static Policy load_string(std::string_view yaml, std::string_view name = "<policy>");
+
+  Decision evaluate(const Input& in) const;
+
+  bool known_purpose(std::string_view purpose) const;
+  bool is_marketing(std::string_view purpose) const;
+  std::chrono::seconds cap_window() const;
+
+  // The policy file's vocabularies, for validation elsewhere (`dispatcher check`, the parser).
+  std::vector<std::string_view> purposes() const;    // in file order
+  std::vector<std::string_view> categories() const;  // in file order
+  bool known_category(std::string_view category) const;
+  std::int64_t cap_count() const;         // the frequency cap: at most this many per cap_window()
+  std::string_view default_zone() const;  // quiet hours' zone for a subject without one
+
+  struct Tables;  // the parsed policy file, defined in policy_tables.hpp
+  const Tables& tables() const { return *tables_; }
+
+  Policy(Policy&&) noexcept;
+  Policy& operator=(Policy&&) noexcept;
+  ~Policy();
+
+ private:
+  explicit Policy(std::unique_ptr<Tables> t);
+  std::unique_ptr<Tables> tables_;
+};
+
+}  // namespace dispatcher::policy

@@ -1,0 +1,87 @@
+#include "store/subject_requests.hpp"
+
+#include <sstream>
+
+namespace dispatcher {
+
+using redis::cmd;
+using redis::Command;
+
+SubjectRef resolve_subject(std::string_view name, std::string_view secret) {
+  if (name.find('@') != std::string_view::npos || (!name.empty() && name.front() == '+')) {
+    SubjectRef r;
+    r.address_hash = address_hash(name, secret);
+    r.key = "contact:" + r.address_hash;
+    return r;
+  }
+  return SubjectRef{std::string(name), {}};
+}
+
+namespace {
+
+AuditRecord event(std::string_view name, const SubjectRef& s, TimePoint now, nlohmann::json extra) {
+  AuditRecord a;
+  a.time = now;
+  a.event = std::string(name);
+  a.subject = s.key;
+  a.extra = std::move(extra);
+  return a;
+}
+
+}  // namespace
+
+std::vector<Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
+                                      TimePoint now) {
+  nlohmann::json proof = {{"time", format_rfc3339(now)}, {"channel", to_string(c)}, {"source", p.source},
+                          {"wording", p.wording},        {"recorded_by", p.recorded_by}};
+  std::vector<Command> out{cmd("HSET", k.state(s.key), "consent:" + std::string(to_string(c)), proof.dump())};
+  proof.erase("time");
+  out.push_back(audit_command(k, event("consent", s, now, proof)));
+  return out;
+}
+
+std::vector<Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope, bool out_,
+                                     std::string_view by, TimePoint now) {
+  const std::string field = "optout:" + std::string(scope);
+  std::vector<Command> out;
+  for (const std::string& key : {k.state(s.key), s.address_hash.empty() ? std::string() : k.address(s.address_hash)}) {
+    if (key.empty()) continue;
+    if (out_) out.push_back(cmd("HSET", key, field, format_rfc3339(now)));
+    else out.push_back(cmd("HDEL", key, field));
+  }
+  out.push_back(audit_command(k, event(out_ ? "optout" : "optin", s, now, {{"scope", scope}, {"recorded_by", by}})));
+  return out;
+}
+
+std::vector<Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose, std::string_view by,
+                                   TimePoint now) {
+  const std::string field = purpose.empty() ? "stop:all" : "stop:purpose:" + std::string(purpose);
+  nlohmann::json extra = {{"recorded_by", by}};
+  if (!purpose.empty()) extra["purpose"] = purpose;
+  return {cmd("HSET", k.state(s.key), field, format_rfc3339(now)), audit_command(k, event("stop", s, now, extra))};
+}
+
+std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& sub, std::string_view by,
+                                    TimePoint now) {
+  std::vector<std::string> hashes;
+  if (!s.address_hash.empty()) hashes.push_back(s.address_hash);
+  for (std::size_t i = 0; i + 1 < sub.elements.size(); i += 2) {
+    const std::string& f = sub.elements[i].str;
+    if (f != "email_h" && f != "phone_h" && f != "push_h") continue;
+    std::istringstream words(sub.elements[i + 1].str);
+    for (std::string h; words >> h;) hashes.push_back(h);
+  }
+  const std::string when = format_rfc3339(now);
+  // Contact data, push tokens, consents, opt-outs and caps go; a one-way marker stays, on
+  // the subject and on each address it had, so no producer can bring it back.
+  std::vector<Command> out{cmd("DEL", k.subscriber(s.key)), cmd("DEL", k.state(s.key)), cmd("DEL", k.frequency(s.key)),
+                           cmd("HSET", k.state(s.key), "erased", when)};
+  for (const auto& h : hashes) {
+    out.push_back(cmd("DEL", k.address(h)));
+    out.push_back(cmd("HSET", k.address(h), "erased", when));
+  }
+  out.push_back(audit_command(k, event("erase", s, now, {{"recorded_by", by}})));
+  return out;
+}
+
+}  // namespace dispatcher

@@ -1,0 +1,42 @@
+// Changes to a subject's state on request: consent, opt-out/in, stop (利用停止), erasure (消去),
+// and address suppression. Each builds the Redis commands plus the audit record that proves it;
+// the CLI verbs and the HTTP surface run the same functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/clock.hpp"
+#include "store/audit.hpp"
+#include "model/keys.hpp"
+#include "model/message.hpp"
+#include "store/redis/reply.hpp"
+
+namespace dispatcher {
+
+// A subject as people name it: a subscriber id, or an e-mail address / E.164 number of a
+// non-member (mapped to its opaque "contact:<hash>" key, with the address hash beside it).
+struct SubjectRef {
+  std::string key;           // state, history and caps live under this key
+  std::string address_hash;  // set when named by address: address-level markers go here too
+};
+SubjectRef resolve_subject(std::string_view name, std::string_view secret);
+
+struct ConsentProof {
+  std::string source;       // the form or channel through which the person agreed
+  std::string wording;      // the wording, or its version, the person agreed to
+  std::string recorded_by;  // who recorded it (operator user, "unsubscribe-page" …)
+};
+
+std::vector<redis::Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
+                                             TimePoint now);
+std::vector<redis::Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope, bool out,
+                                            std::string_view by, TimePoint now);
+std::vector<redis::Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose,
+                                          std::string_view by, TimePoint now);
+// Erasure needs the stored record's address hashes first (HGETALL sub:<id>): pass its reply.
+std::vector<redis::Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& subscriber_hash,
+                                           std::string_view by, TimePoint now);
+
+}  // namespace dispatcher

@@ -1,0 +1,170 @@
+// parse_message and the field checks, without Redis: each defect has its own reason.
+#include "model/message.hpp"
+
+#include <gtest/gtest.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <random>
+
+using dispatcher::Invalid;
+using dispatcher::Message;
+using dispatcher::MessageVocabulary;
+using nlohmann::json;
+
+namespace {
+
+MessageVocabulary vocab() {
+  MessageVocabulary v;
+  v.known_purpose = [](std::string_view p) { return p == "reservation" || p == "advertising"; };
+  v.known_template = [](std::string_view t) { return t == "reservation.reminder"; };
+  v.known_category = [](std::string_view c) { return c == "usage_history"; };
+  return v;
+}
+
+json valid() {
+  return json::parse(R"({
+    "id": "rsv-8812-remind-24h", "sender": "clinic:c-102", "purpose": "reservation",
+    "to": {"subscriber": "m-123"}, "channels": ["push", "sms", "email"],
+    "template": "reservation.reminder", "locale": "ja",
+    "data": {"clinic_name": "さくら歯科"}, "data_categories": ["usage_history"],
+    "send_at": "2026-11-30T10:00:00+09:00", "expires_at": "2026-12-01T10:00:00+09:00", "campaign": "winter-2026"})");
+}
+
+std::string reason_of(const json& j) {
+  auto r = dispatcher::parse_message(j.dump(), vocab());
+  if (auto* inv = std::get_if<Invalid>(&r)) return inv->reason;
+  return "ok";
+}
+
+}  // namespace
+
+TEST(Message, TheDesignExampleParses) {
+  auto r = dispatcher::parse_message(valid().dump(), vocab());
+  ASSERT_TRUE(std::holds_alternative<Message>(r)) << std::get<Invalid>(r).detail;
+  const Message& m = std::get<Message>(r);
+  EXPECT_EQ(m.id, "rsv-8812-remind-24h");
+  EXPECT_EQ(std::get<std::string>(m.to), "m-123");
+  ASSERT_EQ(m.channels.size(), 3u);
+  EXPECT_EQ(m.channels[0], dispatcher::Channel::push);
+  EXPECT_EQ(dispatcher::format_rfc3339(*m.send_at), "2026-11-30T01:00:00Z");
+}
+
+TEST(Message, EachDefectHasItsOwnReason) {
+  struct Case {
+    const char* reason;
+    std::function<void(json&)> change;
+  };
+  const std::vector<Case> cases = {
+      {"invalid_message:missing_id", [](json& m) { m.erase("id"); }},
+      {"invalid_message:bad_id", [](json& m) { m["id"] = "has space"; }},
+      {"invalid_message:missing_sender", [](json& m) { m.erase("sender"); }},
+      {"invalid_message:bad_sender", [](json& m) { m["sender"] = "clinic:"; }},
+      {"invalid_message:missing_purpose", [](json& m) { m.erase("purpose"); }},
+      {"invalid_message:unknown_purpose", [](json& m) { m["purpose"] = "gossip"; }},
+      {"invalid_message:missing_to", [](json& m) { m.erase("to"); }},
+      {"invalid_message:bad_to", [](json& m) { m["to"] = {{"subscriber", "m"}, {"contact", {{"email", "a@b.jp"}}}}; }},
+      {"invalid_message:missing_channels", [](json& m) { m.erase("channels"); }},
+      {"invalid_message:bad_channels", [](json& m) { m["channels"] = json::array(); }},
+      {"invalid_message:unknown_channel", [](json& m) { m["channels"] = {"fax"}; }},
+      {"invalid_message:duplicate_channel", [](json& m) { m["channels"] = {"sms", "sms"}; }},
+      {"invalid_message:missing_template", [](json& m) { m.erase("template"); }},
+      {"invalid_message:unknown_template", [](json& m) { m["template"] = "nope"; }},
+      {"invalid_message:bad_data", [](json& m) { m["data"] = "text"; }},
+      {"invalid_message:unknown_category", [](json& m) { m["data_categories"] = {"horoscope"}; }},
+      {"invalid_message:bad_send_at", [](json& m) { m["send_at"] = "2026-11-30 10:00"; }},
+      {"invalid_message:bad_expires_at", [](json& m) { m["expires_at"] = "2026-02-30T10:00:00Z"; }},
+      {"invalid_message:unknown_field", [](json& m) { m["priority"] = "high"; }},
+      {"invalid_message:invalid_email",
+       [](json& m) { m["to"] = {{"contact", {{"email", "a@@b"}}}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
+      {"invalid_message:invalid_phone",
+       [](json& m) { m["to"] = {{"contact", {{"phone", "09012345678"}}}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
+      {"invalid_message:invalid_push",
+       [](json& m) {
+         m["to"] = {{"contact", {{"push", {{{"platform", "blackberry"}, {"token", "t"}}}}}}, {"clinic", "c-1"}, {"source", "reservation_form"}};
+       }},
+      {"invalid_message:empty_contact",
+       [](json& m) { m["to"] = {{"contact", json::object()}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
+      {"invalid_message:missing_clinic", [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"source", "reservation_form"}}; }},
+      {"invalid_message:missing_source", [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}}; }},
+      {"invalid_message:unknown_source",
+       [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}, {"source", "flyer"}}; }},
+  };
+  for (const auto& c : cases) {
+    json m = valid();
+    c.change(m);
+    EXPECT_EQ(reason_of(m), c.reason) << m.dump();
+  }
+  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("{oops", vocab())).reason, "invalid_message:not_json");
+  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("[]", vocab())).reason, "invalid_message:not_object");
+}
+
+TEST(Message, InlineNonMemberContactParses) {
+  json m = valid();
+  m["to"] = {{"contact", {{"email", "Guest@Example.com"}, {"phone", "+819012345678"}}},
+             {"clinic", "c-102"},
+             {"source", "reservation_form"}};
+  auto r = dispatcher::parse_message(m.dump(), vocab());
+  ASSERT_TRUE(std::holds_alternative<Message>(r));
+  const auto& in = std::get<dispatcher::InlineRecipient>(std::get<Message>(r).to);
+  EXPECT_EQ(in.clinic, "c-102");
+  EXPECT_EQ(in.contact.phone, "+819012345678");
+  // The subject key is opaque, stable, and the same for differently-cased e-mail.
+  const auto key = dispatcher::subject_key(std::get<Message>(r), "secret-secret-secret-secret-1234");
+  EXPECT_EQ(key.rfind("contact:", 0), 0u);
+  EXPECT_EQ(key.find("Guest"), std::string::npos);
+  EXPECT_EQ(dispatcher::address_hash("guest@example.com", "k"), dispatcher::address_hash("GUEST@example.COM", "k"));
+}
+
+TEST(Message, FieldChecks) {
+  EXPECT_TRUE(dispatcher::valid_email("taro.yamada+dental@example.co.jp"));
+  EXPECT_FALSE(dispatcher::valid_email("taro@localhost"));
+  EXPECT_FALSE(dispatcher::valid_email(".taro@example.jp"));
+  EXPECT_FALSE(dispatcher::valid_email("太郎@example.jp"));
+  EXPECT_TRUE(dispatcher::valid_e164("+819012345678"));
+  EXPECT_TRUE(dispatcher::valid_e164("+14155552671"));
+  EXPECT_FALSE(dispatcher::valid_e164("+81901234"));
+  EXPECT_FALSE(dispatcher::valid_e164("819012345678"));
+  EXPECT_TRUE(dispatcher::valid_sender("group:epark"));
+  EXPECT_FALSE(dispatcher::valid_sender("Operator"));
+}
+
+// valid_e164 splits the country code itself instead of calling Parse(); it must agree with
+// libphonenumber's own Parse + Format + IsValidNumber on every input.
+TEST(Message, E164FastPathAgreesWithLibphonenumber) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
+  auto reference = [util](const std::string& s) {
+    if (s.size() < 8 || s.size() > 16 || s[0] != '+') return false;
+    for (std::size_t i = 1; i < s.size(); ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    PhoneNumber n;
+    if (util->Parse(s, "ZZ", &n) != PhoneNumberUtil::NO_PARSING_ERROR) return false;
+    std::string f;
+    util->Format(n, PhoneNumberUtil::E164, &f);
+    return f == s && util->IsValidNumber(n);
+  };
+  std::mt19937_64 rng(20261126);
+  const char* prefixes[] = {"+81", "+8190", "+8180", "+8170", "+813", "+1", "+44", "+447", "+39", "+390", "+3906",
+                            "+86", "+8613", "+49", "+7", "+82", "+8210", "+61", "+6104", "+998", "+0", "+999"};
+  int valid = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string s = prefixes[i % std::size(prefixes)];
+    const std::size_t len = 7 + rng() % 10;
+    while (s.size() < len) s += static_cast<char>('0' + rng() % 10);
+    ASSERT_EQ(dispatcher::valid_e164(s), reference(s)) << s;
+    valid += reference(s);
+  }
+  EXPECT_GT(valid, 1000) << "the sample must hold valid numbers too, or it proves little";
+}
+
+TEST(Subscriber, RecordsParseAndNonMembersNeedTheirClinic) {
+  auto ok = dispatcher::parse_subscriber(
+      R"({"id": "nm-77", "member": false, "clinic": "c-102", "source": "patient_registry", "phone": "+819011112222"})");
+  ASSERT_TRUE(std::holds_alternative<dispatcher::Subscriber>(ok));
+  auto bad = dispatcher::parse_subscriber(R"({"id": "nm-78", "member": false, "phone": "+819011112222"})");
+  ASSERT_TRUE(std::holds_alternative<Invalid>(bad));
+  EXPECT_EQ(std::get<Invalid>(bad).reason, "invalid_subscriber:missing_clinic");
+  auto reserved = dispatcher::parse_subscriber(R"({"id": "contact:abc", "member": true})");
+  EXPECT_EQ(std::get<Invalid>(reserved).reason, "invalid_subscriber:bad_id");
+}

@@ -1,0 +1,39 @@
+// Unsubscribe tokens: what keeps personal data out of URLs.
+#include "model/unsubscribe_token.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace dispatcher;
+
+namespace {
+const std::string secret = "0123456789abcdef0123456789abcdef";
+TimePoint at(const char* s) { return *parse_rfc3339(s); }
+}  // namespace
+
+TEST(UnsubscribeToken, RoundTripsAndCarriesNoReadableIdentity) {
+  TokenClaims c{subject_ref("m-123", secret), "purpose:advertising", 1800000000};
+  std::string token = make_token(c, secret);
+  EXPECT_LE(token.size(), 40u) << "tokens must stay short enough for an SMS";
+  EXPECT_EQ(token.find("m-123"), std::string::npos);
+  auto back = verify_token(token, secret, at("2026-11-26T00:00:00Z"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->ref, c.ref);
+  EXPECT_EQ(back->scope, "purpose:advertising");
+  EXPECT_EQ(subject_ref("m-123", secret), subject_ref("m-123", secret));
+  EXPECT_NE(subject_ref("m-123", secret), subject_ref("m-124", secret));
+}
+
+TEST(UnsubscribeToken, ForgedTamperedAndExpiredTokensAreRefused) {
+  TokenClaims c{subject_ref("m-123", secret), "purpose:advertising", 1800000000};
+  std::string token = make_token(c, secret);
+  EXPECT_FALSE(verify_token(token, "another-secret-another-secret-00", at("2026-11-26T00:00:00Z")));
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    std::string t = token;
+    t[i] = t[i] == 'A' ? 'B' : 'A';
+    EXPECT_FALSE(verify_token(t, secret, at("2026-11-26T00:00:00Z"))) << "flipped character " << i;
+  }
+  EXPECT_FALSE(verify_token(token, secret, at("2027-03-20T00:00:00Z"))) << "expired";
+  EXPECT_FALSE(verify_token("", secret, at("2026-11-26T00:00:00Z")));
+  EXPECT_FALSE(verify_token(std::string(500, 'A'), secret, at("2026-11-26T00:00:00Z")));
+  EXPECT_THROW(make_token({c.ref, "purpose:gossip", 1800000000}, secret), std::invalid_argument);
+}

@@ -6,14 +6,14 @@
 #include <map>
 #include <sstream>
 
+#include "app/verbs.hpp"
 #include "channels/config_reader.hpp"
 #include "channels/connect_probe.hpp"
 #include "dispatcher/batch.hpp"
 #include "dispatcher/providers.hpp"
-#include "store/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
 #include "model/unsubscribe_token.hpp"
-#include "app/verbs.hpp"
+#include "store/redis/sync_client.hpp"
 #include "templates/display_times.hpp"
 #include "templates/sms_count.hpp"
 
@@ -41,7 +41,8 @@ int check(const Common& common, bool connect) {
   }
   std::size_t templates = 0;
   try {
-    rt.catalog = templates::Catalog::load(config::resolve_shipped(cfg.templates.dir), rt.template_options());
+    rt.catalog =
+        templates::Catalog::load(config::resolve_shipped(cfg.templates.dir), rt.template_options());
     templates = rt.catalog->names().size();
   } catch (const templates::LoadError& e) {
     for (const auto& l : e.errors()) errors.push_back("template: " + l);
@@ -58,7 +59,8 @@ int check(const Common& common, bool connect) {
         const auto r = channels::probe_connection(t, std::chrono::seconds(10));
         const std::string where = fmt::format("channels.{} {} {}", to_string(c), t.provider, t.url);
         if (r.ok)
-          std::printf("connect: %s ok (%lld ms)\n", where.c_str(), static_cast<long long>(r.took.count()));
+          std::printf("connect: %s ok (%lld ms)\n", where.c_str(),
+                      static_cast<long long>(r.took.count()));
         else
           errors.push_back(fmt::format("connect: {}: {}", where, r.error));
       }
@@ -123,16 +125,21 @@ int explain(const Common& common, const ExplainOptions& o) {
     chunk.clear();
   };
   std::string error;
-  bool ok = for_each_line(o.file, [&](std::string_view line, std::size_t) {
-    Work w;
-    w.payload = std::string(line);
-    chunk.push_back(std::move(w));
-    if (chunk.size() >= 1000) run_chunk();
-  }, error);
+  bool ok = for_each_line(
+      o.file,
+      [&](std::string_view line, std::size_t) {
+        Work w;
+        w.payload = std::string(line);
+        chunk.push_back(std::move(w));
+        if (chunk.size() >= 1000) run_chunk();
+      },
+      error);
   if (!chunk.empty()) run_chunk();
   if (!ok) throw std::runtime_error(error);
   if (o.summary)
-    std::printf("%s\n", nlohmann::json({{"messages", total}, {"decisions", by_decision}, {"channels", by_channel},
+    std::printf("%s\n", nlohmann::json({{"messages", total},
+                                        {"decisions", by_decision},
+                                        {"channels", by_channel},
                                         {"reasons", by_reason}})
                             .dump()
                             .c_str());
@@ -149,7 +156,8 @@ int render(const Common& common, const RenderOptions& o) {
   if (!ch) throw std::runtime_error("--channel must be email, sms or push: " + o.channel);
   Runtime rt = open_runtime(common.config_file, Needs{true, false});
   if (!o.templates_dir.empty()) rt.config.templates.dir = o.templates_dir;
-  rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());
+  rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir),
+                                        rt.template_options());
   const templates::Template* t = rt.catalog->find(o.name, o.locale);
   if (!t) throw std::runtime_error("no template named " + o.name);
   if (!t->has_channel(*ch)) throw std::runtime_error(o.name + " has no " + o.channel + " parts");
@@ -167,7 +175,8 @@ int render(const Common& common, const RenderOptions& o) {
                              {"sender_contact", ident.contact},
                              {"message_id", "preview"},
                              {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
-  templates::add_display_times(data, rt.policy->default_zone(), t->locale(), injected);  // a recipient without a zone
+  templates::add_display_times(data, rt.policy->default_zone(), t->locale(),
+                               injected);  // a recipient without a zone
   auto result = t->render(*ch, data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);
@@ -175,10 +184,16 @@ int render(const Common& common, const RenderOptions& o) {
   std::vector<std::pair<std::string, const std::string*>> parts;
   switch (*ch) {
     case Channel::email:
-      parts = {{"email.subject", &r.email_subject}, {"email.txt", &r.email_text}, {"email.html", &r.email_html}};
+      parts = {{"email.subject", &r.email_subject},
+               {"email.txt", &r.email_text},
+               {"email.html", &r.email_html}};
       break;
-    case Channel::sms: parts = {{"sms.txt", &r.sms_text}}; break;
-    case Channel::push: parts = {{"push.title", &r.push_title}, {"push.body", &r.push_body}}; break;
+    case Channel::sms:
+      parts = {{"sms.txt", &r.sms_text}};
+      break;
+    case Channel::push:
+      parts = {{"push.title", &r.push_title}, {"push.body", &r.push_body}};
+      break;
   }
   if (o.json) {
     nlohmann::json j;
@@ -186,7 +201,9 @@ int render(const Common& common, const RenderOptions& o) {
     for (const auto& [name, text] : parts) j["parts"][name] = *text;
     if (*ch == Channel::sms) {
       auto c = templates::count_sms(r.sms_text);
-      j["sms"] = {{"encoding", templates::to_string(c.encoding)}, {"units", c.units}, {"segments", c.segments}};
+      j["sms"] = {{"encoding", templates::to_string(c.encoding)},
+                  {"units", c.units},
+                  {"segments", c.segments}};
     }
     std::printf("%s\n", j.dump().c_str());
     return 0;
@@ -194,8 +211,9 @@ int render(const Common& common, const RenderOptions& o) {
   for (const auto& [name, text] : parts) std::printf("--- %s\n%s\n", name.c_str(), text->c_str());
   if (*ch == Channel::sms) {
     auto c = templates::count_sms(r.sms_text);
-    std::printf("--- sms: %s, %zu units, %zu segment%s\n", std::string(templates::to_string(c.encoding)).c_str(),
-                c.units, c.segments, c.segments == 1 ? "" : "s");
+    std::printf("--- sms: %s, %zu units, %zu segment%s\n",
+                std::string(templates::to_string(c.encoding)).c_str(), c.units, c.segments,
+                c.segments == 1 ? "" : "s");
   }
   return 0;
 }
@@ -203,13 +221,16 @@ int render(const Common& common, const RenderOptions& o) {
 }  // namespace
 
 void add_check_verbs(CLI::App& app, const Common& common, Verbs& out) {
-  auto* chk = app.add_subcommand("check", "validate config, policy and templates; non-zero exit with the reasons");
+  auto* chk = app.add_subcommand(
+      "check", "validate config, policy and templates; non-zero exit with the reasons");
   auto connect = std::make_shared<bool>(false);
   chk->add_flag("--connect", *connect,
-                "also connect to every configured provider (TLS handshake; SMTP up to AUTH), sending nothing");
+                "also connect to every configured provider (TLS handshake; SMTP up to AUTH), "
+                "sending nothing");
   out.push_back({chk, [&common, connect] { return check(common, *connect); }});
 
-  auto* exp = app.add_subcommand("explain", "print the decision for each message, without sending or counting");
+  auto* exp = app.add_subcommand(
+      "explain", "print the decision for each message, without sending or counting");
   auto eo = std::make_shared<ExplainOptions>();
   exp->add_option("--now", eo->now, "fix the clock (RFC 3339) for quiet hours and expiry");
   exp->add_flag("--summary", eo->summary, "print counts per decision, channel and reason instead");

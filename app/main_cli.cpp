@@ -4,18 +4,19 @@
 #include <fstream>
 #include <iostream>
 
+#include "app/verbs.hpp"
 #include "channels/config_reader.hpp"
-#include "config/config.hpp"
 #include "codec/mask.hpp"
+#include "config/config.hpp"
 #include "config/logging.hpp"
 #include "policy/policy.hpp"
 #include "store/redis/sync_client.hpp"
-#include "app/verbs.hpp"
 #include "templates/catalog.hpp"
 
 namespace dispatcher::verbs {
 
-bool for_each_line(const std::string& file, const std::function<void(std::string_view, std::size_t)>& f,
+bool for_each_line(const std::string& file,
+                   const std::function<void(std::string_view, std::size_t)>& f,
                    std::string& error) {
   std::ifstream in;
   std::istream* src = &std::cin;
@@ -39,10 +40,12 @@ bool for_each_line(const std::string& file, const std::function<void(std::string
 }
 
 int main(int argc, char** argv, const std::vector<Registrar>& extra) {
-  CLI::App app{"dispatcher: sends reminders and notices by e-mail, SMS and push, within the privacy policy"};
+  CLI::App app{
+      "dispatcher: sends reminders and notices by e-mail, SMS and push, within the privacy policy"};
   app.require_subcommand(1);
   Common common;
-  app.add_option("--config", common.config_file, "config file (default: config/dispatcher.yaml if present)");
+  app.add_option("--config", common.config_file,
+                 "config file (default: config/dispatcher.yaml if present)");
   Verbs verbs;
   add_queue_verbs(app, common, verbs);
   add_subject_verbs(app, common, verbs);
@@ -57,16 +60,19 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
     for (const Verb& v : verbs)
       if (v.command->parsed()) return v.run();
   } catch (const config::ConfigError& e) {
-    for (const auto& line : e.errors()) std::fprintf(stderr, "dispatcher: config: %s\n", line.c_str());
+    for (const auto& line : e.errors())
+      std::fprintf(stderr, "dispatcher: config: %s\n", line.c_str());
     return 2;
   } catch (const policy::PolicyError& e) {
-    for (const auto& line : e.errors()) std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
+    for (const auto& line : e.errors())
+      std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
     return 2;
   } catch (const channels::ConfigError& e) {
     std::fprintf(stderr, "dispatcher: config: %s\n", e.what());
     return 2;
   } catch (const templates::LoadError& e) {
-    for (const auto& line : e.errors()) std::fprintf(stderr, "dispatcher: template: %s\n", line.c_str());
+    for (const auto& line : e.errors())
+      std::fprintf(stderr, "dispatcher: template: %s\n", line.c_str());
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "dispatcher: %s\n", mask_personal(e.what()).c_str());

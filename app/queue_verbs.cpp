@@ -1,19 +1,19 @@
 // run, enqueue, cancel: putting messages on the queue, taking them off, and consuming it.
-#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <cstdio>
 
-#include "dispatcher/consumer.hpp"
+#include "app/verbs.hpp"
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
+#include "dispatcher/consumer.hpp"
 #include "dispatcher/providers.hpp"
-#include "store/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/scheduler.hpp"
-#include "app/verbs.hpp"
+#include "store/redis/sync_client.hpp"
 
 namespace dispatcher::verbs {
 
@@ -29,7 +29,8 @@ void print_summary(const Tally& s, const Runtime& rt) {
   auto line = [&s](const char* label, const char* outcome) {
     std::string parts;
     if (auto it = s.counts().find(outcome); it != s.counts().end())
-      for (const auto& [k, v] : it->second) parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", k, v);
+      for (const auto& [k, v] : it->second)
+        parts += fmt::format("{}{} {}", parts.empty() ? "" : ", ", k, v);
     std::fprintf(stderr, "  %-13s %lld%s%s%s\n", label, static_cast<long long>(s.total(outcome)),
                  parts.empty() ? "" : " (", parts.c_str(), parts.empty() ? "" : ")");
   };
@@ -39,10 +40,13 @@ void print_summary(const Tally& s, const Runtime& rt) {
   line("deferred", "deferred");
   line("dead-letter", "dead_letter");
   line("failed", "failed");
-  std::fprintf(stderr, "  %-13s %lld\n  %-13s %lld\n", "duplicates", static_cast<long long>(s.total("duplicate")),
-               "retries", static_cast<long long>(s.total("retried")));
+  std::fprintf(stderr, "  %-13s %lld\n  %-13s %lld\n", "duplicates",
+               static_cast<long long>(s.total("duplicate")), "retries",
+               static_cast<long long>(s.total("retried")));
   bool outbox = !rt.config.channels || rt.config.channels.IsNull();
-  if (outbox) std::fprintf(stderr, "  outbox        %s/outbox/ (email/*.eml, sms.jsonl, push.jsonl)\n", rt.config.data_dir.c_str());
+  if (outbox)
+    std::fprintf(stderr, "  outbox        %s/outbox/ (email/*.eml, sms.jsonl, push.jsonl)\n",
+                 rt.config.data_dir.c_str());
 }
 
 int run(const Common& common, bool until_idle, const std::string& start_at) {
@@ -88,42 +92,50 @@ int enqueue(const Common& common, const std::string& file) {
   auto flush = [&] {
     if (pending.empty()) return;
     auto replies = redis.exec(pending);
-    if (auto err = redis::first_error(pending, replies); !err.empty()) throw std::runtime_error("redis: " + err);
+    if (auto err = redis::first_error(pending, replies); !err.empty())
+      throw std::runtime_error("redis: " + err);
     pending.clear();
     progress.show(total);
   };
   std::string error;
-  bool ok = for_each_line(file, [&](std::string_view line, std::size_t) {
-    ++total;
-    // Only what routing needs is read here; the consumer validates everything (and
-    // dead-letters what is wrong), so a bad line is never lost.
-    auto j = nlohmann::json::parse(line, nullptr, false);
-    std::optional<TimePoint> send_at;
-    std::string id;
-    if (j.is_object()) {
-      if (auto it = j.find("id"); it != j.end() && it->is_string()) id = it->get<std::string>();
-      if (auto it = j.find("send_at"); it != j.end() && it->is_string()) send_at = parse_rfc3339(it->get<std::string>());
-    }
-    if (send_at && *send_at > now && !id.empty()) {
-      auto cmds = schedule_commands(rt.keys, id, line, *send_at);
-      pending.insert(pending.end(), cmds.begin(), cmds.end());
-      ++scheduled;
-    } else {
-      pending.push_back(redis::cmd("XADD", rt.keys.stream(), "*", "payload", std::string(line)));
-    }
-    if (pending.size() >= 1000) flush();
-  }, error);
+  bool ok = for_each_line(
+      file,
+      [&](std::string_view line, std::size_t) {
+        ++total;
+        // Only what routing needs is read here; the consumer validates everything (and
+        // dead-letters what is wrong), so a bad line is never lost.
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        std::optional<TimePoint> send_at;
+        std::string id;
+        if (j.is_object()) {
+          if (auto it = j.find("id"); it != j.end() && it->is_string()) id = it->get<std::string>();
+          if (auto it = j.find("send_at"); it != j.end() && it->is_string())
+            send_at = parse_rfc3339(it->get<std::string>());
+        }
+        if (send_at && *send_at > now && !id.empty()) {
+          auto cmds = schedule_commands(rt.keys, id, line, *send_at);
+          pending.insert(pending.end(), cmds.begin(), cmds.end());
+          ++scheduled;
+        } else {
+          pending.push_back(
+              redis::cmd("XADD", rt.keys.stream(), "*", "payload", std::string(line)));
+        }
+        if (pending.size() >= 1000) flush();
+      },
+      error);
   flush();
   progress.end();
   if (!ok) throw std::runtime_error(error);
-  std::fprintf(stderr, "enqueued %zu message%s (%zu scheduled for later)\n", total, total == 1 ? "" : "s", scheduled);
+  std::fprintf(stderr, "enqueued %zu message%s (%zu scheduled for later)\n", total,
+               total == 1 ? "" : "s", scheduled);
   return 0;
 }
 
 int cancel(const Common& common, const std::string& id) {
   Runtime rt = open_runtime(common.config_file, Needs{false, false});
   auto redis = redis::SyncClient::connect(rt.redis_endpoint());
-  auto r = redis.run(cancel_command(rt.keys, id, rt.config.consumer.idempotency_ttl_days * 86400000LL));
+  auto r =
+      redis.run(cancel_command(rt.keys, id, rt.config.consumer.idempotency_ttl_days * 86400000LL));
   if (r.is_error()) throw std::runtime_error("redis: " + r.str);
   const std::string status = r.elements.empty() ? "" : r.elements[0].str;
   if (status == "cancelled") {
@@ -131,29 +143,36 @@ int cancel(const Common& common, const std::string& id) {
     return 0;
   }
   if (status == "marked") {
-    std::printf("%s was not scheduled; it will not be delivered if it is still queued\n", id.c_str());
+    std::printf("%s was not scheduled; it will not be delivered if it is still queued\n",
+                id.c_str());
     return 0;
   }
   if (status == "in_flight") {
-    std::fprintf(stderr, "dispatcher: %s is being delivered right now and cannot be cancelled\n", id.c_str());
+    std::fprintf(stderr, "dispatcher: %s is being delivered right now and cannot be cancelled\n",
+                 id.c_str());
     return 1;
   }
-  std::fprintf(stderr, "dispatcher: %s was already decided (%s) and cannot be cancelled\n", id.c_str(),
-               r.elements.size() > 1 ? r.elements[1].str.c_str() : "?");
+  std::fprintf(stderr, "dispatcher: %s was already decided (%s) and cannot be cancelled\n",
+               id.c_str(), r.elements.size() > 1 ? r.elements[1].str.c_str() : "?");
   return 1;
 }
 
 }  // namespace
 
 void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out) {
-  auto* run_cmd = app.add_subcommand("run", "consume the queue and send until SIGTERM/SIGINT, then drain and exit 0");
+  auto* run_cmd = app.add_subcommand(
+      "run", "consume the queue and send until SIGTERM/SIGINT, then drain and exit 0");
   auto until_idle = std::make_shared<bool>(false);
-  run_cmd->add_flag("--until-idle", *until_idle, "also stop once nothing is queued, in flight or due");
+  run_cmd->add_flag("--until-idle", *until_idle,
+                    "also stop once nothing is queued, in flight or due");
   auto start_at = std::make_shared<std::string>();
-  run_cmd->add_option("--now", *start_at, "start the clock at this RFC 3339 time (rehearsals and tests)");
-  out.push_back({run_cmd, [&common, until_idle, start_at] { return run(common, *until_idle, *start_at); }});
+  run_cmd->add_option("--now", *start_at,
+                      "start the clock at this RFC 3339 time (rehearsals and tests)");
+  out.push_back(
+      {run_cmd, [&common, until_idle, start_at] { return run(common, *until_idle, *start_at); }});
 
-  auto* enq = app.add_subcommand("enqueue", "enqueue messages, one JSON object a line, from F or - (stdin)");
+  auto* enq = app.add_subcommand("enqueue",
+                                 "enqueue messages, one JSON object a line, from F or - (stdin)");
   auto file = std::make_shared<std::string>("-");
   enq->add_option("file", *file, "file of JSON lines, or - for stdin");
   out.push_back({enq, [&common, file] { return enqueue(common, *file); }});

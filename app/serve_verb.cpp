@@ -7,8 +7,8 @@
 
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
-#include "store/redis/sync_client.hpp"
 #include "dispatcher/runtime.hpp"
+#include "store/redis/sync_client.hpp"
 #include "web/api_keys.hpp"
 #include "web/server.hpp"
 

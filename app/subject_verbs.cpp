@@ -5,11 +5,11 @@
 
 #include <cstdio>
 
-#include "store/redis/sync_client.hpp"
+#include "app/verbs.hpp"
 #include "dispatcher/runtime.hpp"
+#include "store/redis/sync_client.hpp"
 #include "store/subject_requests.hpp"
 #include "store/subject_store.hpp"
-#include "app/verbs.hpp"
 
 namespace dispatcher::verbs {
 
@@ -22,12 +22,14 @@ std::string operator_name() {
 
 void exec_checked(redis::SyncClient& r, const std::vector<redis::Command>& cmds) {
   auto replies = r.exec(cmds);
-  if (auto err = redis::first_error(cmds, replies); !err.empty()) throw std::runtime_error("redis: " + err);
+  if (auto err = redis::first_error(cmds, replies); !err.empty())
+    throw std::runtime_error("redis: " + err);
 }
 
 struct Session {
   explicit Session(const Common& c, bool policy = false)
-      : rt(open_runtime(c.config_file, Needs{policy, false})), redis(redis::SyncClient::connect(rt.redis_endpoint())) {}
+      : rt(open_runtime(c.config_file, Needs{policy, false})),
+        redis(redis::SyncClient::connect(rt.redis_endpoint())) {}
   Runtime rt;
   redis::SyncClient redis;
 };
@@ -37,25 +39,30 @@ int subscriber_put(const Common& common, const std::string& file) {
   std::vector<redis::Command> pending;
   std::size_t stored = 0, bad = 0;
   std::string error;
-  bool ok = for_each_line(file, [&](std::string_view line, std::size_t n) {
-    auto parsed = parse_subscriber(line);
-    if (auto* inv = std::get_if<Invalid>(&parsed)) {
-      std::fprintf(stderr, "dispatcher: line %zu: %s: %s\n", n, inv->reason.c_str(), inv->detail.c_str());
-      ++bad;
-      return;
-    }
-    auto cmds = put_subscriber(s.rt.keys, std::get<Subscriber>(parsed), s.rt.secret);
-    pending.insert(pending.end(), cmds.begin(), cmds.end());
-    ++stored;
-    if (pending.size() >= 1000) {
-      exec_checked(s.redis, pending);
-      pending.clear();
-    }
-  }, error);
+  bool ok = for_each_line(
+      file,
+      [&](std::string_view line, std::size_t n) {
+        auto parsed = parse_subscriber(line);
+        if (auto* inv = std::get_if<Invalid>(&parsed)) {
+          std::fprintf(stderr, "dispatcher: line %zu: %s: %s\n", n, inv->reason.c_str(),
+                       inv->detail.c_str());
+          ++bad;
+          return;
+        }
+        auto cmds = put_subscriber(s.rt.keys, std::get<Subscriber>(parsed), s.rt.secret);
+        pending.insert(pending.end(), cmds.begin(), cmds.end());
+        ++stored;
+        if (pending.size() >= 1000) {
+          exec_checked(s.redis, pending);
+          pending.clear();
+        }
+      },
+      error);
   if (!pending.empty()) exec_checked(s.redis, pending);
   if (!ok) throw std::runtime_error(error);
-  std::fprintf(stderr, "stored %zu subscriber%s%s\n", stored, stored == 1 ? "" : "s",
-               bad ? fmt::format(", {} invalid line{} skipped", bad, bad == 1 ? "" : "s").c_str() : "");
+  std::fprintf(
+      stderr, "stored %zu subscriber%s%s\n", stored, stored == 1 ? "" : "s",
+      bad ? fmt::format(", {} invalid line{} skipped", bad, bad == 1 ? "" : "s").c_str() : "");
   return bad ? 1 : 0;
 }
 
@@ -64,7 +71,8 @@ int history(const Common& common, const std::string& subject) {
   SubjectRef ref = resolve_subject(subject, s.rt.secret);
   std::string from = "-";
   for (int page = 0; page < 100000; ++page) {
-    auto r = s.redis.run(redis::cmd("XRANGE", s.rt.keys.history(ref.key), from, "+", "COUNT", "1000"));
+    auto r =
+        s.redis.run(redis::cmd("XRANGE", s.rt.keys.history(ref.key), from, "+", "COUNT", "1000"));
     if (r.is_error()) throw std::runtime_error("redis: " + r.str);
     for (const auto& entry : r.elements) {
       const auto& fields = entry.elements[1].elements;
@@ -77,11 +85,13 @@ int history(const Common& common, const std::string& subject) {
   return 0;
 }
 
-int consent(const Common& common, const std::string& subject, const std::string& channel, const ConsentProof& proof) {
+int consent(const Common& common, const std::string& subject, const std::string& channel,
+            const ConsentProof& proof) {
   auto c = parse_channel(channel);
   if (!c) throw std::runtime_error("channel must be email, sms or push: " + channel);
   Session s(common);
-  exec_checked(s.redis, consent_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), *c, proof, system_now()));
+  exec_checked(s.redis, consent_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), *c,
+                                         proof, system_now()));
   std::printf("consent recorded: %s %s\n", subject.c_str(), channel.c_str());
   return 0;
 }
@@ -92,17 +102,18 @@ int optout(const Common& common, const std::string& subject, const std::string& 
   Session s(common, /*policy=*/true);
   if (scope.rfind("purpose:", 0) == 0 && !s.rt.policy->known_purpose(scope.substr(8)))
     throw std::runtime_error("unknown purpose: " + scope.substr(8));
-  exec_checked(s.redis, optout_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), scope, out, operator_name(),
-                                        system_now()));
+  exec_checked(s.redis, optout_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), scope,
+                                        out, operator_name(), system_now()));
   std::printf("%s %s %s\n", out ? "opted out:" : "opted in:", subject.c_str(), scope.c_str());
   return 0;
 }
 
 int stop(const Common& common, const std::string& subject, const std::string& purpose) {
   Session s(common, /*policy=*/true);
-  if (!purpose.empty() && !s.rt.policy->known_purpose(purpose)) throw std::runtime_error("unknown purpose: " + purpose);
-  exec_checked(s.redis,
-               stop_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), purpose, operator_name(), system_now()));
+  if (!purpose.empty() && !s.rt.policy->known_purpose(purpose))
+    throw std::runtime_error("unknown purpose: " + purpose);
+  exec_checked(s.redis, stop_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), purpose,
+                                      operator_name(), system_now()));
   std::printf("stopped: %s %s\n", subject.c_str(), purpose.empty() ? "(all use)" : purpose.c_str());
   return 0;
 }
@@ -119,17 +130,21 @@ int erase(const Common& common, const std::string& subject) {
 int suppression(const Common& common, const std::string& action, const std::string& address) {
   Session s(common);
   if (action == "list") {
-    auto r = s.redis.run(redis::cmd("ZRANGE", s.rt.keys.suppressed_index(), "0", "-1", "WITHSCORES"));
+    auto r =
+        s.redis.run(redis::cmd("ZRANGE", s.rt.keys.suppressed_index(), "0", "-1", "WITHSCORES"));
     for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
       const std::string& member = r.elements[i].str;
       auto colon = member.find(':');
-      auto why = s.redis.run(redis::cmd("HGET", s.rt.keys.address(member.substr(colon + 1)), "suppressed"));
-      std::printf("%s\n", nlohmann::json({{"channel", member.substr(0, colon)},
-                                          {"address_hash", member.substr(colon + 1)},
-                                          {"since", format_rfc3339(from_epoch_ms(std::stoll(r.elements[i + 1].str)))},
-                                          {"why", nlohmann::json::parse(why.str, nullptr, false)}})
-                              .dump()
-                              .c_str());
+      auto why = s.redis.run(
+          redis::cmd("HGET", s.rt.keys.address(member.substr(colon + 1)), "suppressed"));
+      std::printf("%s\n",
+                  nlohmann::json(
+                      {{"channel", member.substr(0, colon)},
+                       {"address_hash", member.substr(colon + 1)},
+                       {"since", format_rfc3339(from_epoch_ms(std::stoll(r.elements[i + 1].str)))},
+                       {"why", nlohmann::json::parse(why.str, nullptr, false)}})
+                      .dump()
+                      .c_str());
     }
     return 0;
   }
@@ -144,7 +159,8 @@ int suppression(const Common& common, const std::string& action, const std::stri
                            redis::cmd("ZREM", s.rt.keys.suppressed_index(), channel + ":" + h)});
     std::printf("suppression lifted\n");
   } else {
-    exec_checked(s.redis, suppress_commands(s.rt.keys, h, channel, "manual", "added by " + operator_name(), system_now()));
+    exec_checked(s.redis, suppress_commands(s.rt.keys, h, channel, "manual",
+                                            "added by " + operator_name(), system_now()));
     std::printf("suppressed\n");
   }
   return 0;
@@ -160,55 +176,71 @@ std::shared_ptr<T> opt(T init = {}) {
 void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* sub = app.add_subcommand("subscriber", "manage subscriber records");
   sub->require_subcommand(1);
-  auto* put = sub->add_subcommand("put", "upsert subscriber records, one JSON object a line, from F or - (stdin)");
+  auto* put = sub->add_subcommand(
+      "put", "upsert subscriber records, one JSON object a line, from F or - (stdin)");
   auto file = opt<std::string>("-");
   put->add_option("file", *file, "file of JSON lines, or - for stdin");
   out.push_back({put, [&common, file] { return subscriber_put(common, *file); }});
 
-  auto* hist = app.add_subcommand("history", "everything sent to, or withheld from, a subject, and why (開示)");
+  auto* hist = app.add_subcommand(
+      "history", "everything sent to, or withheld from, a subject, and why (開示)");
   auto subject = opt<std::string>();
-  hist->add_option("subject", *subject, "subscriber id, or a non-member's e-mail address or E.164 number")->required();
+  hist->add_option("subject", *subject,
+                   "subscriber id, or a non-member's e-mail address or E.164 number")
+      ->required();
   out.push_back({hist, [&common, subject] { return history(common, *subject); }});
 
-  auto* con = app.add_subcommand("consent", "record a marketing opt-in for a channel, with its proof");
+  auto* con =
+      app.add_subcommand("consent", "record a marketing opt-in for a channel, with its proof");
   auto csubject = opt<std::string>(), cchannel = opt<std::string>();
   auto proof = opt<ConsentProof>();
   proof->recorded_by = operator_name();
   con->add_option("subject", *csubject, "subscriber id, e-mail or E.164 number")->required();
   con->add_option("channel", *cchannel, "email, sms or push")->required();
-  con->add_option("--source", proof->source, "the form or way through which the person agreed")->required();
+  con->add_option("--source", proof->source, "the form or way through which the person agreed")
+      ->required();
   con->add_option("--wording", proof->wording, "the wording, or its version, the person agreed to");
   con->add_option("--by", proof->recorded_by, "who records it (default: cli:$USER)");
-  out.push_back({con, [&common, csubject, cchannel, proof] { return consent(common, *csubject, *cchannel, *proof); }});
+  out.push_back({con, [&common, csubject, cchannel, proof] {
+                   return consent(common, *csubject, *cchannel, *proof);
+                 }});
 
   for (bool is_out : {true, false}) {
-    auto* o = app.add_subcommand(is_out ? "optout" : "optin",
-                                 is_out ? "opt a subject out: all, channel:<c>, purpose:<p> or sender:<s>"
-                                        : "withdraw an opt-out");
+    auto* o =
+        app.add_subcommand(is_out ? "optout" : "optin",
+                           is_out ? "opt a subject out: all, channel:<c>, purpose:<p> or sender:<s>"
+                                  : "withdraw an opt-out");
     auto osubject = opt<std::string>(), scope = opt<std::string>();
     o->add_option("subject", *osubject, "subscriber id, e-mail or E.164 number")->required();
     o->add_option("scope", *scope, "all, channel:<c>, purpose:<p> or sender:<s>")->required();
-    out.push_back({o, [&common, osubject, scope, is_out] { return optout(common, *osubject, *scope, is_out); }});
+    out.push_back({o, [&common, osubject, scope, is_out] {
+                     return optout(common, *osubject, *scope, is_out);
+                   }});
   }
 
-  auto* st = app.add_subcommand("stop", "a request to stop use (利用停止), of everything or of one purpose");
+  auto* st = app.add_subcommand(
+      "stop", "a request to stop use (利用停止), of everything or of one purpose");
   auto ssubject = opt<std::string>(), purpose = opt<std::string>();
   st->add_option("subject", *ssubject, "subscriber id, e-mail or E.164 number")->required();
   st->add_option("--purpose", *purpose, "stop only this purpose");
   out.push_back({st, [&common, ssubject, purpose] { return stop(common, *ssubject, *purpose); }});
 
-  auto* er = app.add_subcommand("erase", "a request for erasure (消去): contact data gone, never messaged again");
+  auto* er = app.add_subcommand(
+      "erase", "a request for erasure (消去): contact data gone, never messaged again");
   auto esubject = opt<std::string>();
   er->add_option("subject", *esubject, "subscriber id, e-mail or E.164 number")->required();
   out.push_back({er, [&common, esubject] { return erase(common, *esubject); }});
 
-  auto* sup = app.add_subcommand("suppression", "list, add or lift address suppressions (hard bounces, dead numbers)");
+  auto* sup = app.add_subcommand(
+      "suppression", "list, add or lift address suppressions (hard bounces, dead numbers)");
   sup->require_subcommand(1);
   for (const char* action : {"list", "add", "lift"}) {
     auto* a = sup->add_subcommand(action, std::string(action) + " suppressions");
     auto address = opt<std::string>();
-    if (std::string(action) != "list") a->add_option("address", *address, "e-mail, E.164 number or push token")->required();
-    out.push_back({a, [&common, action, address] { return suppression(common, action, *address); }});
+    if (std::string(action) != "list")
+      a->add_option("address", *address, "e-mail, E.164 number or push token")->required();
+    out.push_back(
+        {a, [&common, action, address] { return suppression(common, action, *address); }});
   }
 }
 

@@ -26,7 +26,8 @@ struct Result {
   double seconds = 0;
 };
 
-Result drive(boost::asio::io_context& io, Provider& p, int total, int in_flight, const std::function<Envelope(int)>& make) {
+Result drive(boost::asio::io_context& io, Provider& p, int total, int in_flight,
+             const std::function<Envelope(int)>& make) {
   Result r;
   int started = 0, finished = 0;
   std::function<void()> next = [&] {
@@ -39,14 +40,15 @@ Result drive(boost::asio::io_context& io, Provider& p, int total, int in_flight,
   };
   const auto t0 = std::chrono::steady_clock::now();
   for (int i = 0; i < std::min(in_flight, total); ++i) next();
-  run_until(io, [&] { return finished == total; }, std::chrono::minutes(5));
+  run_until(
+      io, [&] { return finished == total; }, std::chrono::minutes(5));
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return r;
 }
 
 void print(const char* what, const Result& r) {
-  std::printf("%-28s %6d accepted %4d failed  %7.2f s  %8.0f msg/s\n", what, r.accepted, r.failed, r.seconds,
-              r.accepted / std::max(r.seconds, 1e-9));
+  std::printf("%-28s %6d accepted %4d failed  %7.2f s  %8.0f msg/s\n", what, r.accepted, r.failed,
+              r.seconds, r.accepted / std::max(r.seconds, 1e-9));
 }
 
 }  // namespace

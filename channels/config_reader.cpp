@@ -23,7 +23,10 @@ std::string read_text_file(const std::string& path) {
 }
 
 EntryReader::EntryReader(YAML::Node node, std::string path, EnvFn env, std::set<std::string> common)
-    : node_(std::move(node)), path_(std::move(path)), env_(env ? std::move(env) : EnvFn(system_env)), read_(std::move(common)) {
+    : node_(std::move(node)),
+      path_(std::move(path)),
+      env_(env ? std::move(env) : EnvFn(system_env)),
+      read_(std::move(common)) {
   if (!node_.IsMap()) throw ConfigError(path_ + ": must be a map");
 }
 
@@ -35,7 +38,8 @@ std::string joined(const std::vector<std::string>& errors) {
 }
 }  // namespace
 
-ConfigErrors::ConfigErrors(std::vector<std::string> errors) : ConfigError(joined(errors)), errors_(std::move(errors)) {}
+ConfigErrors::ConfigErrors(std::vector<std::string> errors)
+    : ConfigError(joined(errors)), errors_(std::move(errors)) {}
 
 void EntryReader::fail(const std::string& key, const std::string& what) const {
   throw ConfigError((key.empty() ? path_ : at(key)) + ": " + what);
@@ -59,7 +63,8 @@ std::string EntryReader::str(const std::string& key, const std::string& fallback
   return node_[key].as<std::string>();
 }
 
-long long EntryReader::integer(const std::string& key, long long fallback, long long min, long long max) {
+long long EntryReader::integer(const std::string& key, long long fallback, long long min,
+                               long long max) {
   read_.insert(key);
   if (!has(key)) return fallback;
   long long v = 0;
@@ -68,7 +73,8 @@ long long EntryReader::integer(const std::string& key, long long fallback, long 
   } catch (const YAML::Exception&) {
     fail(key, "must be an integer");
   }
-  if (v < min || v > max) fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  if (v < min || v > max)
+    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
   return v;
 }
 
@@ -81,7 +87,8 @@ double EntryReader::number(const std::string& key, double fallback, double min, 
   } catch (const YAML::Exception&) {
     fail(key, "must be a number");
   }
-  if (!(v >= min && v <= max)) fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  if (!(v >= min && v <= max))
+    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
   return v;
 }
 
@@ -116,9 +123,11 @@ YAML::Node EntryReader::map(const std::string& key) {
 
 std::string EntryReader::secret(const std::string& key, bool required) {
   read_.insert(key);
-  if (node_[key]) fail(key, "secrets are never written inline; use " + key + "_env or " + key + "_file");
+  if (node_[key])
+    fail(key, "secrets are never written inline; use " + key + "_env or " + key + "_file");
   const bool by_env = has(key + "_env"), by_file = has(key + "_file");
-  if (by_env && by_file) fail(key + "_env", "give either " + key + "_env or " + key + "_file, not both");
+  if (by_env && by_file)
+    fail(key + "_env", "give either " + key + "_env or " + key + "_file, not both");
   if (by_env) {
     const std::string var = str(key + "_env");
     auto v = env_(var);
@@ -153,7 +162,8 @@ std::string EntryReader::url(const std::string& key, const std::string& fallback
   if (host.empty()) fail(key, "not an absolute URL");
   if (scheme == "https") return v;
   if (scheme == "http") {
-    if (!is_loopback_host(host)) fail(key, "plain http:// is only allowed to a loopback host; use https://");
+    if (!is_loopback_host(host))
+      fail(key, "plain http:// is only allowed to a loopback host; use https://");
     return v;
   }
   fail(key, "must be an https:// URL");

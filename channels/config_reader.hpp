@@ -37,7 +37,8 @@ std::optional<std::string> system_env(const std::string& name);
 class EntryReader {
  public:
   // `common`: keys handled by the caller (type, name, rate), accepted without being read here.
-  EntryReader(YAML::Node node, std::string path, EnvFn env = system_env, std::set<std::string> common = {});
+  EntryReader(YAML::Node node, std::string path, EnvFn env = system_env,
+              std::set<std::string> common = {});
 
   const std::string& path() const noexcept { return path_; }
   std::string at(const std::string& key) const { return path_ + "." + key; }
@@ -50,7 +51,7 @@ class EntryReader {
   double number(const std::string& key, double fallback, double min, double max);
   bool boolean(const std::string& key, bool fallback);
   std::vector<std::string> strings(const std::string& key);  // a list of scalars (empty if absent)
-  YAML::Node map(const std::string& key);                    // a sub-map (null if absent), read by a child reader
+  YAML::Node map(const std::string& key);  // a sub-map (null if absent), read by a child reader
   // `<key>_env` or `<key>_file`; an inline `<key>` is an error. Empty when optional and absent.
   std::string secret(const std::string& key, bool required = true);
   // An absolute URL: https (or the schemes given), plain http only to loopback.

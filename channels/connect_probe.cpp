@@ -31,7 +31,8 @@ ProbeResult probe_connection(const ConnectTarget& t, std::chrono::milliseconds t
   if (t.require_tls) curl_easy_setopt(e, CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
   const auto started = std::chrono::steady_clock::now();
   const CURLcode code = curl_easy_perform(e);
-  r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 started);
   r.ok = code == CURLE_OK;
   if (!r.ok) r.error = errbuf[0] ? errbuf : curl_easy_strerror(code);
   return r;

@@ -6,11 +6,16 @@ namespace dispatcher::channels {
 
 std::string_view to_string(ErrorKind k) noexcept {
   switch (k) {
-    case ErrorKind::none: return "none";
-    case ErrorKind::network: return "network";
-    case ErrorKind::timeout: return "timeout";
-    case ErrorKind::client: return "client";
-    case ErrorKind::server: return "server";
+    case ErrorKind::none:
+      return "none";
+    case ErrorKind::network:
+      return "network";
+    case ErrorKind::timeout:
+      return "timeout";
+    case ErrorKind::client:
+      return "client";
+    case ErrorKind::server:
+      return "server";
   }
   return "?";
 }
@@ -30,8 +35,10 @@ const std::error_category& curl_category() noexcept {
 
 ErrorKind classify(CURLcode c) noexcept {
   switch (c) {
-    case CURLE_OK: return ErrorKind::none;
-    case CURLE_OPERATION_TIMEDOUT: return ErrorKind::timeout;
+    case CURLE_OK:
+      return ErrorKind::none;
+    case CURLE_OPERATION_TIMEDOUT:
+      return ErrorKind::timeout;
     case CURLE_COULDNT_RESOLVE_PROXY:
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
@@ -42,11 +49,14 @@ ErrorKind classify(CURLcode c) noexcept {
     case CURLE_HTTP2:
     case CURLE_HTTP2_STREAM:
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_AGAIN: return ErrorKind::network;
+    case CURLE_AGAIN:
+      return ErrorKind::network;
     case CURLE_WEIRD_SERVER_REPLY:
     case CURLE_WRITE_ERROR:  // response over the size cap
-    case CURLE_FILESIZE_EXCEEDED: return ErrorKind::server;
-    default: return ErrorKind::client;  // TLS verification, login, bad URL, unsupported: our side
+    case CURLE_FILESIZE_EXCEEDED:
+      return ErrorKind::server;
+    default:
+      return ErrorKind::client;  // TLS verification, login, bad URL, unsupported: our side
   }
 }
 

@@ -17,7 +17,9 @@ enum class ErrorKind : std::uint8_t { none, network, timeout, client, server };
 std::string_view to_string(ErrorKind k) noexcept;
 
 const std::error_category& curl_category() noexcept;
-inline std::error_code make_error_code(CURLcode c) noexcept { return {static_cast<int>(c), curl_category()}; }
+inline std::error_code make_error_code(CURLcode c) noexcept {
+  return {static_cast<int>(c), curl_category()};
+}
 
 // The kind of a transport-level failure (CURLE_OK → none).
 ErrorKind classify(CURLcode c) noexcept;

@@ -6,7 +6,8 @@ namespace dispatcher::channels {
 
 bool CircuitBreaker::allow(TimePoint now) {
   switch (state_) {
-    case State::closed: return true;
+    case State::closed:
+      return true;
     case State::open:
       if (now < opened_at_ + s_.cool_down) return false;
       state_ = State::half_open;
@@ -50,8 +51,8 @@ struct Failover::Attempt {
   std::optional<Outcome> last;
 };
 
-Failover::Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers, BreakerSettings breaker,
-                   boost::asio::io_context& io, NowFn now)
+Failover::Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers,
+                   BreakerSettings breaker, boost::asio::io_context& io, NowFn now)
     : Provider(std::move(name)),
       providers_(std::move(providers)),
       breakers_(providers_.size(), CircuitBreaker(breaker)),
@@ -108,7 +109,8 @@ void Failover::try_from(std::shared_ptr<Attempt> a, std::size_t i) {
   for (auto& b : breakers_)
     if (b.state(now) == CircuitBreaker::State::open) soonest = std::min(soonest, b.reopens_at());
   if (soonest != TimePoint::max() && !o.retry_after)
-    o.retry_after = std::max(std::chrono::milliseconds(0), std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now));
+    o.retry_after = std::max(std::chrono::milliseconds(0),
+                             std::chrono::duration_cast<std::chrono::milliseconds>(soonest - now));
   // Answer from the loop, never from inside do_send's caller.
   complete_later(io_, std::move(a->done), std::move(o));
 }

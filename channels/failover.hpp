@@ -46,8 +46,8 @@ class CircuitBreaker {
 
 class Failover final : public Provider {
  public:
-  Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers, BreakerSettings breaker,
-           boost::asio::io_context& io, NowFn now = {});
+  Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers,
+           BreakerSettings breaker, boost::asio::io_context& io, NowFn now = {});
   bool already_accepted(std::string_view id) override;
   std::vector<ConnectTarget> connect_targets() const override;
   bool answers_itself() const override { return false; }

@@ -3,7 +3,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-
 #include <chrono>
 #include <string>
 
@@ -17,11 +16,13 @@ namespace dispatcher::channels {
 inline Outcome transport_failure(const curl::Response& r) {
   Outcome o;
   o.kind = OutcomeKind::transient;
-  o.error = std::string(to_string(r.kind)) + " error: " + (r.error_text.empty() ? "no response" : r.error_text);
+  o.error = std::string(to_string(r.kind)) +
+            " error: " + (r.error_text.empty() ? "no response" : r.error_text);
   return o;
 }
 
-inline Outcome transient_http(const curl::Response& r, std::string what, std::chrono::system_clock::time_point now) {
+inline Outcome transient_http(const curl::Response& r, std::string what,
+                              std::chrono::system_clock::time_point now) {
   Outcome o;
   o.kind = OutcomeKind::transient;
   o.error = std::move(what) + " (HTTP " + std::to_string(r.status) + ")";
@@ -39,7 +40,8 @@ inline Outcome permanent(std::string what, bool suppress = false) {
 
 // Calls `done` with `o` from the loop, never inline (Completion is always asynchronous).
 inline void complete_later(boost::asio::io_context& io, Completion done, Outcome o) {
-  boost::asio::post(io, [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
+  boost::asio::post(io,
+                    [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
 }
 
 }  // namespace dispatcher::channels

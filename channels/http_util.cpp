@@ -8,10 +8,11 @@
 
 namespace dispatcher::channels {
 
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view v,
-                                                           std::chrono::system_clock::time_point now) {
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view v, std::chrono::system_clock::time_point now) {
   while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\n')) v.remove_suffix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\r' || v.back() == '\n'))
+    v.remove_suffix(1);
   if (v.empty()) return std::nullopt;
   bool digits = true;
   for (char c : v) digits = digits && std::isdigit(static_cast<unsigned char>(c));
@@ -67,8 +68,10 @@ bool is_loopback_host(std::string_view host) {
   if (host.rfind("127.", 0) != 0) return false;
   int dots = 0;
   for (char c : host) {
-    if (c == '.') ++dots;
-    else if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    if (c == '.')
+      ++dots;
+    else if (!std::isdigit(static_cast<unsigned char>(c)))
+      return false;
   }
   return dots == 3;
 }
@@ -76,7 +79,9 @@ bool is_loopback_host(std::string_view host) {
 std::string redact(std::string_view text, std::size_t max) {
   std::string out;
   std::size_t i = 0;
-  auto is_sep = [](char c) { return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '"' || c == '\''; };
+  auto is_sep = [](char c) {
+    return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '"' || c == '\'';
+  };
   while (i < text.size() && out.size() < max) {
     if (is_sep(text[i])) {
       out += text[i++];

@@ -13,8 +13,8 @@ namespace dispatcher::channels {
 
 // Retry-After as delay-seconds or an HTTP-date (RFC 9110), relative to `now`; nullopt if absent
 // or unreadable. A date in the past gives 0.
-std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
-                                                           std::chrono::system_clock::time_point now);
+std::optional<std::chrono::milliseconds> parse_retry_after(
+    std::string_view value, std::chrono::system_clock::time_point now);
 
 // application/x-www-form-urlencoded, each name and value percent-encoded (codec/percent.hpp).
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);

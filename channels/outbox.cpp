@@ -1,18 +1,21 @@
 #include "channels/outbox.hpp"
 
-#include "codec/percent.hpp"
-
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
+
+#include "codec/percent.hpp"
 
 namespace dispatcher::channels {
 
 namespace fs = std::filesystem;
 
-OutboxProvider::OutboxProvider(std::string name, fs::path dir, Channel channel, EmlWriter render_eml)
-    : Provider(std::move(name)), dir_(std::move(dir)), channel_(channel), render_eml_(std::move(render_eml)) {
+OutboxProvider::OutboxProvider(std::string name, fs::path dir, Channel channel,
+                               EmlWriter render_eml)
+    : Provider(std::move(name)),
+      dir_(std::move(dir)),
+      channel_(channel),
+      render_eml_(std::move(render_eml)) {
   std::error_code ec;
   fs::create_directories(channel_ == Channel::email ? dir_ / "email" : dir_, ec);
   if (ec) throw std::runtime_error("outbox: cannot create " + dir_.string() + ": " + ec.message());
@@ -31,13 +34,14 @@ std::string OutboxProvider::file_name_for(std::string_view id) {
   // Ids are printable ASCII without spaces; percent-encode what a file name cannot hold (and a
   // leading dot, which would hide the file).
   return percent_encode(id, [](unsigned char c, std::size_t pos) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           (c == '.' && pos > 0);
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || (c == '.' && pos > 0);
   });
 }
 
 bool OutboxProvider::already_accepted(std::string_view message_id) {
-  if (channel_ == Channel::email) return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"));
+  if (channel_ == Channel::email)
+    return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"));
   // Rare (only redelivered messages ask): scan the lines for the id.
   std::fflush(lines_);
   std::ifstream in(dir_ / (std::string(to_string(channel_)) + ".jsonl"));

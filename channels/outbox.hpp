@@ -19,7 +19,8 @@ class OutboxProvider final : public Provider {
  public:
   // `render_eml` turns an envelope into the bytes of an RFC 5322 message (the MIME builder).
   using EmlWriter = std::function<std::string(const Envelope&)>;
-  OutboxProvider(std::string name, std::filesystem::path dir, Channel channel, EmlWriter render_eml);
+  OutboxProvider(std::string name, std::filesystem::path dir, Channel channel,
+                 EmlWriter render_eml);
   ~OutboxProvider() override;
 
   bool already_accepted(std::string_view message_id) override;

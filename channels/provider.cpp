@@ -8,9 +8,12 @@ namespace dispatcher::channels {
 
 std::string_view to_string(OutcomeKind k) noexcept {
   switch (k) {
-    case OutcomeKind::accepted: return "accepted";
-    case OutcomeKind::transient: return "transient";
-    case OutcomeKind::permanent: return "permanent";
+    case OutcomeKind::accepted:
+      return "accepted";
+    case OutcomeKind::transient:
+      return "transient";
+    case OutcomeKind::permanent:
+      return "permanent";
   }
   return "?";
 }
@@ -22,10 +25,12 @@ void Provider::send(const Envelope& e, Completion done) {
     if (alive.expired()) return;  // the provider is gone (shutdown): nobody is left to answer
     --in_flight_;
     if (o.provider.empty()) o.provider = name_;
-    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+    const auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
     if (answers_itself()) o.latency = std::max(took, std::chrono::microseconds(1));
     if (o.kind != OutcomeKind::accepted)
-      spdlog::warn("provider {}: {} after {} us: {}", name_, to_string(o.kind), took.count(), o.error);
+      spdlog::warn("provider {}: {} after {} us: {}", name_, to_string(o.kind), took.count(),
+                   o.error);
     done(std::move(o));
   });
 }

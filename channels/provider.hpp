@@ -5,12 +5,11 @@
 // event loop's thread. A channel never reads global config: its factory gets its settings.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,9 +50,10 @@ struct Outcome {
   OutcomeKind kind = OutcomeKind::accepted;
   std::string provider;             // which provider answered (config name)
   std::string provider_message_id;  // when accepted
-  bool status_expected = false;     // accepted, and the provider will call back with its delivery status
-  std::string error;                // when not accepted: a sentence, no personal data
-  bool suppress_address = false;    // permanent and the address is dead (hard bounce, UNREGISTERED …)
+  bool status_expected =
+      false;          // accepted, and the provider will call back with its delivery status
+  std::string error;  // when not accepted: a sentence, no personal data
+  bool suppress_address = false;  // permanent and the address is dead (hard bounce, UNREGISTERED …)
   std::optional<std::chrono::milliseconds> retry_after;  // transient: the provider's Retry-After
   // How long the answering provider took (set by Provider::send of a provider that answers
   // itself; 0 when a wrapper refused the send, so no provider's latency counts it).
@@ -103,7 +103,8 @@ class Provider {
   virtual void do_send(const Envelope& e, Completion done) = 0;
 
   // Expires when this provider is destroyed: async handlers that capture `this` hold a copy and
-  // do nothing once it has expired (destroy a provider only after in_flight() is 0 or the loop stopped).
+  // do nothing once it has expired (destroy a provider only after in_flight() is 0 or the loop
+  // stopped).
   std::weak_ptr<void> alive_token() const noexcept { return alive_; }
 
  private:

@@ -30,10 +30,12 @@ std::chrono::milliseconds TokenBucket::wait_time(TimePoint now) {
   if (rate_ <= 0) return std::chrono::milliseconds(0);
   refill(now);
   if (tokens_ >= 1.0) return std::chrono::milliseconds(0);
-  return std::chrono::milliseconds(static_cast<long long>(std::ceil((1.0 - tokens_) / rate_ * 1000.0)));
+  return std::chrono::milliseconds(
+      static_cast<long long>(std::ceil((1.0 - tokens_) / rate_ * 1000.0)));
 }
 
-RateLimited::RateLimited(std::unique_ptr<Provider> inner, RateSettings settings, boost::asio::io_context& io, NowFn now)
+RateLimited::RateLimited(std::unique_ptr<Provider> inner, RateSettings settings,
+                         boost::asio::io_context& io, NowFn now)
     : Provider(inner->name()),
       inner_(std::move(inner)),
       settings_(settings),
@@ -51,8 +53,11 @@ void RateLimited::do_send(const Envelope& e, Completion done) {
     Outcome o;
     o.kind = OutcomeKind::transient;
     o.error = "rate limit queue full";
-    o.retry_after = std::max(bucket_.wait_time(now_()), std::chrono::milliseconds(1)) *
-                    static_cast<long long>(1 + waiting_.size() / std::max<std::size_t>(1, static_cast<std::size_t>(settings_.per_second)));
+    o.retry_after =
+        std::max(bucket_.wait_time(now_()), std::chrono::milliseconds(1)) *
+        static_cast<long long>(
+            1 + waiting_.size() /
+                    std::max<std::size_t>(1, static_cast<std::size_t>(settings_.per_second)));
     complete_later(io_, std::move(done), std::move(o));
     return;
   }
@@ -64,7 +69,8 @@ void RateLimited::arm() {
   if (armed_ || waiting_.empty()) return;
   armed_ = true;
   // Waking at least every 250 ms costs nothing and keeps slow rates responsive to clock changes.
-  timer_.expires_after(std::clamp(bucket_.wait_time(now_()), std::chrono::milliseconds(1), std::chrono::milliseconds(250)));
+  timer_.expires_after(std::clamp(bucket_.wait_time(now_()), std::chrono::milliseconds(1),
+                                  std::chrono::milliseconds(250)));
   timer_.async_wait([this, alive = alive_token()](const boost::system::error_code& ec) {
     if (alive.expired()) return;
     armed_ = false;

@@ -4,7 +4,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -15,8 +14,8 @@
 namespace dispatcher::channels {
 
 struct RateSettings {
-  double per_second = 0;     // 0: no limit
-  double burst = 1;          // bucket size
+  double per_second = 0;       // 0: no limit
+  double burst = 1;            // bucket size
   std::size_t queue = 10'000;  // sends waiting for a token; beyond: transient
 };
 
@@ -35,7 +34,8 @@ class TokenBucket {
 
 class RateLimited final : public Provider {
  public:
-  RateLimited(std::unique_ptr<Provider> inner, RateSettings settings, boost::asio::io_context& io, NowFn now);
+  RateLimited(std::unique_ptr<Provider> inner, RateSettings settings, boost::asio::io_context& io,
+              NowFn now);
   bool already_accepted(std::string_view id) override { return inner_->already_accepted(id); }
   std::vector<ConnectTarget> connect_targets() const override { return inner_->connect_targets(); }
   bool answers_itself() const override { return false; }

@@ -12,8 +12,10 @@
 namespace dispatcher::channels {
 
 void ProviderRegistry::add(std::string type, ProviderFactory factory) {
-  if (type.empty() || !factory) throw std::invalid_argument("provider type needs a name and a factory");
-  if (factories_.count(type)) throw std::invalid_argument("provider type \"" + type + "\" is already registered");
+  if (type.empty() || !factory)
+    throw std::invalid_argument("provider type needs a name and a factory");
+  if (factories_.count(type))
+    throw std::invalid_argument("provider type \"" + type + "\" is already registered");
   factories_.emplace(std::move(type), std::move(factory));
 }
 
@@ -52,11 +54,13 @@ class SharedRef final : public Provider {
   Provider& p_;
 };
 
-// Push: FCM tokens go to the fcm providers, APNs tokens to the apns ones; others (outbox) take both.
+// Push: FCM tokens go to the fcm providers, APNs tokens to the apns ones; others (outbox) take
+// both.
 class PlatformRouter final : public Provider {
  public:
   PlatformRouter(std::string name, std::vector<std::unique_ptr<Provider>> owned,
-                 std::map<std::string, std::unique_ptr<Provider>> routes, boost::asio::io_context& io)
+                 std::map<std::string, std::unique_ptr<Provider>> routes,
+                 boost::asio::io_context& io)
       : Provider(std::move(name)), owned_(std::move(owned)), routes_(std::move(routes)), io_(io) {}
   bool already_accepted(std::string_view id) override {
     for (auto& p : owned_)
@@ -64,7 +68,8 @@ class PlatformRouter final : public Provider {
     return false;
   }
   bool answers_itself() const override { return false; }
-  std::vector<ConnectTarget> connect_targets() const override {  // the owned ones: routes share them
+  std::vector<ConnectTarget> connect_targets()
+      const override {  // the owned ones: routes share them
     std::vector<ConnectTarget> all;
     for (const auto& p : owned_)
       for (auto& t : p->connect_targets()) all.push_back(std::move(t));
@@ -75,7 +80,8 @@ class PlatformRouter final : public Provider {
   void do_send(const Envelope& e, Completion done) override {
     auto it = routes_.find(e.push_platform);
     if (it == routes_.end())
-      return complete_later(io_, std::move(done), permanent("no push provider for platform \"" + e.push_platform + "\""));
+      return complete_later(io_, std::move(done),
+                            permanent("no push provider for platform \"" + e.push_platform + "\""));
     it->second->send(e, std::move(done));
   }
 
@@ -85,15 +91,16 @@ class PlatformRouter final : public Provider {
   boost::asio::io_context& io_;
 };
 
-std::unique_ptr<Provider> combine(std::string name, std::vector<std::unique_ptr<Provider>> ps, BreakerSettings breaker,
-                                  Context& ctx) {
+std::unique_ptr<Provider> combine(std::string name, std::vector<std::unique_ptr<Provider>> ps,
+                                  BreakerSettings breaker, Context& ctx) {
   if (ps.size() == 1) return std::move(ps.front());
   return std::make_unique<Failover>(std::move(name), std::move(ps), breaker, ctx.io, ctx.now);
 }
 
 }  // namespace
 
-Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry, Context& ctx) {
+Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry,
+                        Context& ctx) {
   Channels out;
   if (!channels || channels.IsNull()) return out;
   if (!channels.IsMap()) throw ConfigErrors({"channels: must be a map"});
@@ -114,7 +121,8 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
       collecting([&] {
         EntryReader b(kv.second, "channels.breaker", ctx.env);
         breaker.failures_to_open = static_cast<unsigned>(b.integer("failures_to_open", 5, 1, 1000));
-        breaker.cool_down = std::chrono::milliseconds(b.integer("cool_down_s", 30, 1, 86'400) * 1000);
+        breaker.cool_down =
+            std::chrono::milliseconds(b.integer("cool_down_s", 30, 1, 86'400) * 1000);
         b.finish();
       });
     } else if (!parse_channel(key)) {
@@ -132,34 +140,39 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
     std::vector<std::unique_ptr<Provider>> providers;
     std::vector<std::string> types;
     std::set<std::string> names;
-    for (std::size_t i = 0; i < list.size(); ++i) collecting([&] {
-      const std::string path = "channels." + cname + "[" + std::to_string(i) + "]";
-      const YAML::Node entry = list[i];
-      if (!entry.IsMap()) throw ConfigError(path + ": must be a map");
-      if (!entry["type"] || !entry["type"].IsScalar()) throw ConfigError(path + ".type: required");
-      const std::string type = entry["type"].as<std::string>();
-      const ProviderFactory* factory = registry.find(type);
-      if (!factory) throw ConfigError(path + ".type: unknown provider type \"" + type + "\"");
-      const std::string name = entry["name"] && entry["name"].IsScalar() ? entry["name"].as<std::string>() : type;
-      if (!names.insert(name).second) throw ConfigError(path + ".name: \"" + name + "\" is used twice in channels." + cname);
-      std::unique_ptr<Provider> p = (*factory)(ProviderEntry{entry, path, name, c}, ctx);
-      if (!p) throw ConfigError(path + ": the factory made nothing");
-      if (entry["rate"]) {
-        EntryReader rr(entry["rate"], path + ".rate", ctx.env);
-        RateSettings rate;
-        rate.per_second = rr.number("per_second", 0, 0.001, 1e6);
-        rate.burst = rr.number("burst", std::max(1.0, rate.per_second), 1, 1e7);
-        rate.queue = static_cast<std::size_t>(rr.integer("queue", 10'000, 1, 10'000'000));
-        rr.finish();
-        if (rate.per_second <= 0) throw ConfigError(path + ".rate.per_second: required");
-        p = std::make_unique<RateLimited>(std::move(p), rate, ctx.io, ctx.now);
-      }
-      providers.push_back(std::move(p));
-      types.push_back(type);
-    });
+    for (std::size_t i = 0; i < list.size(); ++i)
+      collecting([&] {
+        const std::string path = "channels." + cname + "[" + std::to_string(i) + "]";
+        const YAML::Node entry = list[i];
+        if (!entry.IsMap()) throw ConfigError(path + ": must be a map");
+        if (!entry["type"] || !entry["type"].IsScalar())
+          throw ConfigError(path + ".type: required");
+        const std::string type = entry["type"].as<std::string>();
+        const ProviderFactory* factory = registry.find(type);
+        if (!factory) throw ConfigError(path + ".type: unknown provider type \"" + type + "\"");
+        const std::string name =
+            entry["name"] && entry["name"].IsScalar() ? entry["name"].as<std::string>() : type;
+        if (!names.insert(name).second)
+          throw ConfigError(path + ".name: \"" + name + "\" is used twice in channels." + cname);
+        std::unique_ptr<Provider> p = (*factory)(ProviderEntry{entry, path, name, c}, ctx);
+        if (!p) throw ConfigError(path + ": the factory made nothing");
+        if (entry["rate"]) {
+          EntryReader rr(entry["rate"], path + ".rate", ctx.env);
+          RateSettings rate;
+          rate.per_second = rr.number("per_second", 0, 0.001, 1e6);
+          rate.burst = rr.number("burst", std::max(1.0, rate.per_second), 1, 1e7);
+          rate.queue = static_cast<std::size_t>(rr.integer("queue", 10'000, 1, 10'000'000));
+          rr.finish();
+          if (rate.per_second <= 0) throw ConfigError(path + ".rate.per_second: required");
+          p = std::make_unique<RateLimited>(std::move(p), rate, ctx.io, ctx.now);
+        }
+        providers.push_back(std::move(p));
+        types.push_back(type);
+      });
     if (!errors.empty() || providers.empty()) continue;
     const bool platform_specific =
-        c == Channel::push && std::any_of(types.begin(), types.end(), [](auto& t) { return t == "fcm" || t == "apns"; });
+        c == Channel::push &&
+        std::any_of(types.begin(), types.end(), [](auto& t) { return t == "fcm" || t == "apns"; });
     if (!platform_specific) {
       out.by_channel[index(c)] = combine(cname, std::move(providers), breaker, ctx);
       continue;
@@ -170,9 +183,11 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
       for (std::size_t i = 0; i < providers.size(); ++i)
         if (types[i] == platform || (types[i] != "fcm" && types[i] != "apns"))
           group.push_back(std::make_unique<SharedRef>(*providers[i]));
-      if (!group.empty()) routes.emplace(platform, combine(cname + "." + platform, std::move(group), breaker, ctx));
+      if (!group.empty())
+        routes.emplace(platform, combine(cname + "." + platform, std::move(group), breaker, ctx));
     }
-    out.by_channel[index(c)] = std::make_unique<PlatformRouter>(cname, std::move(providers), std::move(routes), ctx.io);
+    out.by_channel[index(c)] =
+        std::make_unique<PlatformRouter>(cname, std::move(providers), std::move(routes), ctx.io);
   }
   if (!errors.empty()) throw ConfigErrors(std::move(errors));
   return out;

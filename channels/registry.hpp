@@ -13,10 +13,10 @@
 // `rate: {per_second: 100, burst: 200, queue: 10000}`; everything else belongs to the type.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <functional>
 #include <map>
 #include <memory>
@@ -49,7 +49,8 @@ struct ProviderEntry {
 };
 
 // A factory reads its entry and throws ConfigError (naming entry.path + key) for anything wrong.
-using ProviderFactory = std::function<std::unique_ptr<Provider>(const ProviderEntry& entry, Context& ctx)>;
+using ProviderFactory =
+    std::function<std::unique_ptr<Provider>(const ProviderEntry& entry, Context& ctx)>;
 
 class ProviderRegistry {
  public:

@@ -7,8 +7,8 @@ namespace dispatcher {
 namespace {
 
 bool is_local_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-         c == '+' || c == '-' || c == '%';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '+' || c == '-' || c == '%';
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -20,12 +20,15 @@ std::string mask_personal(std::string_view in) {
   for (std::size_t at = out.find('@'); at != std::string::npos; at = out.find('@', at + 1)) {
     std::size_t start = at;
     while (start > 0 && is_local_char(out[start - 1])) --start;
-    if (start == at || at + 1 >= out.size() || !std::isalnum(static_cast<unsigned char>(out[at + 1]))) continue;
+    if (start == at || at + 1 >= out.size() ||
+        !std::isalnum(static_cast<unsigned char>(out[at + 1])))
+      continue;
     for (std::size_t i = start + 1; i < at; ++i) out[i] = '*';
   }
   // Phone: +<8 or more digits>, or a domestic 0XXXXXXXXX(X), keeps its first 2 and last 3 digits.
   for (std::size_t i = 0; i < out.size();) {
-    if (!is_digit(out[i]) || (i > 0 && (is_digit(out[i - 1]) || std::isalpha(static_cast<unsigned char>(out[i - 1]))))) {
+    if (!is_digit(out[i]) ||
+        (i > 0 && (is_digit(out[i - 1]) || std::isalpha(static_cast<unsigned char>(out[i - 1]))))) {
       ++i;
       continue;
     }

@@ -5,8 +5,8 @@
 namespace dispatcher {
 
 bool is_unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-         c == '_' || c == '~';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
 }
 
 std::string percent_encode(std::string_view s, bool (*keep)(unsigned char c, std::size_t out_pos)) {
@@ -14,8 +14,10 @@ std::string percent_encode(std::string_view s, bool (*keep)(unsigned char c, std
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (keep(c, out.size())) out += static_cast<char>(c);
-    else out += {'%', digits[c >> 4], digits[c & 15]};
+    if (keep(c, out.size()))
+      out += static_cast<char>(c);
+    else
+      out += {'%', digits[c >> 4], digits[c & 15]};
   }
   return out;
 }

@@ -8,7 +8,9 @@
 
 namespace dispatcher {
 
-TimePoint system_now() { return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now()); }
+TimePoint system_now() {
+  return std::chrono::time_point_cast<std::chrono::milliseconds>(Clock::now());
+}
 
 std::int64_t to_epoch_ms(TimePoint t) { return t.time_since_epoch().count(); }
 TimePoint from_epoch_ms(std::int64_t ms) { return TimePoint{std::chrono::milliseconds{ms}}; }
@@ -32,8 +34,9 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   // YYYY-MM-DDTHH:MM:SS[.fff][Z|±HH:MM]
   int y, mo, d, h, mi, sec;
   if (s.size() < 20 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) ||
-      s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, sec))
+      !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
+      !digits(s, 17, 2, sec))
     return std::nullopt;
   std::size_t pos = 19;
   int millis = 0;
@@ -54,8 +57,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
     ++pos;
   } else if (s[pos] == '+' || s[pos] == '-') {
     int oh, om;
-    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !digits(s, pos + 4, 2, om) ||
-        oh > 23 || om > 59)
+    if (!digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !digits(s, pos + 4, 2, om) || oh > 23 || om > 59)
       return std::nullopt;
     offset_min = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
     pos += 6;
@@ -64,7 +67,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  auto ymd = date::year{y} / date::month{static_cast<unsigned>(mo)} / date::day{static_cast<unsigned>(d)};
+  auto ymd =
+      date::year{y} / date::month{static_cast<unsigned>(mo)} / date::day{static_cast<unsigned>(d)};
   if (!ymd.ok()) return std::nullopt;
   auto local = date::sys_days{ymd} + std::chrono::hours{h} + std::chrono::minutes{mi} +
                std::chrono::seconds{sec} + std::chrono::milliseconds{millis};
@@ -83,7 +87,8 @@ std::string format_rfc3339(TimePoint t, std::string_view tz) {
       char sign = off < 0 ? '-' : '+';
       if (off < 0) off = -off;
       char buf[8];
-      std::snprintf(buf, sizeof buf, "%c%02d:%02d", sign, static_cast<int>(off / 60), static_cast<int>(off % 60));
+      std::snprintf(buf, sizeof buf, "%c%02d:%02d", sign, static_cast<int>(off / 60),
+                    static_cast<int>(off % 60));
       return date::format("%Y-%m-%dT%H:%M:%S", local) + buf;
     } catch (const std::exception&) {
       // unknown zone: fall through to UTC
@@ -106,17 +111,21 @@ std::string format_for_people(TimePoint t, std::string_view tz, std::string_view
   const date::year_month_day ymd{day};
   const date::weekday wd{day};
   const date::hh_mm_ss hms{local - day};
-  const unsigned month = static_cast<unsigned>(ymd.month()), mday = static_cast<unsigned>(ymd.day());
-  const int hour = static_cast<int>(hms.hours().count()), minute = static_cast<int>(hms.minutes().count());
+  const unsigned month = static_cast<unsigned>(ymd.month()),
+                 mday = static_cast<unsigned>(ymd.day());
+  const int hour = static_cast<int>(hms.hours().count()),
+            minute = static_cast<int>(hms.minutes().count());
   char buf[64];
   if (locale == "ja") {
     static constexpr const char* days[] = {"日", "月", "火", "水", "木", "金", "土"};
-    std::snprintf(buf, sizeof buf, "%u月%u日(%s) %02d:%02d", month, mday, days[wd.c_encoding()], hour, minute);
+    std::snprintf(buf, sizeof buf, "%u月%u日(%s) %02d:%02d", month, mday, days[wd.c_encoding()],
+                  hour, minute);
   } else {
     static constexpr const char* days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static constexpr const char* months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    std::snprintf(buf, sizeof buf, "%s %u %s %02d:%02d", days[wd.c_encoding()], mday, months[month - 1], hour, minute);
+    std::snprintf(buf, sizeof buf, "%s %u %s %02d:%02d", days[wd.c_encoding()], mday,
+                  months[month - 1], hour, minute);
   }
   return buf;
 }

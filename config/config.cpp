@@ -24,9 +24,11 @@ std::string join(const std::vector<std::string>& v) {
 // Walks one mapping, remembering which keys were read so the rest can be reported.
 class Section {
  public:
-  Section(const YAML::Node& node, std::string path, std::vector<std::string>& errors, std::string file)
+  Section(const YAML::Node& node, std::string path, std::vector<std::string>& errors,
+          std::string file)
       : node_(node), path_(std::move(path)), errors_(errors), file_(std::move(file)) {
-    if (node_ && !node_.IsNull() && !node_.IsMap()) error(node_, path_.empty() ? "<top>" : path_, "must be a mapping");
+    if (node_ && !node_.IsNull() && !node_.IsMap())
+      error(node_, path_.empty() ? "<top>" : path_, "must be a mapping");
   }
 
   ~Section() {
@@ -66,7 +68,8 @@ class Section {
     if (!n || n.IsNull()) return;
     try {
       long long v = n.as<long long>();
-      if (v < lo || v > hi) return error(n, full(key), fmt::format("must be between {} and {}", lo, hi));
+      if (v < lo || v > hi)
+        return error(n, full(key), fmt::format("must be between {} and {}", lo, hi));
       out = static_cast<int>(v);
     } catch (const YAML::Exception&) {
       error(n, full(key), "must be an integer");
@@ -87,8 +90,9 @@ class Section {
 
   void error(const YAML::Node& at, const std::string& key, const std::string& what) {
     auto m = at.Mark();
-    errors_.push_back(m.is_null() ? fmt::format("{}: {}: {}", file_, key, what)
-                                  : fmt::format("{}:{}:{}: {}: {}", file_, m.line + 1, m.column + 1, key, what));
+    errors_.push_back(
+        m.is_null() ? fmt::format("{}: {}: {}", file_, key, what)
+                    : fmt::format("{}:{}:{}: {}: {}", file_, m.line + 1, m.column + 1, key, what));
   }
 
   std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
@@ -145,13 +149,16 @@ Config from_node(const YAML::Node& root, const std::string& name) {
             v = 0;
           }
           if (v < 1 || v > 10)
-            s.error(kv.second, "templates.max_sms_segments_per_template." + kv.first.as<std::string>(),
+            s.error(kv.second,
+                    "templates.max_sms_segments_per_template." + kv.first.as<std::string>(),
                     "must be between 1 and 10");
           else
-            c.templates.max_sms_segments_per_template[kv.first.as<std::string>()] = static_cast<std::size_t>(v);
+            c.templates.max_sms_segments_per_template[kv.first.as<std::string>()] =
+                static_cast<std::size_t>(v);
         }
       } else if (per && !per.IsNull()) {
-        s.error(per, "templates.max_sms_segments_per_template", "must be a mapping of template name to count");
+        s.error(per, "templates.max_sms_segments_per_template",
+                "must be a mapping of template name to count");
       }
     }
     top.path("policy_file", c.policy_file);
@@ -181,7 +188,9 @@ Config from_node(const YAML::Node& root, const std::string& name) {
     top.path("secret_file", c.secret_file);
     top.str("log_level", c.log_level, false);
     static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
-    if (!levels.count(c.log_level)) top.error(top.get("log_level"), "log_level", "must be one of trace, debug, info, warn, error, off");
+    if (!levels.count(c.log_level))
+      top.error(top.get("log_level"), "log_level",
+                "must be one of trace, debug, info, warn, error, off");
     c.channels = top.get("channels");
     if (c.channels && !c.channels.IsNull() && !c.channels.IsMap())
       top.error(c.channels, "channels", "must be a mapping of channel to a list of providers");
@@ -197,14 +206,16 @@ void apply_environment(Config& c) {
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<std::string> errors) : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
+ConfigError::ConfigError(std::vector<std::string> errors)
+    : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
 
 Config load_string(const std::string& yaml, const std::string& name) {
   YAML::Node root;
   try {
     root = YAML::Load(yaml);
   } catch (const YAML::ParserException& e) {
-    throw ConfigError({fmt::format("{}:{}:{}: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg)});
+    throw ConfigError(
+        {fmt::format("{}:{}:{}: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg)});
   }
   Config c = from_node(root, name);
   apply_environment(c);

@@ -30,7 +30,8 @@ class MaskingStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 }  // namespace
 
 void setup_logging(const std::string& level, LineFilter mask) {
-  auto logger = std::make_shared<spdlog::logger>("dispatcher", std::make_shared<MaskingStderrSink>(mask));
+  auto logger =
+      std::make_shared<spdlog::logger>("dispatcher", std::make_shared<MaskingStderrSink>(mask));
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);

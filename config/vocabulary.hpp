@@ -16,9 +16,12 @@ inline constexpr std::size_t channel_count = all_channels.size();
 
 constexpr std::string_view to_string(Channel c) noexcept {
   switch (c) {
-    case Channel::email: return "email";
-    case Channel::sms: return "sms";
-    case Channel::push: return "push";
+    case Channel::email:
+      return "email";
+    case Channel::sms:
+      return "sms";
+    case Channel::push:
+      return "push";
   }
   return "?";
 }

@@ -1,12 +1,11 @@
 #include "dispatcher/batch.hpp"
 
-#include "dispatcher/tally.hpp"
-
 #include <algorithm>
 #include <map>
 #include <unordered_map>
 
 #include "dispatcher/provider_latency.hpp"
+#include "dispatcher/tally.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "templates/display_times.hpp"
 
@@ -47,7 +46,8 @@ void Gate::resolve_commands(std::span<Work> batch, bool claim, std::vector<Comma
       continue;
     }
     if (claim)
-      out.push_back(cmd("SET", rt_.keys.done(w.msg->id), claim_value(w), "NX", "GET", "PX", ttl_ms(rt_.config)));
+      out.push_back(cmd("SET", rt_.keys.done(w.msg->id), claim_value(w), "NX", "GET", "PX",
+                        ttl_ms(rt_.config)));
     if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
       out.push_back(get_subscriber(rt_.keys, *id));
       out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
@@ -56,7 +56,8 @@ void Gate::resolve_commands(std::span<Work> batch, bool claim, std::vector<Comma
   }
 }
 
-void Gate::resolve_apply(std::span<Work> batch, bool claim, const std::vector<Reply>& replies) const {
+void Gate::resolve_apply(std::span<Work> batch, bool claim,
+                         const std::vector<Reply>& replies) const {
   for (Work& w : batch) {
     if (w.fate != Fate::pending) continue;
     std::size_t i = w.first_reply;
@@ -98,23 +99,25 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim, const std::vector<Re
     }
     w.hashes = hash_addresses(w.recipient.contact, rt_.secret);
     if (rt_.catalog) {
-      std::string_view locale = !w.msg->locale.empty()       ? std::string_view(w.msg->locale)
+      std::string_view locale = !w.msg->locale.empty()        ? std::string_view(w.msg->locale)
                                 : !w.recipient.locale.empty() ? std::string_view(w.recipient.locale)
                                                               : std::string_view("ja");
       w.tmpl = rt_.catalog->find(w.msg->template_name, locale);
-      if (!w.tmpl) dead(w, "invalid_message:unknown_template", "template is not one the catalog holds");
+      if (!w.tmpl)
+        dead(w, "invalid_message:unknown_template", "template is not one the catalog holds");
     }
   }
 }
 
 void Gate::state_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
   const TimePoint window_start =
-      now - std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy ? rt_.policy->cap_window()
-                                                                             : std::chrono::seconds{0});
+      now - std::chrono::duration_cast<std::chrono::milliseconds>(
+                rt_.policy ? rt_.policy->cap_window() : std::chrono::seconds{0});
   for (Work& w : batch) {
     w.first_reply = out.size();
     w.reply_count = w.fate == Fate::pending
-                        ? dispatcher::state_commands(rt_.keys, w.subject, w.hashes, w.marketing, window_start, out)
+                        ? dispatcher::state_commands(rt_.keys, w.subject, w.hashes, w.marketing,
+                                                     window_start, out)
                         : 0;
   }
 }
@@ -122,14 +125,16 @@ void Gate::state_commands(std::span<Work> batch, TimePoint now, std::vector<Comm
 void Gate::state_apply(std::span<Work> batch, const std::vector<Reply>& replies) const {
   for (Work& w : batch) {
     if (w.fate != Fate::pending) continue;
-    w.state = parse_state(replies.data() + w.first_reply, w.reply_count, w.hashes, w.marketing, &w.push_usable);
+    w.state = parse_state(replies.data() + w.first_reply, w.reply_count, w.hashes, w.marketing,
+                          &w.push_usable);
   }
 }
 
 void Gate::decide(Work& w, TimePoint now) const {
   if (w.fate != Fate::pending) return;
   static const std::vector<std::string> no_categories;
-  std::span<const std::string> cats = w.tmpl ? w.tmpl->categories() : std::span<const std::string>(no_categories);
+  std::span<const std::string> cats =
+      w.tmpl ? w.tmpl->categories() : std::span<const std::string>(no_categories);
   w.decision = rt_.policy->evaluate(policy::Input{*w.msg, w.recipient, w.state, cats, now});
   if (w.decision.verdict != policy::Verdict::send) w.fate = Fate::decided;
 }
@@ -139,10 +144,12 @@ void Gate::decide_batch(std::span<Work> batch, TimePoint now) const {
   for (Work& w : batch) {
     if (w.fate != Fate::pending) continue;
     if (w.marketing) {
-      if (auto it = sent_here.find(w.subject); it != sent_here.end()) w.state.marketing_sent_in_window += it->second;
+      if (auto it = sent_here.find(w.subject); it != sent_here.end())
+        w.state.marketing_sent_in_window += it->second;
     }
     decide(w, now);
-    if (w.marketing && w.fate == Fate::pending && w.decision.verdict == policy::Verdict::send) ++sent_here[w.subject];
+    if (w.marketing && w.fate == Fate::pending && w.decision.verdict == policy::Verdict::send)
+      ++sent_here[w.subject];
   }
 }
 
@@ -151,7 +158,8 @@ void Gate::prepare(Work& w, TimePoint now) const {
   const Message& m = *w.msg;
   const Channel ch = *w.decision.channel;
   const auto& ident = rt_.identity_of(m.sender);
-  nlohmann::json injected = {{"sender_name", ident.name}, {"sender_contact", ident.contact}, {"message_id", m.id}};
+  nlohmann::json injected = {
+      {"sender_name", ident.name}, {"sender_contact", ident.contact}, {"message_id", m.id}};
   std::string unsubscribe_url;
   if (w.marketing) {
     TokenClaims claims{subject_ref(w.subject, rt_.secret), "purpose:" + m.purpose,
@@ -161,10 +169,10 @@ void Gate::prepare(Work& w, TimePoint now) const {
   }
   // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in
   // the recipient's zone and the template's language; other values are printed as given.
-  templates::add_display_times(m.data, zone_of(w), w.tmpl->locale(),
-                               injected);
+  templates::add_display_times(m.data, zone_of(w), w.tmpl->locale(), injected);
   auto rendered = w.tmpl->render(ch, m.data, injected);
-  if (auto* err = std::get_if<templates::RenderError>(&rendered)) return dead(w, err->reason, err->detail);
+  if (auto* err = std::get_if<templates::RenderError>(&rendered))
+    return dead(w, err->reason, err->detail);
   auto& r = std::get<templates::Rendered>(rendered);
 
   channels::Envelope& e = w.envelope;
@@ -255,9 +263,12 @@ std::string_view Gate::zone_of(const Work& w) const {
 
 std::string Gate::delivered_address_hash(const Work& w) const {
   switch (w.envelope.channel) {
-    case Channel::email: return w.hashes.email;
-    case Channel::sms: return w.hashes.phone;
-    case Channel::push: break;
+    case Channel::email:
+      return w.hashes.email;
+    case Channel::sms:
+      return w.hashes.phone;
+    case Channel::push:
+      break;
   }
   return address_hash(w.envelope.to, rt_.secret);
 }
@@ -270,7 +281,8 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   // Counters for /metrics, one HINCRBY per distinct outcome in the batch (dispatcher/tally.hpp).
   std::map<std::string, long long> counts;
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
-    out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts", std::to_string(attempts)));
+    out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts",
+                      std::to_string(attempts)));
     out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
     out.push_back(cmd("DEL", k.done(w.msg->id)));
   };
@@ -279,7 +291,8 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     if (!w.entry_id.empty()) ack.argv.push_back(w.entry_id);
     if (w.outcome.latency.count() > 0) {  // a provider answered this delivery
       const auto kind = channels::to_string(w.outcome.kind);
-      ++counts[latency::bucket_field(w.outcome.provider, kind, latency::bucket_of(w.outcome.latency))];
+      ++counts[latency::bucket_field(w.outcome.provider, kind,
+                                     latency::bucket_of(w.outcome.latency))];
       latency_us[latency::sum_field(w.outcome.provider, kind)] += w.outcome.latency.count();
     }
     if (auto key = tally_key(w)) ++counts[tally_field(*key)];
@@ -288,8 +301,9 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::duplicate:
         break;
       case Fate::dead:
-        out.push_back(cmd("XADD", k.dead(), "MAXLEN", "~", "1000000", "*", "reason", w.reason, "detail", w.detail,
-                          "id", w.msg ? w.msg->id : std::string(), "payload", w.payload, "time", format_rfc3339(now)));
+        out.push_back(cmd("XADD", k.dead(), "MAXLEN", "~", "1000000", "*", "reason", w.reason,
+                          "detail", w.detail, "id", w.msg ? w.msg->id : std::string(), "payload",
+                          w.payload, "time", format_rfc3339(now)));
         // A producer may correct the message and send the same id again.
         if (w.claimed) out.push_back(cmd("DEL", k.done(w.msg->id)));
         if (!w.subject.empty()) out.push_back(audit_command(k, audit_for(w, now)));
@@ -306,17 +320,23 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         out.push_back(cmd("SET", k.done(w.msg->id), "send", "PX", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.outcome.status_expected && !w.outcome.provider_message_id.empty()) {
-          nlohmann::json about = {{"subject", w.subject}, {"id", w.msg->id}, {"channel", to_string(w.envelope.channel)},
-                                  {"provider", w.outcome.provider}, {"address", delivered_address_hash(w)}};
-          out.push_back(cmd("SET", k.provider_message(w.outcome.provider_message_id), about.dump(), "PX", ttl));
+          nlohmann::json about = {{"subject", w.subject},
+                                  {"id", w.msg->id},
+                                  {"channel", to_string(w.envelope.channel)},
+                                  {"provider", w.outcome.provider},
+                                  {"address", delivered_address_hash(w)}};
+          out.push_back(cmd("SET", k.provider_message(w.outcome.provider_message_id), about.dump(),
+                            "PX", ttl));
         }
         if (w.marketing) {
-          const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy->cap_window());
+          const auto window =
+              std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy->cap_window());
           out.push_back(cmd("ZADD", k.frequency(w.subject), now_ms, now_ms + ":" + w.msg->id));
           out.push_back(cmd("ZREMRANGEBYSCORE", k.frequency(w.subject), "-inf",
                             std::to_string(to_epoch_ms(now - window))));
           out.push_back(cmd("PEXPIRE", k.frequency(w.subject), std::to_string(window.count())));
-          out.push_back(cmd("SET", k.unsubscribe_ref(subject_ref(w.subject, rt_.secret)), w.subject, "PX",
+          out.push_back(cmd("SET", k.unsubscribe_ref(subject_ref(w.subject, rt_.secret)), w.subject,
+                            "PX",
                             std::to_string(rt_.config.unsubscribe.token_ttl_days * 86400000LL)));
         }
         break;
@@ -327,15 +347,18 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         out.push_back(cmd("SET", k.done(w.msg->id), "failed", "PX", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.suppress)
-          for (auto& c : suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
-                                           w.outcome.provider, w.outcome.error, now))
+          for (auto& c :
+               suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
+                                 w.outcome.provider, w.outcome.error, now))
             out.push_back(std::move(c));
         break;
       }
     }
   }
-  for (const auto& [field, n] : counts) out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
-  for (const auto& [field, n] : latency_us) out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
+  for (const auto& [field, n] : counts)
+    out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
+  for (const auto& [field, n] : latency_us)
+    out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   if (ack.argv.size() > 3) out.push_back(std::move(ack));
 }
 
@@ -355,8 +378,7 @@ nlohmann::json Gate::explain_line(const Work& w) const {
       j["decision"] = policy::to_string(w.decision.verdict);
       if (w.decision.channel) j["channel"] = to_string(*w.decision.channel);
       if (!w.decision.reason.empty()) j["reason"] = w.decision.reason;
-      if (w.decision.until)
-        j["until"] = format_rfc3339(*w.decision.until, zone_of(w));
+      if (w.decision.until) j["until"] = format_rfc3339(*w.decision.until, zone_of(w));
       break;
   }
   return j;

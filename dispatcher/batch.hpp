@@ -14,11 +14,11 @@
 
 #include "channels/provider.hpp"
 #include "dispatcher/fate.hpp"
-#include "store/audit.hpp"
+#include "dispatcher/runtime.hpp"
 #include "model/message.hpp"
 #include "policy/policy.hpp"
+#include "store/audit.hpp"
 #include "store/redis/reply.hpp"
-#include "dispatcher/runtime.hpp"
 #include "store/subject_store.hpp"
 
 namespace dispatcher {
@@ -59,7 +59,8 @@ class Gate {
 
   // Stage A: claims each id (when `claim`) and loads stored subscribers.
   void resolve_commands(std::span<Work> batch, bool claim, std::vector<redis::Command>& out) const;
-  void resolve_apply(std::span<Work> batch, bool claim, const std::vector<redis::Reply>& replies) const;
+  void resolve_apply(std::span<Work> batch, bool claim,
+                     const std::vector<redis::Reply>& replies) const;
 
   // Stage B: the state every rule needs, for the whole batch.
   void state_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out) const;
@@ -74,7 +75,8 @@ class Gate {
   void prepare(Work& w, TimePoint now) const;
 
   // Stage C: records every fate (idempotency, audit, dead letters, retries) and acknowledges.
-  void finish_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out) const;
+  void finish_commands(std::span<Work> batch, TimePoint now,
+                       std::vector<redis::Command>& out) const;
 
   // The decision as `explain` prints it (DESIGN.md).
   nlohmann::json explain_line(const Work& w) const;

@@ -1,14 +1,14 @@
 #include "dispatcher/consumer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/spdlog.h>
-
 #include <random>
 
-#include "store/redis/async_client.hpp"
 #include "dispatcher/scheduler.hpp"
+#include "store/redis/async_client.hpp"
 
 namespace dispatcher {
 
@@ -40,7 +40,8 @@ using redis::Command;
 using redis::Reply;
 
 struct Consumer::Io {
-  explicit Io(asio::io_context& io) : claim_timer(io), schedule_timer(io), signals(io, SIGTERM, SIGINT) {}
+  explicit Io(asio::io_context& io)
+      : claim_timer(io), schedule_timer(io), signals(io, SIGTERM, SIGINT) {}
   std::unique_ptr<redis::AsyncClient> reader, writer;
   asio::steady_timer claim_timer, schedule_timer;
   asio::signal_set signals;
@@ -53,8 +54,15 @@ struct Consumer::Batch {
   TimePoint now;
 };
 
-Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now, ConsumerOptions opts)
-    : io_(io), rt_(rt), gate_(rt), retry_(rt.retry_policy()), providers_(providers), now_(std::move(now)), opts_(std::move(opts)),
+Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now,
+                   ConsumerOptions opts)
+    : io_(io),
+      rt_(rt),
+      gate_(rt),
+      retry_(rt.retry_policy()),
+      providers_(providers),
+      now_(std::move(now)),
+      opts_(std::move(opts)),
       io_state_(std::make_unique<Io>(io)) {}
 
 Consumer::~Consumer() = default;
@@ -68,28 +76,30 @@ std::string Consumer::start() {
   if (!io_state_->writer) return err;
   auto self = shared_from_this();
   // Create the group at the stream's start, so messages enqueued before any consumer ran count.
-  io_state_->writer->exec({cmd("XGROUP", "CREATE", rt_.keys.stream(), rt_.config.consumer.group, "0", "MKSTREAM")},
-                          [self](const std::string& e, std::vector<Reply> r) {
-                            if (!e.empty()) {
-                              spdlog::error("{}", e);
-                              self->exit_code_ = 1;
-                              return self->stop();
-                            }
-                            if (r[0].is_error() && r[0].str.rfind("BUSYGROUP", 0) != 0) {
-                              spdlog::error("redis: {}", r[0].str);
-                              self->exit_code_ = 1;
-                              return self->stop();
-                            }
-                            self->do_schedule();
-                            self->do_claim();
-                            self->do_read();
-                          });
+  io_state_->writer->exec(
+      {cmd("XGROUP", "CREATE", rt_.keys.stream(), rt_.config.consumer.group, "0", "MKSTREAM")},
+      [self](const std::string& e, std::vector<Reply> r) {
+        if (!e.empty()) {
+          spdlog::error("{}", e);
+          self->exit_code_ = 1;
+          return self->stop();
+        }
+        if (r[0].is_error() && r[0].str.rfind("BUSYGROUP", 0) != 0) {
+          spdlog::error("redis: {}", r[0].str);
+          self->exit_code_ = 1;
+          return self->stop();
+        }
+        self->do_schedule();
+        self->do_claim();
+        self->do_read();
+      });
   io_state_->signals.async_wait([self](boost::system::error_code ec, int sig) {
     if (ec) return;
     spdlog::info("signal {}: draining in-flight work", sig);
     self->stop();
   });
-  spdlog::info("consumer {} reading {} as group {}", opts_.name, rt_.keys.stream(), rt_.config.consumer.group);
+  spdlog::info("consumer {} reading {} as group {}", opts_.name, rt_.keys.stream(),
+               rt_.config.consumer.group);
   return {};
 }
 
@@ -119,24 +129,27 @@ void Consumer::maybe_done() {
   if (!io_state_->writer) return release();
   // Idle longer than the visibility timeout and holding nothing: its entries were claimed.
   const long long idle = rt_.config.consumer.visibility_timeout_ms;
-  io_state_->writer->exec({cmd("EVAL", leave_group_script, "1", rt_.keys.stream(), rt_.config.consumer.group,
-                               opts_.name, std::to_string(idle))},
+  io_state_->writer->exec({cmd("EVAL", leave_group_script, "1", rt_.keys.stream(),
+                               rt_.config.consumer.group, opts_.name, std::to_string(idle))},
                           [release](const std::string& err, std::vector<Reply> r) {
                             if (!err.empty() || r.empty() || r[0].is_error())
-                              spdlog::warn("leaving the consumer group: {}", err.empty() && !r.empty() ? r[0].str : err);
+                              spdlog::warn("leaving the consumer group: {}",
+                                           err.empty() && !r.empty() ? r[0].str : err);
                             release();
                           });
 }
 
 void Consumer::do_read() {
-  if (stopping_ || reading_ || in_flight_ >= opts_.max_batches_in_flight || !io_state_->reader) return;
+  if (stopping_ || reading_ || in_flight_ >= opts_.max_batches_in_flight || !io_state_->reader)
+    return;
   reading_ = true;
-  io_state_->reader->exec({cmd("XREADGROUP", "GROUP", rt_.config.consumer.group, opts_.name, "COUNT",
-                               std::to_string(rt_.config.consumer.batch_size), "BLOCK",
-                               std::to_string(rt_.config.consumer.block_ms), "STREAMS", rt_.keys.stream(), ">")},
-                          [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
-                            self->on_read(err, std::move(r));
-                          });
+  io_state_->reader->exec(
+      {cmd("XREADGROUP", "GROUP", rt_.config.consumer.group, opts_.name, "COUNT",
+           std::to_string(rt_.config.consumer.batch_size), "BLOCK",
+           std::to_string(rt_.config.consumer.block_ms), "STREAMS", rt_.keys.stream(), ">")},
+      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+        self->on_read(err, std::move(r));
+      });
 }
 
 std::vector<Work> Consumer::entries_to_work(const Reply& entries) {
@@ -199,8 +212,10 @@ void Consumer::check_idle() {
        cmd("ZCOUNT", rt_.keys.scheduled(), "-inf", std::to_string(to_epoch_ms(now_())))},
       [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
         if (self->stopping_) return self->maybe_done();
-        const bool nothing_pending = err.empty() && !r[0].elements.empty() && r[0].elements[0].integer == 0;
-        const bool nothing_due = err.empty() && r[1].type == Reply::Type::integer && r[1].integer == 0;
+        const bool nothing_pending =
+            err.empty() && !r[0].elements.empty() && r[0].elements[0].integer == 0;
+        const bool nothing_due =
+            err.empty() && r[1].type == Reply::Type::integer && r[1].integer == 0;
         if (nothing_pending && nothing_due && self->in_flight_ == 0) {
           spdlog::info("idle: nothing queued, in flight or due");
           return self->stop();
@@ -212,21 +227,23 @@ void Consumer::check_idle() {
 void Consumer::do_schedule() {
   if (stopping_) return;
   // The same tick is the consumer's heartbeat (for `serve`'s /healthz and /metrics).
-  io_state_->writer->exec({move_due_command(rt_.keys, now_(), 1000),
-                           cmd("ZADD", rt_.keys.consumers(), std::to_string(to_epoch_ms(system_now())), opts_.name),
-                           cmd("ZREMRANGEBYSCORE", rt_.keys.consumers(), "-inf",
-                               std::to_string(to_epoch_ms(system_now()) - 86400000))},
-                          [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
-                            if (self->stopping_) return;
-                            long long moved = err.empty() && !r.empty() ? r[0].integer : 0;
-                            if (!err.empty() || (!r.empty() && r[0].is_error()))
-                              spdlog::warn("scheduler: {}", err.empty() ? r[0].str : err);
-                            auto delay = std::chrono::milliseconds(moved >= 1000 ? 0 : self->rt_.config.consumer.scheduler_interval_ms);
-                            self->io_state_->schedule_timer.expires_after(delay);
-                            self->io_state_->schedule_timer.async_wait([self](boost::system::error_code ec) {
-                              if (!ec) self->do_schedule();
-                            });
-                          });
+  io_state_->writer->exec(
+      {move_due_command(rt_.keys, now_(), 1000),
+       cmd("ZADD", rt_.keys.consumers(), std::to_string(to_epoch_ms(system_now())), opts_.name),
+       cmd("ZREMRANGEBYSCORE", rt_.keys.consumers(), "-inf",
+           std::to_string(to_epoch_ms(system_now()) - 86400000))},
+      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+        if (self->stopping_) return;
+        long long moved = err.empty() && !r.empty() ? r[0].integer : 0;
+        if (!err.empty() || (!r.empty() && r[0].is_error()))
+          spdlog::warn("scheduler: {}", err.empty() ? r[0].str : err);
+        auto delay = std::chrono::milliseconds(
+            moved >= 1000 ? 0 : self->rt_.config.consumer.scheduler_interval_ms);
+        self->io_state_->schedule_timer.expires_after(delay);
+        self->io_state_->schedule_timer.async_wait([self](boost::system::error_code ec) {
+          if (!ec) self->do_schedule();
+        });
+      });
 }
 
 void Consumer::do_claim() {
@@ -236,8 +253,9 @@ void Consumer::do_claim() {
   io_state_->claim_timer.async_wait([self = shared_from_this(), vis](boost::system::error_code ec) {
     if (ec || self->stopping_) return;
     self->io_state_->writer->exec(
-        {cmd("XAUTOCLAIM", self->rt_.keys.stream(), self->rt_.config.consumer.group, self->opts_.name,
-             std::to_string(vis), "0-0", "COUNT", std::to_string(self->rt_.config.consumer.batch_size))},
+        {cmd("XAUTOCLAIM", self->rt_.keys.stream(), self->rt_.config.consumer.group,
+             self->opts_.name, std::to_string(vis), "0-0", "COUNT",
+             std::to_string(self->rt_.config.consumer.batch_size))},
         [self](const std::string& err, std::vector<Reply> r) {
           if (self->stopping_) return self->maybe_done();
           if (err.empty() && r[0].type == Reply::Type::array && r[0].elements.size() >= 2) {
@@ -264,22 +282,26 @@ void Consumer::process(std::vector<Work> works) {
     if (w.fate == Fate::pending) gate_.parse(w);
   std::vector<Command> cmds;
   gate_.resolve_commands(b->works, /*claim=*/true, cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
+                                                                          std::vector<Reply> r) {
     self->on_resolved(b, err, std::move(r));
   });
 }
 
-void Consumer::on_resolved(std::shared_ptr<Batch> b, const std::string& err, std::vector<Reply> replies) {
+void Consumer::on_resolved(std::shared_ptr<Batch> b, const std::string& err,
+                           std::vector<Reply> replies) {
   if (!err.empty()) return batch_failed(b, err);
   gate_.resolve_apply(b->works, true, replies);
   std::vector<Command> cmds;
   gate_.state_commands(b->works, b->now, cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
+                                                                          std::vector<Reply> r) {
     self->on_state(b, err, std::move(r));
   });
 }
 
-void Consumer::on_state(std::shared_ptr<Batch> b, const std::string& err, std::vector<Reply> replies) {
+void Consumer::on_state(std::shared_ptr<Batch> b, const std::string& err,
+                        std::vector<Reply> replies) {
   if (!err.empty()) return batch_failed(b, err);
   gate_.state_apply(b->works, replies);
   gate_.decide_batch(b->works, b->now);
@@ -304,9 +326,10 @@ void Consumer::send_all(std::shared_ptr<Batch> b) {
   b->sends_pending = to_send.size();
   if (to_send.empty()) return finish(std::move(b));
   for (Work* w : to_send) {
-    providers_[w->envelope.channel]->send(w->envelope, [self = shared_from_this(), b, w](channels::Outcome o) {
-      self->on_outcome(b, *w, std::move(o));
-    });
+    providers_[w->envelope.channel]->send(w->envelope,
+                                          [self = shared_from_this(), b, w](channels::Outcome o) {
+                                            self->on_outcome(b, *w, std::move(o));
+                                          });
   }
 }
 
@@ -326,7 +349,8 @@ void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Ou
 void Consumer::finish(std::shared_ptr<Batch> b) {
   std::vector<Command> cmds;
   gate_.finish_commands(b->works, now_(), cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err, std::vector<Reply> r) {
+  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
+                                                                          std::vector<Reply> r) {
     if (!err.empty()) return self->batch_failed(b, err);
     if (auto e = redis::first_error({}, r); !e.empty()) spdlog::error("recording batch: {}", e);
     for (const Work& w : b->works) self->stats_.add(w);
@@ -344,6 +368,5 @@ void Consumer::batch_failed(const std::shared_ptr<Batch>& b, const std::string& 
   exit_code_ = 1;
   stop();
 }
-
 
 }  // namespace dispatcher

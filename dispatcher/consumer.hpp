@@ -6,9 +6,8 @@
 // messages into the stream and claim entries a dead consumer left pending.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-
 #include <array>
+#include <boost/asio/io_context.hpp>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,7 +38,8 @@ struct ConsumerOptions {
 
 class Consumer : public std::enable_shared_from_this<Consumer> {
  public:
-  Consumer(boost::asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now, ConsumerOptions opts);
+  Consumer(boost::asio::io_context& io, const Runtime& rt, ProviderSet& providers, NowFn now,
+           ConsumerOptions opts);
   ~Consumer();
 
   // Connects and starts reading; returns an error line when it cannot start.
@@ -59,8 +59,10 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   void do_schedule();
   void check_idle();
   void process(std::vector<Work> works);
-  void on_resolved(std::shared_ptr<Batch> b, const std::string& err, std::vector<redis::Reply> replies);
-  void on_state(std::shared_ptr<Batch> b, const std::string& err, std::vector<redis::Reply> replies);
+  void on_resolved(std::shared_ptr<Batch> b, const std::string& err,
+                   std::vector<redis::Reply> replies);
+  void on_state(std::shared_ptr<Batch> b, const std::string& err,
+                std::vector<redis::Reply> replies);
   void send_all(std::shared_ptr<Batch> b);
   void on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o);
   void finish(std::shared_ptr<Batch> b);

@@ -14,7 +14,8 @@ Delivery fate_of(const channels::Outcome& o, int attempts, const channels::Retry
       d.suppress = o.suppress_address;
       break;
     case channels::OutcomeKind::transient: {
-      const unsigned made = static_cast<unsigned>(attempts < 0 ? 0 : attempts) + 1;  // counting this one
+      const unsigned made =
+          static_cast<unsigned>(attempts < 0 ? 0 : attempts) + 1;  // counting this one
       if (made >= policy.max_attempts) {
         d.fate = Fate::dead;
         d.reason = "attempts_exhausted";

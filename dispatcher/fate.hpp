@@ -28,7 +28,7 @@ struct Delivery {
   Fate fate = Fate::sent;
   std::string reason, detail;                // dead: why, and the provider's last error
   std::chrono::milliseconds retry_delay{0};  // retry: how long from now
-  bool suppress = false;                     // failed: the address is dead (hard bounce, UNREGISTERED …)
+  bool suppress = false;  // failed: the address is dead (hard bounce, UNREGISTERED …)
 };
 
 // A provider's answer to a delivery that had `attempts` provider attempts before it. Transient

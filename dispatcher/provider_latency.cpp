@@ -40,7 +40,8 @@ std::optional<Field> parse_field(std::string_view field) {
   const std::string_view idx = next();
   std::size_t b = 0;
   auto [p, ec] = std::from_chars(idx.data(), idx.data() + idx.size(), b);
-  if (ec != std::errc{} || p != idx.data() + idx.size() || b > bounds.size() || !field.empty()) return std::nullopt;
+  if (ec != std::errc{} || p != idx.data() + idx.size() || b > bounds.size() || !field.empty())
+    return std::nullopt;
   f.bucket = b;
   return f;
 }

@@ -25,12 +25,16 @@ std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, 
   const std::string from = rt.config.email_from;
   const std::string domain = from.substr(from.find('@') + 1);
   auto eml = [domain](const channels::Envelope& e) {
-    channels::email::Mail m{e.from_name, e.from_address, e.to,         e.subject,           e.text,
-                            e.html,      e.marketing,    e.unsubscribe_url, e.unsubscribe_mailto};
-    // Japan's offset for the Date header: the outbox is the embedded default for a Japanese service.
-    return channels::email::build_message(m, e.created, 9 * 60, unique_part(e.message_id), domain).data;
+    channels::email::Mail m{
+        e.from_name,       e.from_address,      e.to, e.subject, e.text, e.html, e.marketing,
+        e.unsubscribe_url, e.unsubscribe_mailto};
+    // Japan's offset for the Date header: the outbox is the embedded default for a Japanese
+    // service.
+    return channels::email::build_message(m, e.created, 9 * 60, unique_part(e.message_id), domain)
+        .data;
   };
-  return std::make_unique<channels::OutboxProvider>(std::move(name), rt.config.data_dir / "outbox", c, eml);
+  return std::make_unique<channels::OutboxProvider>(std::move(name), rt.config.data_dir / "outbox",
+                                                    c, eml);
 }
 
 }  // namespace
@@ -54,7 +58,8 @@ ProviderSet build_providers(boost::asio::io_context& io, const Runtime& rt) {
   }
   for (Channel c : all_channels) {
     if (set.by_channel[index(c)]) continue;
-    if (set.engine) spdlog::warn("channel {}: no provider configured, using the outbox", to_string(c));
+    if (set.engine)
+      spdlog::warn("channel {}: no provider configured, using the outbox", to_string(c));
     set.by_channel[index(c)] = outbox(rt, "outbox", c);
   }
   return set;

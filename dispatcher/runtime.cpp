@@ -10,8 +10,8 @@
 
 #include "codec/hex.hpp"
 #include "codec/hmac.hpp"
-#include "store/embedded_redis.hpp"
 #include "model/unsubscribe_token.hpp"
+#include "store/embedded_redis.hpp"
 
 namespace dispatcher {
 
@@ -27,13 +27,16 @@ std::string load_secret(const config::Config& c) {
   };
   if (fs::exists(file)) {
     std::string s = read();
-    if (s.size() < 32) throw std::runtime_error("secret file " + file.string() + " holds fewer than 32 characters");
+    if (s.size() < 32)
+      throw std::runtime_error("secret file " + file.string() + " holds fewer than 32 characters");
     return s;
   }
-  if (!c.secret_file.empty()) throw std::runtime_error("secret_file " + file.string() + " does not exist");
+  if (!c.secret_file.empty())
+    throw std::runtime_error("secret_file " + file.string() + " does not exist");
   fs::create_directories(file.parent_path());
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof raw) != 1) throw std::runtime_error("cannot draw random bytes for the secret");
+  if (RAND_bytes(raw, sizeof raw) != 1)
+    throw std::runtime_error("cannot draw random bytes for the secret");
   const std::string hex = to_hex(std::string_view(reinterpret_cast<const char*>(raw), sizeof raw));
   // Write beside, then link: two verbs racing both end up with the winner's secret.
   fs::path tmp = file;
@@ -50,9 +53,11 @@ std::string load_secret(const config::Config& c) {
 }
 
 redis::Endpoint Runtime::redis_endpoint() const {
-  std::string url = config.redis_url.empty() ? ensure_embedded_redis(config.data_dir) : config.redis_url;
+  std::string url =
+      config.redis_url.empty() ? ensure_embedded_redis(config.data_dir) : config.redis_url;
   auto e = redis::parse_endpoint(url);
-  if (!e) throw std::runtime_error("redis url is not redis://host:port[/db] or unix:///path: " + url);
+  if (!e)
+    throw std::runtime_error("redis url is not redis://host:port[/db] or unix:///path: " + url);
   return *e;
 }
 
@@ -105,8 +110,8 @@ std::vector<std::string> token_scope_errors(const policy::Policy& p) {
   std::vector<std::string> errors;
   for (std::string_view purpose : p.purposes())
     if (p.is_marketing(purpose) && !token_scope_known("purpose:" + std::string(purpose)))
-      errors.push_back("marketing purpose " + std::string(purpose) + " has no unsubscribe token scope (" +
-                       kTokenScopeHint + ")");
+      errors.push_back("marketing purpose " + std::string(purpose) +
+                       " has no unsubscribe token scope (" + kTokenScopeHint + ")");
   return errors;
 }
 
@@ -120,7 +125,8 @@ Runtime open_runtime(const fs::path& config_file, Needs needs) {
     for (const auto& e : token_scope_errors(*rt.policy)) throw std::runtime_error("policy: " + e);
   }
   if (needs.templates)
-    rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir), rt.template_options());
+    rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir),
+                                          rt.template_options());
   return rt;
 }
 

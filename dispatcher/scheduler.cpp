@@ -32,18 +32,20 @@ return {'marked', ''}
 }  // namespace
 
 redis::Command move_due_command(const Keys& k, TimePoint now, int limit) {
-  return redis::cmd("EVAL", move_due_script, "2", k.scheduled(), k.stream(), std::to_string(to_epoch_ms(now)),
-                    std::to_string(limit), k.prefix + "sched:");
+  return redis::cmd("EVAL", move_due_script, "2", k.scheduled(), k.stream(),
+                    std::to_string(to_epoch_ms(now)), std::to_string(limit), k.prefix + "sched:");
 }
 
 redis::Command cancel_command(const Keys& k, std::string_view id, std::int64_t ttl_ms) {
-  return redis::cmd("EVAL", cancel_script, "3", k.scheduled(), k.sched(id), k.done(id), std::string(id),
-                    std::to_string(ttl_ms));
+  return redis::cmd("EVAL", cancel_script, "3", k.scheduled(), k.sched(id), k.done(id),
+                    std::string(id), std::to_string(ttl_ms));
 }
 
-std::vector<redis::Command> schedule_commands(const Keys& k, std::string_view id, std::string_view payload,
-                                              TimePoint due, int attempts) {
-  return {redis::cmd("HSET", k.sched(id), "payload", std::string(payload), "attempts", std::to_string(attempts)),
+std::vector<redis::Command> schedule_commands(const Keys& k, std::string_view id,
+                                              std::string_view payload, TimePoint due,
+                                              int attempts) {
+  return {redis::cmd("HSET", k.sched(id), "payload", std::string(payload), "attempts",
+                     std::to_string(attempts)),
           redis::cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), std::string(id))};
 }
 

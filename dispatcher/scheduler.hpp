@@ -19,7 +19,8 @@ redis::Command move_due_command(const Keys& k, TimePoint now, int limit);
 redis::Command cancel_command(const Keys& k, std::string_view id, std::int64_t ttl_ms);
 
 // Schedules a payload for later.
-std::vector<redis::Command> schedule_commands(const Keys& k, std::string_view id, std::string_view payload,
-                                              TimePoint due, int attempts = 0);
+std::vector<redis::Command> schedule_commands(const Keys& k, std::string_view id,
+                                              std::string_view payload, TimePoint due,
+                                              int attempts = 0);
 
 }  // namespace dispatcher

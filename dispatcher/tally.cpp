@@ -6,14 +6,21 @@ namespace dispatcher {
 
 std::optional<TallyKey> tally_key(const Work& w) {
   switch (w.fate) {
-    case Fate::pending: return std::nullopt;
-    case Fate::duplicate: return TallyKey{"duplicate", ""};
-    case Fate::dead: return TallyKey{"dead_letter", w.reason};
+    case Fate::pending:
+      return std::nullopt;
+    case Fate::duplicate:
+      return TallyKey{"duplicate", ""};
+    case Fate::dead:
+      return TallyKey{"dead_letter", w.reason};
     case Fate::decided:
-      return TallyKey{w.decision.verdict == policy::Verdict::defer ? "deferred" : "denied", w.decision.reason};
-    case Fate::sent: return TallyKey{"sent", std::string(to_string(w.envelope.channel))};
-    case Fate::retry: return TallyKey{"retried", std::string(to_string(w.envelope.channel))};
-    case Fate::failed: return TallyKey{"failed", w.suppress ? "address_suppressed" : "provider_rejected"};
+      return TallyKey{w.decision.verdict == policy::Verdict::defer ? "deferred" : "denied",
+                      w.decision.reason};
+    case Fate::sent:
+      return TallyKey{"sent", std::string(to_string(w.envelope.channel))};
+    case Fate::retry:
+      return TallyKey{"retried", std::string(to_string(w.envelope.channel))};
+    case Fate::failed:
+      return TallyKey{"failed", w.suppress ? "address_suppressed" : "provider_rejected"};
   }
   return std::nullopt;
 }

@@ -28,7 +28,9 @@ class Tally {
  public:
   void add(const Work& w);
   // outcome → label → count
-  const std::map<std::string, std::map<std::string, std::int64_t>>& counts() const { return counts_; }
+  const std::map<std::string, std::map<std::string, std::int64_t>>& counts() const {
+    return counts_;
+  }
   std::int64_t total(std::string_view outcome) const;
 
  private:

@@ -19,10 +19,11 @@ Invalid invalid(std::string what, std::string detail) {
 }
 
 constexpr std::array<std::string_view, 12> known_fields{
-    "id",     "sender",   "purpose", "to",   "channels",        "template",
-    "locale", "data",     "data_categories", "send_at", "expires_at", "campaign"};
+    "id",     "sender", "purpose",         "to",      "channels",   "template",
+    "locale", "data",   "data_categories", "send_at", "expires_at", "campaign"};
 
-constexpr std::array<std::string_view, 3> known_sources{"reservation_form", "app_link_form", "patient_registry"};
+constexpr std::array<std::string_view, 3> known_sources{"reservation_form", "app_link_form",
+                                                        "patient_registry"};
 
 bool is_identifier(std::string_view s, std::size_t max_len) {
   if (s.empty() || s.size() > max_len) return false;
@@ -35,8 +36,8 @@ const json* field(const json& obj, std::string_view name) {
 }
 
 // Reads an optional string field; returns false (and sets `err`) when present but not a string.
-bool optional_string(const json& obj, std::string_view name, std::string& out, std::optional<Invalid>& err,
-                     std::string_view what) {
+bool optional_string(const json& obj, std::string_view name, std::string& out,
+                     std::optional<Invalid>& err, std::string_view what) {
   const json* f = field(obj, name);
   if (!f) return true;
   if (!f->is_string()) {
@@ -48,13 +49,15 @@ bool optional_string(const json& obj, std::string_view name, std::string& out, s
 }
 
 std::optional<Invalid> parse_push(const json& j, std::vector<PushToken>& out) {
-  if (!j.is_array()) return invalid("invalid_push", "contact.push must be an array of {platform, token}");
+  if (!j.is_array())
+    return invalid("invalid_push", "contact.push must be an array of {platform, token}");
   for (const auto& t : j) {
     if (!t.is_object()) return invalid("invalid_push", "contact.push entries must be objects");
     const json* platform = field(t, "platform");
     const json* token = field(t, "token");
     if (!platform || !platform->is_string() ||
-        (platform->get_ref<const std::string&>() != "fcm" && platform->get_ref<const std::string&>() != "apns"))
+        (platform->get_ref<const std::string&>() != "fcm" &&
+         platform->get_ref<const std::string&>() != "apns"))
       return invalid("invalid_push", "push platform must be \"fcm\" or \"apns\"");
     if (!token || !token->is_string() || !is_identifier(token->get_ref<const std::string&>(), 4096))
       return invalid("invalid_push", "push token must be a non-empty string without spaces");
@@ -66,10 +69,12 @@ std::optional<Invalid> parse_push(const json& j, std::vector<PushToken>& out) {
 std::optional<Invalid> parse_contact_fields(const json& j, Contact& c) {
   std::optional<Invalid> err;
   if (!optional_string(j, "email", c.email, err, "invalid_email")) return err;
-  if (!c.email.empty() && !valid_email(c.email)) return invalid("invalid_email", "e-mail address is not valid");
+  if (!c.email.empty() && !valid_email(c.email))
+    return invalid("invalid_email", "e-mail address is not valid");
   if (!optional_string(j, "phone", c.phone, err, "invalid_phone")) return err;
   if (!c.phone.empty() && !valid_e164(c.phone))
-    return invalid("invalid_phone", "phone number is not a valid E.164 number (+<country><number>)");
+    return invalid("invalid_phone",
+                   "phone number is not a valid E.164 number (+<country><number>)");
   if (const json* p = field(j, "push")) {
     if (auto e = parse_push(*p, c.push)) return e;
   }
@@ -93,32 +98,40 @@ std::optional<Invalid> parse_to(const json& j, Addressee& to) {
   if (!contact->is_object()) return invalid("bad_to", "to.contact must be an object");
   InlineRecipient r;
   for (const auto& [k, v] : contact->items())
-    if (k != "email" && k != "phone" && k != "push") return invalid("bad_to", "to.contact has an unknown field: " + k);
+    if (k != "email" && k != "phone" && k != "push")
+      return invalid("bad_to", "to.contact has an unknown field: " + k);
   if (auto e = parse_contact_fields(*contact, r.contact)) return e;
   if (r.contact.email.empty() && r.contact.phone.empty() && r.contact.push.empty())
     return invalid("empty_contact", "inline contact has no e-mail, phone or push token");
   for (const auto& [k, v] : j.items())
-    if (k != "contact" && k != "clinic" && k != "source") return invalid("bad_to", "to has an unknown field: " + k);
+    if (k != "contact" && k != "clinic" && k != "source")
+      return invalid("bad_to", "to has an unknown field: " + k);
   const json* clinic = field(j, "clinic");
-  if (!clinic) return invalid("missing_clinic", "an inline (non-member) contact needs the clinic it belongs to");
+  if (!clinic)
+    return invalid("missing_clinic",
+                   "an inline (non-member) contact needs the clinic it belongs to");
   if (!clinic->is_string() || !is_identifier(clinic->get_ref<const std::string&>(), 100))
     return invalid("missing_clinic", "to.clinic must be a non-empty clinic id");
   const json* source = field(j, "source");
   if (!source) return invalid("missing_source", "an inline (non-member) contact needs its source");
-  if (!source->is_string() || std::find(known_sources.begin(), known_sources.end(),
-                                        source->get_ref<const std::string&>()) == known_sources.end())
-    return invalid("unknown_source", "to.source must be reservation_form, app_link_form or patient_registry");
+  if (!source->is_string() ||
+      std::find(known_sources.begin(), known_sources.end(),
+                source->get_ref<const std::string&>()) == known_sources.end())
+    return invalid("unknown_source",
+                   "to.source must be reservation_form, app_link_form or patient_registry");
   r.clinic = clinic->get<std::string>();
   r.source = source->get<std::string>();
   to = std::move(r);
   return std::nullopt;
 }
 
-std::optional<Invalid> parse_time(const json& obj, std::string_view name, std::optional<TimePoint>& out) {
+std::optional<Invalid> parse_time(const json& obj, std::string_view name,
+                                  std::optional<TimePoint>& out) {
   const json* f = field(obj, name);
   if (!f) return std::nullopt;
   std::string what = "bad_" + std::string(name);
-  if (!f->is_string()) return invalid(what, std::string(name) + " must be an RFC 3339 timestamp string");
+  if (!f->is_string())
+    return invalid(what, std::string(name) + " must be an RFC 3339 timestamp string");
   out = parse_rfc3339(f->get_ref<const std::string&>());
   if (!out) return invalid(what, std::string(name) + " is not an RFC 3339 timestamp with offset");
   return std::nullopt;
@@ -145,10 +158,13 @@ bool valid_email(std::string_view s) {
   std::size_t start = 0;
   while (start <= domain.size()) {
     auto dot = domain.find('.', start);
-    std::string_view label = domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    std::string_view label =
+        domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
+      return false;
     for (char c : label)
-      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+      if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'))
+        return false;
     ++labels;
     if (dot == std::string_view::npos) break;
     start = dot + 1;
@@ -158,7 +174,8 @@ bool valid_email(std::string_view s) {
 
 bool valid_e164(std::string_view s) {
   if (s.size() < 8 || s.size() > 16 || s[0] != '+') return false;
-  if (!std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+  if (!std::all_of(s.begin() + 1, s.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return false;
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   const PhoneNumberUtil* util = PhoneNumberUtil::GetInstance();
@@ -219,7 +236,8 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
 
   const json* purpose = field(j, "purpose");
   if (!purpose) return invalid("missing_purpose", "purpose is required");
-  if (!purpose->is_string() || (vocab.known_purpose && !vocab.known_purpose(purpose->get_ref<const std::string&>())))
+  if (!purpose->is_string() ||
+      (vocab.known_purpose && !vocab.known_purpose(purpose->get_ref<const std::string&>())))
     return invalid("unknown_purpose", "purpose is not one the policy knows");
   m.purpose = purpose->get<std::string>();
 
@@ -241,7 +259,8 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
 
   const json* tmpl = field(j, "template");
   if (!tmpl) return invalid("missing_template", "template is required");
-  if (!tmpl->is_string() || (vocab.known_template && !vocab.known_template(tmpl->get_ref<const std::string&>())))
+  if (!tmpl->is_string() ||
+      (vocab.known_template && !vocab.known_template(tmpl->get_ref<const std::string&>())))
     return invalid("unknown_template", "template is not one the catalog holds");
   m.template_name = tmpl->get<std::string>();
 
@@ -255,9 +274,11 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
     m.data = *data;
   }
   if (const json* cats = field(j, "data_categories")) {
-    if (!cats->is_array()) return invalid("bad_data_categories", "data_categories must be an array of strings");
+    if (!cats->is_array())
+      return invalid("bad_data_categories", "data_categories must be an array of strings");
     for (const auto& c : *cats) {
-      if (!c.is_string()) return invalid("bad_data_categories", "data_categories must be an array of strings");
+      if (!c.is_string())
+        return invalid("bad_data_categories", "data_categories must be an array of strings");
       if (vocab.known_category && !vocab.known_category(c.get_ref<const std::string&>()))
         return invalid("unknown_category", "unknown data category: " + c.get<std::string>());
       m.data_categories.push_back(c.get<std::string>());
@@ -278,18 +299,21 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
   };
   if (j.is_discarded()) return bad("not_json", "line is not valid JSON");
   if (!j.is_object()) return bad("not_object", "a subscriber must be a JSON object");
-  static constexpr std::array<std::string_view, 9> fields{"id",   "member", "clinic", "source", "email",
-                                                          "phone", "push",  "locale", "tz"};
+  static constexpr std::array<std::string_view, 9> fields{
+      "id", "member", "clinic", "source", "email", "phone", "push", "locale", "tz"};
   for (const auto& [k, v] : j.items())
-    if (std::find(fields.begin(), fields.end(), k) == fields.end()) return bad("unknown_field", "unknown field: " + k);
+    if (std::find(fields.begin(), fields.end(), k) == fields.end())
+      return bad("unknown_field", "unknown field: " + k);
   Subscriber s;
   const json* id = field(j, "id");
   if (!id || !id->is_string() || !is_identifier(id->get_ref<const std::string&>(), 200))
     return bad("missing_id", "id must be a non-empty id");
   s.id = id->get<std::string>();
-  if (s.id.rfind("contact:", 0) == 0) return bad("bad_id", "ids starting with contact: are reserved");
+  if (s.id.rfind("contact:", 0) == 0)
+    return bad("bad_id", "ids starting with contact: are reserved");
   const json* member = field(j, "member");
-  if (!member || !member->is_boolean()) return bad("missing_member", "member must be true or false");
+  if (!member || !member->is_boolean())
+    return bad("missing_member", "member must be true or false");
   s.member = member->get<bool>();
   std::optional<Invalid> err;
   for (auto [name, out] : {std::pair{"clinic", &s.clinic}, std::pair{"source", &s.source},
@@ -299,8 +323,10 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
   }
   if (!s.member && s.clinic.empty())
     return bad("missing_clinic", "a non-member belongs to a clinic: clinic is required");
-  if (!s.member && std::find(known_sources.begin(), known_sources.end(), s.source) == known_sources.end())
-    return bad("unknown_source", "a non-member's source must be reservation_form, app_link_form or patient_registry");
+  if (!s.member &&
+      std::find(known_sources.begin(), known_sources.end(), s.source) == known_sources.end())
+    return bad("unknown_source",
+               "a non-member's source must be reservation_form, app_link_form or patient_registry");
   if (auto e = parse_contact_fields(j, s.contact)) {
     return bad(e->reason.substr(e->reason.find(':') + 1), e->detail);
   }
@@ -315,7 +341,8 @@ nlohmann::json to_json(const Subscriber& s) {
   if (!s.contact.phone.empty()) j["phone"] = s.contact.phone;
   if (!s.contact.push.empty()) {
     j["push"] = json::array();
-    for (const auto& t : s.contact.push) j["push"].push_back({{"platform", t.platform}, {"token", t.token}});
+    for (const auto& t : s.contact.push)
+      j["push"].push_back({{"platform", t.platform}, {"token", t.token}});
   }
   if (!s.locale.empty()) j["locale"] = s.locale;
   if (!s.tz.empty()) j["tz"] = s.tz;
@@ -332,7 +359,9 @@ std::string address_hash(std::string_view address, std::string_view secret) {
 }
 
 std::string inline_subject_key(const Contact& c, std::string_view secret) {
-  const std::string& first = !c.email.empty() ? c.email : !c.phone.empty() ? c.phone : c.push.front().token;
+  const std::string& first = !c.email.empty()   ? c.email
+                             : !c.phone.empty() ? c.phone
+                                                : c.push.front().token;
   return "contact:" + address_hash(first, secret);
 }
 

@@ -4,17 +4,16 @@
 // `invalid_message:<what>`, which travels to the dead-letter stream with the payload.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
 
-#include "config/vocabulary.hpp"
 #include "config/clock.hpp"
+#include "config/vocabulary.hpp"
 
 namespace dispatcher {
 
@@ -30,9 +29,12 @@ struct Contact {
 
   bool has(Channel c) const noexcept {
     switch (c) {
-      case Channel::email: return !email.empty();
-      case Channel::sms: return !phone.empty();
-      case Channel::push: return !push.empty();
+      case Channel::email:
+        return !email.empty();
+      case Channel::sms:
+        return !phone.empty();
+      case Channel::push:
+        return !push.empty();
     }
     return false;
   }

@@ -1,22 +1,24 @@
 #include "model/unsubscribe_token.hpp"
 
-#include "codec/base64.hpp"
-#include "codec/hex.hpp"
-#include "codec/hmac.hpp"
-
 #include <openssl/crypto.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <stdexcept>
 #include <cstring>
+#include <stdexcept>
+
+#include "codec/base64.hpp"
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
 
 namespace dispatcher {
 
 namespace {
 
-std::string mac(std::string_view data, std::string_view secret) { return hmac_sha256(secret, data); }
+std::string mac(std::string_view data, std::string_view secret) {
+  return hmac_sha256(secret, data);
+}
 
 }  // namespace
 
@@ -29,12 +31,23 @@ namespace {
 constexpr std::size_t ref_bytes = 10, mac_bytes = 12;
 
 // Scope codes are part of the token format: append only, never reorder.
-constexpr std::array<std::string_view, 17> scopes{
-    "all",                     "purpose:reservation",   "purpose:coupon_info", "purpose:auth",
-    "purpose:support",         "purpose:survey",        "purpose:campaign",    "purpose:recommendation",
-    "purpose:points",          "purpose:payment",       "purpose:advertising", "purpose:maintenance",
-    "purpose:reward_payout",   "purpose:product_notice", "channel:email",      "channel:sms",
-    "channel:push"};
+constexpr std::array<std::string_view, 17> scopes{"all",
+                                                  "purpose:reservation",
+                                                  "purpose:coupon_info",
+                                                  "purpose:auth",
+                                                  "purpose:support",
+                                                  "purpose:survey",
+                                                  "purpose:campaign",
+                                                  "purpose:recommendation",
+                                                  "purpose:points",
+                                                  "purpose:payment",
+                                                  "purpose:advertising",
+                                                  "purpose:maintenance",
+                                                  "purpose:reward_payout",
+                                                  "purpose:product_notice",
+                                                  "channel:email",
+                                                  "channel:sms",
+                                                  "channel:push"};
 
 }  // namespace
 
@@ -51,7 +64,8 @@ std::string make_token(const TokenClaims& c, std::string_view secret) {
   auto code = std::find(scopes.begin(), scopes.end(), c.scope);
   if (!raw_ref || raw_ref->size() != ref_bytes || code == scopes.end())
     throw std::invalid_argument("unsubscribe token: bad ref or scope " + c.scope);
-  const auto days = static_cast<std::uint32_t>(std::max<std::int64_t>(0, (c.expires + 86399) / 86400));
+  const auto days =
+      static_cast<std::uint32_t>(std::max<std::int64_t>(0, (c.expires + 86399) / 86400));
   std::string payload = *raw_ref;
   payload += static_cast<char>(code - scopes.begin());
   payload += static_cast<char>((days >> 8) & 0xff);
@@ -59,13 +73,15 @@ std::string make_token(const TokenClaims& c, std::string_view secret) {
   return base64url(payload + mac("unsubscribe:" + payload, secret).substr(0, mac_bytes));
 }
 
-std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret, TimePoint now) {
+std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret,
+                                        TimePoint now) {
   if (token.size() > 64) return std::nullopt;
   auto raw = base64url_decode(token);
   if (!raw || raw->size() != ref_bytes + 3 + mac_bytes) return std::nullopt;
   const std::string payload = raw->substr(0, ref_bytes + 3);
   const std::string expected = mac("unsubscribe:" + payload, secret).substr(0, mac_bytes);
-  if (CRYPTO_memcmp(raw->data() + payload.size(), expected.data(), mac_bytes) != 0) return std::nullopt;
+  if (CRYPTO_memcmp(raw->data() + payload.size(), expected.data(), mac_bytes) != 0)
+    return std::nullopt;
   const auto code = static_cast<unsigned char>(payload[ref_bytes]);
   if (code >= scopes.size()) return std::nullopt;
   TokenClaims c;

@@ -28,8 +28,10 @@ std::string make_token(const TokenClaims& c, std::string_view secret);
 // Whether a token can carry `scope`: the scope table is part of the token format (append-only),
 // so a policy that adds a marketing purpose needs a new code first (see token_scope_errors()).
 bool token_scope_known(std::string_view scope);
-inline constexpr const char* kTokenScopeHint = "append a code to the scope table in model/unsubscribe_token.cpp";
+inline constexpr const char* kTokenScopeHint =
+    "append a code to the scope table in model/unsubscribe_token.cpp";
 // Verifies the signature in constant time and the expiry; nullopt when forged, tampered or expired.
-std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret, TimePoint now);
+std::optional<TokenClaims> verify_token(std::string_view token, std::string_view secret,
+                                        TimePoint now);
 
 }  // namespace dispatcher

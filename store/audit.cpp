@@ -28,7 +28,8 @@ nlohmann::json to_json(const AuditRecord& r) {
 }
 
 redis::Command audit_command(const Keys& k, const AuditRecord& r) {
-  return redis::cmd("XADD", k.history(r.subject), "MAXLEN", "~", "100000", "*", "r", to_json(r).dump());
+  return redis::cmd("XADD", k.history(r.subject), "MAXLEN", "~", "100000", "*", "r",
+                    to_json(r).dump());
 }
 
 }  // namespace dispatcher

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -17,7 +16,8 @@ namespace dispatcher {
 
 struct AuditRecord {
   TimePoint time;
-  std::string event = "decision";  // decision | dead_letter | cancelled | consent | optout | optin | stop | erase …
+  std::string event =
+      "decision";  // decision | dead_letter | cancelled | consent | optout | optin | stop | erase …
   std::string message_id;
   std::string subject;
   std::string decision;  // send | defer | deny (for decisions)

@@ -37,12 +37,14 @@ bool answers(const fs::path& sock) {
 std::string find_redis_server() {
   for (const char* p : {"/usr/bin/redis-server", "/usr/local/bin/redis-server"})
     if (access(p, X_OK) == 0) return p;
-  throw std::runtime_error("redis-server is not installed (run scripts/setup.sh, or set DISPATCHER_REDIS_URL)");
+  throw std::runtime_error(
+      "redis-server is not installed (run scripts/setup.sh, or set DISPATCHER_REDIS_URL)");
 }
 
 class FileLock {
  public:
-  explicit FileLock(const fs::path& p) : fd_(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
+  explicit FileLock(const fs::path& p)
+      : fd_(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
     if (fd_ < 0) throw std::runtime_error("cannot open " + p.string());
     ::flock(fd_, LOCK_EX);
   }
@@ -60,7 +62,9 @@ class FileLock {
 std::string ensure_embedded_redis(const fs::path& data_dir) {
   std::error_code ec;
   fs::create_directories(data_dir / "redis", ec);
-  if (ec) throw std::runtime_error("cannot create data directory " + data_dir.string() + ": " + ec.message());
+  if (ec)
+    throw std::runtime_error("cannot create data directory " + data_dir.string() + ": " +
+                             ec.message());
   const fs::path dir = fs::absolute(data_dir);
   const fs::path sock = dir / "redis.sock";
   if (sock.string().size() >= 100)
@@ -72,16 +76,26 @@ std::string ensure_embedded_redis(const fs::path& data_dir) {
 
   const std::string server = find_redis_server();
   std::vector<std::string> args{server,
-                                "--port", "0",
-                                "--unixsocket", sock.string(),
-                                "--unixsocketperm", "700",
-                                "--dir", (dir / "redis").string(),
-                                "--appendonly", "yes",
-                                "--appendfsync", "everysec",
-                                "--save", "",
-                                "--daemonize", "yes",
-                                "--pidfile", (dir / "redis.pid").string(),
-                                "--logfile", (dir / "redis.log").string()};
+                                "--port",
+                                "0",
+                                "--unixsocket",
+                                sock.string(),
+                                "--unixsocketperm",
+                                "700",
+                                "--dir",
+                                (dir / "redis").string(),
+                                "--appendonly",
+                                "yes",
+                                "--appendfsync",
+                                "everysec",
+                                "--save",
+                                "",
+                                "--daemonize",
+                                "yes",
+                                "--pidfile",
+                                (dir / "redis.pid").string(),
+                                "--logfile",
+                                (dir / "redis.log").string()};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -95,7 +109,8 @@ std::string ensure_embedded_redis(const fs::path& data_dir) {
     if (answers(sock)) return "unix://" + sock.string();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  throw std::runtime_error("embedded redis-server did not start; see " + (dir / "redis.log").string());
+  throw std::runtime_error("embedded redis-server did not start; see " +
+                           (dir / "redis.log").string());
 }
 
 void stop_embedded_redis(const fs::path& data_dir) {

@@ -30,39 +30,48 @@ AuditRecord event(std::string_view name, const SubjectRef& s, TimePoint now, nlo
 
 }  // namespace
 
-std::vector<Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
-                                      TimePoint now) {
-  nlohmann::json proof = {{"time", format_rfc3339(now)}, {"channel", to_string(c)}, {"source", p.source},
-                          {"wording", p.wording},        {"recorded_by", p.recorded_by}};
-  std::vector<Command> out{cmd("HSET", k.state(s.key), "consent:" + std::string(to_string(c)), proof.dump())};
+std::vector<Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c,
+                                      const ConsentProof& p, TimePoint now) {
+  nlohmann::json proof = {{"time", format_rfc3339(now)},
+                          {"channel", to_string(c)},
+                          {"source", p.source},
+                          {"wording", p.wording},
+                          {"recorded_by", p.recorded_by}};
+  std::vector<Command> out{
+      cmd("HSET", k.state(s.key), "consent:" + std::string(to_string(c)), proof.dump())};
   proof.erase("time");
   out.push_back(audit_command(k, event("consent", s, now, proof)));
   return out;
 }
 
-std::vector<Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope, bool out_,
-                                     std::string_view by, TimePoint now) {
+std::vector<Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope,
+                                     bool out_, std::string_view by, TimePoint now) {
   const std::string field = "optout:" + std::string(scope);
   std::vector<Command> out;
-  for (const std::string& key : {k.state(s.key), s.address_hash.empty() ? std::string() : k.address(s.address_hash)}) {
+  for (const std::string& key :
+       {k.state(s.key), s.address_hash.empty() ? std::string() : k.address(s.address_hash)}) {
     if (key.empty()) continue;
-    if (out_) out.push_back(cmd("HSET", key, field, format_rfc3339(now)));
-    else out.push_back(cmd("HDEL", key, field));
+    if (out_)
+      out.push_back(cmd("HSET", key, field, format_rfc3339(now)));
+    else
+      out.push_back(cmd("HDEL", key, field));
   }
-  out.push_back(audit_command(k, event(out_ ? "optout" : "optin", s, now, {{"scope", scope}, {"recorded_by", by}})));
+  out.push_back(audit_command(
+      k, event(out_ ? "optout" : "optin", s, now, {{"scope", scope}, {"recorded_by", by}})));
   return out;
 }
 
-std::vector<Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose, std::string_view by,
-                                   TimePoint now) {
+std::vector<Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose,
+                                   std::string_view by, TimePoint now) {
   const std::string field = purpose.empty() ? "stop:all" : "stop:purpose:" + std::string(purpose);
   nlohmann::json extra = {{"recorded_by", by}};
   if (!purpose.empty()) extra["purpose"] = purpose;
-  return {cmd("HSET", k.state(s.key), field, format_rfc3339(now)), audit_command(k, event("stop", s, now, extra))};
+  return {cmd("HSET", k.state(s.key), field, format_rfc3339(now)),
+          audit_command(k, event("stop", s, now, extra))};
 }
 
-std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& sub, std::string_view by,
-                                    TimePoint now) {
+std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& sub,
+                                    std::string_view by, TimePoint now) {
   std::vector<std::string> hashes;
   if (!s.address_hash.empty()) hashes.push_back(s.address_hash);
   for (std::size_t i = 0; i + 1 < sub.elements.size(); i += 2) {
@@ -74,7 +83,8 @@ std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const re
   const std::string when = format_rfc3339(now);
   // Contact data, push tokens, consents, opt-outs and caps go; a one-way marker stays, on
   // the subject and on each address it had, so no producer can bring it back.
-  std::vector<Command> out{cmd("DEL", k.subscriber(s.key)), cmd("DEL", k.state(s.key)), cmd("DEL", k.frequency(s.key)),
+  std::vector<Command> out{cmd("DEL", k.subscriber(s.key)), cmd("DEL", k.state(s.key)),
+                           cmd("DEL", k.frequency(s.key)),
                            cmd("HSET", k.state(s.key), "erased", when)};
   for (const auto& h : hashes) {
     out.push_back(cmd("DEL", k.address(h)));

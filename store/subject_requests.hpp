@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "config/clock.hpp"
-#include "store/audit.hpp"
 #include "model/keys.hpp"
 #include "model/message.hpp"
+#include "store/audit.hpp"
 #include "store/redis/reply.hpp"
 
 namespace dispatcher {
@@ -29,14 +29,17 @@ struct ConsentProof {
   std::string recorded_by;  // who recorded it (operator user, "unsubscribe-page" …)
 };
 
-std::vector<redis::Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
-                                             TimePoint now);
-std::vector<redis::Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope, bool out,
-                                            std::string_view by, TimePoint now);
-std::vector<redis::Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose,
-                                          std::string_view by, TimePoint now);
+std::vector<redis::Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c,
+                                             const ConsentProof& p, TimePoint now);
+std::vector<redis::Command> optout_commands(const Keys& k, const SubjectRef& s,
+                                            std::string_view scope, bool out, std::string_view by,
+                                            TimePoint now);
+std::vector<redis::Command> stop_commands(const Keys& k, const SubjectRef& s,
+                                          std::string_view purpose, std::string_view by,
+                                          TimePoint now);
 // Erasure needs the stored record's address hashes first (HGETALL sub:<id>): pass its reply.
-std::vector<redis::Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& subscriber_hash,
-                                           std::string_view by, TimePoint now);
+std::vector<redis::Command> erase_commands(const Keys& k, const SubjectRef& s,
+                                           const redis::Reply& subscriber_hash, std::string_view by,
+                                           TimePoint now);
 
 }  // namespace dispatcher

@@ -21,11 +21,13 @@ std::vector<Command> put_subscriber(const Keys& k, const Subscriber& s, std::str
   std::string push;
   for (const auto& p : h.push) push += (push.empty() ? "" : " ") + p;
   return {cmd("DEL", k.subscriber(s.id)),
-          cmd("HSET", k.subscriber(s.id), "json", to_json(s).dump(), "email_h", h.email, "phone_h", h.phone, "push_h",
-              push)};
+          cmd("HSET", k.subscriber(s.id), "json", to_json(s).dump(), "email_h", h.email, "phone_h",
+              h.phone, "push_h", push)};
 }
 
-Command get_subscriber(const Keys& k, std::string_view id) { return cmd("HGET", k.subscriber(id), "json"); }
+Command get_subscriber(const Keys& k, std::string_view id) {
+  return cmd("HGET", k.subscriber(id), "json");
+}
 
 std::optional<Subscriber> parse_subscriber_reply(const Reply& r) {
   if (!r.is_string()) return std::nullopt;
@@ -34,15 +36,16 @@ std::optional<Subscriber> parse_subscriber_reply(const Reply& r) {
   return std::nullopt;
 }
 
-std::size_t state_commands(const Keys& k, std::string_view subject, const AddressHashes& h, bool marketing,
-                           TimePoint window_start, std::vector<Command>& out) {
+std::size_t state_commands(const Keys& k, std::string_view subject, const AddressHashes& h,
+                           bool marketing, TimePoint window_start, std::vector<Command>& out) {
   const std::size_t before = out.size();
   out.push_back(cmd("HGETALL", k.state(subject)));
   out.push_back(cmd("HGETALL", k.address(h.email.empty() ? "-" : h.email)));
   out.push_back(cmd("HGETALL", k.address(h.phone.empty() ? "-" : h.phone)));
   for (const auto& p : h.push) out.push_back(cmd("HGETALL", k.address(p)));
   if (marketing)
-    out.push_back(cmd("ZCOUNT", k.frequency(subject), std::to_string(to_epoch_ms(window_start)), "+inf"));
+    out.push_back(
+        cmd("ZCOUNT", k.frequency(subject), std::to_string(to_epoch_ms(window_start)), "+inf"));
   return out.size() - before;
 }
 
@@ -51,7 +54,8 @@ namespace {
 template <class F>
 void each_field(const Reply& r, F&& f) {
   if (r.type != Reply::Type::array) return;
-  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) f(r.elements[i].str, r.elements[i + 1].str);
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2)
+    f(r.elements[i].str, r.elements[i + 1].str);
 }
 
 void add_unique(std::vector<std::string>& v, std::string s) {
@@ -63,9 +67,12 @@ void add_unique(std::vector<std::string>& v, std::string s) {
 bool fold_address(const Reply& r, policy::SubjectState& s, Channel c) {
   bool suppressed = false;
   each_field(r, [&](const std::string& f, const std::string&) {
-    if (f == "erased") s.erased = true;
-    else if (f == "suppressed") suppressed = true;
-    else if (f.rfind("optout:", 0) == 0) add_unique(s.optouts, f.substr(7));
+    if (f == "erased")
+      s.erased = true;
+    else if (f == "suppressed")
+      suppressed = true;
+    else if (f.rfind("optout:", 0) == 0)
+      add_unique(s.optouts, f.substr(7));
   });
   (void)c;
   return suppressed;
@@ -73,22 +80,30 @@ bool fold_address(const Reply& r, policy::SubjectState& s, Channel c) {
 
 }  // namespace
 
-policy::SubjectState parse_state(const Reply* replies, std::size_t count, const AddressHashes& h, bool marketing,
-                                 std::vector<bool>* push_usable) {
+policy::SubjectState parse_state(const Reply* replies, std::size_t count, const AddressHashes& h,
+                                 bool marketing, std::vector<bool>* push_usable) {
   policy::SubjectState s;
   if (count == 0) return s;
   each_field(replies[0], [&](const std::string& f, const std::string&) {
-    if (f == "erased") s.erased = true;
-    else if (f == "stop:all") s.stopped_all = true;
-    else if (f.rfind("stop:purpose:", 0) == 0) s.stopped_purposes.push_back(f.substr(13));
-    else if (f.rfind("optout:", 0) == 0) add_unique(s.optouts, f.substr(7));
+    if (f == "erased")
+      s.erased = true;
+    else if (f == "stop:all")
+      s.stopped_all = true;
+    else if (f.rfind("stop:purpose:", 0) == 0)
+      s.stopped_purposes.push_back(f.substr(13));
+    else if (f.rfind("optout:", 0) == 0)
+      add_unique(s.optouts, f.substr(7));
     else if (f.rfind("consent:", 0) == 0) {
       if (auto c = parse_channel(std::string_view(f).substr(8))) s.consent[index(*c)] = true;
     }
   });
   std::size_t i = 1;
-  if (i < count) s.suppressed[index(Channel::email)] = fold_address(replies[i++], s, Channel::email) && !h.email.empty();
-  if (i < count) s.suppressed[index(Channel::sms)] = fold_address(replies[i++], s, Channel::sms) && !h.phone.empty();
+  if (i < count)
+    s.suppressed[index(Channel::email)] =
+        fold_address(replies[i++], s, Channel::email) && !h.email.empty();
+  if (i < count)
+    s.suppressed[index(Channel::sms)] =
+        fold_address(replies[i++], s, Channel::sms) && !h.phone.empty();
   bool any_push_usable = false;
   if (push_usable) push_usable->assign(h.push.size(), false);
   for (std::size_t p = 0; p < h.push.size() && i < count; ++p) {
@@ -97,12 +112,14 @@ policy::SubjectState parse_state(const Reply* replies, std::size_t count, const 
     any_push_usable = any_push_usable || !suppressed;
   }
   s.suppressed[index(Channel::push)] = !h.push.empty() && !any_push_usable;
-  if (marketing && i < count && replies[i].type == Reply::Type::integer) s.marketing_sent_in_window = replies[i].integer;
+  if (marketing && i < count && replies[i].type == Reply::Type::integer)
+    s.marketing_sent_in_window = replies[i].integer;
   return s;
 }
 
-std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash, std::string_view channel,
-                                              std::string_view by, std::string_view why, TimePoint now) {
+std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash,
+                                              std::string_view channel, std::string_view by,
+                                              std::string_view why, TimePoint now) {
   const nlohmann::json record = {
       {"time", format_rfc3339(now)}, {"channel", channel}, {"provider", by}, {"error", why}};
   std::string member(channel);
@@ -114,7 +131,8 @@ std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view ad
 bool valid_scope(std::string_view scope, std::string& error) {
   if (scope == "all") return true;
   auto colon = scope.find(':');
-  std::string_view kind = scope.substr(0, colon), rest = colon == std::string_view::npos ? "" : scope.substr(colon + 1);
+  std::string_view kind = scope.substr(0, colon),
+                   rest = colon == std::string_view::npos ? "" : scope.substr(colon + 1);
   if (kind == "channel") {
     if (parse_channel(rest)) return true;
     error = "channel scope must be channel:email, channel:sms or channel:push";

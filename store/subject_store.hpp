@@ -8,7 +8,6 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,24 +30,28 @@ AddressHashes hash_addresses(const Contact& c, std::string_view secret);
 
 // Subscriber records: stored as a hash {json, email_h, phone_h, push_h} so that erasure can
 // mark every address the subject had.
-std::vector<redis::Command> put_subscriber(const Keys& k, const Subscriber& s, std::string_view secret);
+std::vector<redis::Command> put_subscriber(const Keys& k, const Subscriber& s,
+                                           std::string_view secret);
 redis::Command get_subscriber(const Keys& k, std::string_view id);  // HGET json
 std::optional<Subscriber> parse_subscriber_reply(const redis::Reply& r);
 
 // Reading state for the policy gate: commands for one recipient, appended to `out`;
 // returns how many were appended so the batch can find its replies again.
-std::size_t state_commands(const Keys& k, std::string_view subject, const AddressHashes& h, bool marketing,
-                           TimePoint window_start, std::vector<redis::Command>& out);
+std::size_t state_commands(const Keys& k, std::string_view subject, const AddressHashes& h,
+                           bool marketing, TimePoint window_start,
+                           std::vector<redis::Command>& out);
 // Folds the replies of state_commands() into the policy's view. `push_usable` gets, per
 // push token, whether it may be used (not suppressed).
-policy::SubjectState parse_state(const redis::Reply* replies, std::size_t count, const AddressHashes& h,
-                                 bool marketing, std::vector<bool>* push_usable = nullptr);
+policy::SubjectState parse_state(const redis::Reply* replies, std::size_t count,
+                                 const AddressHashes& h, bool marketing,
+                                 std::vector<bool>* push_usable = nullptr);
 
 // Marks an address dead on a channel (hard bounce, unknown number, unregistered token; or by
 // hand): the policy's address_suppressed:<channel> applies from then on. `by` names who found
 // it (a provider's config name, "webhook", "manual").
-std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash, std::string_view channel,
-                                              std::string_view by, std::string_view why, TimePoint now);
+std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view address_hash,
+                                              std::string_view channel, std::string_view by,
+                                              std::string_view why, TimePoint now);
 
 // Opt-out scopes as the CLI spells them: all, channel:<c>, purpose:<p>, sender:<s>.
 bool valid_scope(std::string_view scope, std::string& error);

@@ -4,13 +4,12 @@
 // message's JSON directly; an error for one message is a value, never an exception.
 #pragma once
 
-#include <nlohmann/json.hpp>
-
 #include <cstddef>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -45,7 +44,7 @@ struct LoadOptions {
   std::function<bool(std::string_view purpose)> known_purpose;
   // Data categories that exist; a variable tagged with another is a load error.
   std::function<bool(std::string_view category)> known_category;
-  bool strict = true;                      // a missing variable is an error for that message
+  bool strict = true;  // a missing variable is an error for that message
   std::size_t default_max_sms_segments = 3;
   std::map<std::string, std::size_t> max_sms_segments;  // per template name
 };
@@ -84,7 +83,8 @@ class LoadError : public std::runtime_error {
 
 class Catalog {
  public:
-  static Catalog load(const std::filesystem::path& dir, const LoadOptions& opts);  // throws LoadError
+  static Catalog load(const std::filesystem::path& dir,
+                      const LoadOptions& opts);  // throws LoadError
 
   // The template for a name and locale, falling back to "ja"; null when the name is unknown.
   const Template* find(std::string_view name, std::string_view locale) const;

@@ -9,7 +9,8 @@ void add_display_times(const nlohmann::json& data, std::string_view tz, std::str
   if (!data.is_object()) return;
   for (const auto& [key, value] : data.items()) {
     if (!value.is_string() || key.size() <= 3 || !key.ends_with("_at")) continue;
-    if (auto t = parse_rfc3339(value.get_ref<const std::string&>())) injected[key] = format_for_people(*t, tz, locale);
+    if (auto t = parse_rfc3339(value.get_ref<const std::string&>()))
+      injected[key] = format_for_people(*t, tz, locale);
   }
 }
 

@@ -7,7 +7,9 @@
 namespace dispatcher::templates {
 
 enum class SmsEncoding { gsm7, ucs2 };
-constexpr std::string_view to_string(SmsEncoding e) { return e == SmsEncoding::gsm7 ? "GSM-7" : "UCS-2"; }
+constexpr std::string_view to_string(SmsEncoding e) {
+  return e == SmsEncoding::gsm7 ? "GSM-7" : "UCS-2";
+}
 
 struct SmsCount {
   SmsEncoding encoding = SmsEncoding::gsm7;

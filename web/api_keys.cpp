@@ -1,7 +1,5 @@
 #include "web/api_keys.hpp"
 
-#include "codec/base64.hpp"
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
@@ -10,6 +8,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "codec/base64.hpp"
 #include "model/message.hpp"
 #include "web/text.hpp"
 
@@ -92,7 +91,8 @@ std::optional<ApiKey> ApiKeys::authenticate(std::string_view authorization) cons
   std::string_view key;
   if (authorization.size() > bearer.size() && authorization.substr(0, bearer.size()) == bearer) {
     key = authorization.substr(bearer.size());
-  } else if (authorization.size() > basic.size() && authorization.substr(0, basic.size()) == basic) {
+  } else if (authorization.size() > basic.size() &&
+             authorization.substr(0, basic.size()) == basic) {
     std::string_view enc = authorization.substr(basic.size());
     while (!enc.empty() && enc.back() == ' ') enc.remove_suffix(1);
     auto password = basic_password(enc);

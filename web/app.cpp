@@ -1,21 +1,19 @@
 #include "web/app.hpp"
 
-#include "codec/percent.hpp"
-
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/steady_timer.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
+#include "codec/percent.hpp"
 #include "dispatcher/scheduler.hpp"
+#include "model/unsubscribe_token.hpp"
 #include "store/subject_requests.hpp"
 #include "store/subject_store.hpp"
-#include "model/unsubscribe_token.hpp"
 #include "web/app_call.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
@@ -51,8 +49,6 @@ std::vector<std::string> segments(std::string_view path) {
 std::string nonce() { return random_hex(8); }
 
 }  // namespace
-
-
 
 App::App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
          NowFn now)

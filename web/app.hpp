@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "store/redis/async_client.hpp"
 #include "dispatcher/runtime.hpp"
+#include "store/redis/async_client.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
 #include "web/server.hpp"
@@ -50,7 +50,8 @@ class App {
   void preferences_post(CallPtr c, std::string token);
   // A Twilio webhook is genuine: its X-Twilio-Signature matches, or (no auth token configured)
   // it came from loopback.
-  bool twilio_verified(const Call& c, const std::vector<std::pair<std::string, std::string>>& form) const;
+  bool twilio_verified(const Call& c,
+                       const std::vector<std::pair<std::string, std::string>>& form) const;
   void sms_inbound(CallPtr c);
   void email_bounce(CallPtr c);
   void delivery_status(CallPtr c);

@@ -4,12 +4,12 @@
 // (health, metrics) and webhooks.cpp.
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 

@@ -60,7 +60,8 @@ std::uint64_t Metrics::value(std::string_view name,
   return s == it->second.series.end() ? 0 : s->second;
 }
 
-std::string Metrics::render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external,
+std::string Metrics::render(const std::vector<Gauge>& gauges,
+                            const std::vector<ExternalCounter>& external,
                             const std::vector<ExternalHistogram>& histograms) const {
   std::string out;
   for (const auto& h : histograms) {
@@ -74,7 +75,8 @@ std::string Metrics::render(const std::vector<Gauge>& gauges, const std::vector<
       double cumulative = 0;
       for (std::size_t i = 0; i < s.buckets.size(); ++i) {
         cumulative += s.buckets[i];
-        out += fmt::format("{}_bucket{} {}\n", h.name, with_le(i < h.bounds.size() ? fmt::format("{}", h.bounds[i]) : "+Inf"),
+        out += fmt::format("{}_bucket{} {}\n", h.name,
+                           with_le(i < h.bounds.size() ? fmt::format("{}", h.bounds[i]) : "+Inf"),
                            cumulative);
       }
       out += fmt::format("{}_sum{} {}\n{}_count{} {}\n", h.name, label_set(s.labels), s.sum, h.name,
@@ -83,7 +85,8 @@ std::string Metrics::render(const std::vector<Gauge>& gauges, const std::vector<
   }
   for (const auto& c : external) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", c.name, c.help, c.name);
-    for (const auto& [labels, v] : c.series) out += fmt::format("{}{} {}\n", c.name, label_set(labels), v);
+    for (const auto& [labels, v] : c.series)
+      out += fmt::format("{}{} {}\n", c.name, label_set(labels), v);
   }
   for (const auto& [name, f] : families_) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", name, f.help, name);

@@ -43,7 +43,8 @@ class Metrics {
     std::vector<Series> series;
   };
   // Prometheus text exposition format 0.0.4.
-  std::string render(const std::vector<Gauge>& gauges, const std::vector<ExternalCounter>& external = {},
+  std::string render(const std::vector<Gauge>& gauges,
+                     const std::vector<ExternalCounter>& external = {},
                      const std::vector<ExternalHistogram>& histograms = {}) const;
 
  private:

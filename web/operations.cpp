@@ -1,9 +1,9 @@
-#include "web/app.hpp"
-
 #include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 
 #include "dispatcher/provider_latency.hpp"
+#include "web/app.hpp"
 #include "web/app_call.hpp"
 
 // /healthz and /metrics.
@@ -37,7 +37,9 @@ void App::healthz(CallPtr c) {
                const long long alive = r[1].integer;
                const bool ok = !need_consumer || alive > 0;
                c->json_reply(ok ? http::status::ok : http::status::service_unavailable,
-                             {{"status", alive > 0 ? "ok" : "no_consumer"}, {"redis", "ok"}, {"consumers_alive", alive}});
+                             {{"status", alive > 0 ? "ok" : "no_consumer"},
+                              {"redis", "ok"},
+                              {"consumers_alive", alive}});
              });
 }
 
@@ -45,8 +47,8 @@ void App::metrics_page(CallPtr c) {
   const auto& k = rt_.keys;
   const std::string alive_since = std::to_string(to_epoch_ms(now_()) - consumer_alive_ms);
   redis_exec(
-      {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead()), cmd("HGETALL", k.stats()),
-       cmd("ZCOUNT", k.consumers(), alive_since, "+inf")},
+      {cmd("XLEN", k.stream()), cmd("ZCARD", k.scheduled()), cmd("XLEN", k.dead()),
+       cmd("HGETALL", k.stats()), cmd("ZCOUNT", k.consumers(), alive_since, "+inf")},
       [this, c](const std::string& err, std::vector<Reply> r) {
         std::vector<Metrics::Gauge> g;
         std::vector<Metrics::ExternalCounter> totals;
@@ -64,13 +66,19 @@ void App::metrics_page(CallPtr c) {
                        "Messages waiting for their send time or a retry.", double(r[1].integer)});
           g.push_back({"dispatcher_dead_letters", "Entries in the dead-letter stream.",
                        double(r[2].integer)});
-          g.push_back({"dispatcher_consumers_alive", "Consumers (`dispatcher run`) with a recent heartbeat.",
+          g.push_back({"dispatcher_consumers_alive",
+                       "Consumers (`dispatcher run`) with a recent heartbeat.",
                        double(r[4].integer)});
-          // The consumers' totals: sent per channel; denied, deferred, dead-lettered, failed per reason.
-          Metrics::ExternalCounter sent{"dispatcher_messages_sent_total", "Messages a provider accepted, by channel.", {}};
-          Metrics::ExternalCounter other{"dispatcher_messages_total",
-                                         "Messages not sent, by outcome and reason code (retried: by channel).", {}};
-          std::map<std::pair<std::string, std::string>, Metrics::ExternalHistogram::Series> by_provider;
+          // The consumers' totals: sent per channel; denied, deferred, dead-lettered, failed per
+          // reason.
+          Metrics::ExternalCounter sent{
+              "dispatcher_messages_sent_total", "Messages a provider accepted, by channel.", {}};
+          Metrics::ExternalCounter other{
+              "dispatcher_messages_total",
+              "Messages not sent, by outcome and reason code (retried: by channel).",
+              {}};
+          std::map<std::pair<std::string, std::string>, Metrics::ExternalHistogram::Series>
+              by_provider;
           for (std::size_t i = 0; i + 1 < r[3].elements.size(); i += 2) {
             const std::string& field = r[3].elements[i].str;
             if (auto lf = latency::parse_field(field)) {
@@ -80,16 +88,20 @@ void App::metrics_page(CallPtr c) {
                 s.buckets.assign(latency::bounds.size() + 1, 0.0);
               }
               const double v = std::atof(r[3].elements[i + 1].str.c_str());
-              if (lf->bucket) s.buckets[*lf->bucket] += v;
-              else s.sum += v / 1e6;
+              if (lf->bucket)
+                s.buckets[*lf->bucket] += v;
+              else
+                s.sum += v / 1e6;
               continue;
             }
             const auto tab = field.find('\t');
             if (tab == std::string::npos) continue;
             const std::string outcome = field.substr(0, tab), label = field.substr(tab + 1);
             const double v = std::atof(r[3].elements[i + 1].str.c_str());
-            if (outcome == "sent") sent.series.push_back({{{"channel", label}}, v});
-            else other.series.push_back({{{"outcome", outcome}, {"reason", label}}, v});
+            if (outcome == "sent")
+              sent.series.push_back({{{"channel", label}}, v});
+            else
+              other.series.push_back({{{"outcome", outcome}, {"reason", label}}, v});
           }
           totals = {std::move(sent), std::move(other)};
           for (auto& [_, s] : by_provider) latency_hist.series.push_back(std::move(s));

@@ -1,12 +1,12 @@
 #include "channels/curl/multi.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <cctype>
 #include <cstring>
 #include <map>
@@ -24,7 +24,9 @@ std::string lower(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() &&
+         (s.back() == '\r' || s.back() == '\n' || s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   return s;
 }
@@ -58,10 +60,12 @@ struct Sock {
   template <class H>
   void wait(bool read, H&& h) {
     if (owned)
-      owned->async_wait(read ? asio::socket_base::wait_read : asio::socket_base::wait_write, std::forward<H>(h));
+      owned->async_wait(read ? asio::socket_base::wait_read : asio::socket_base::wait_write,
+                        std::forward<H>(h));
     else
-      foreign->async_wait(read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
-                          std::forward<H>(h));
+      foreign->async_wait(
+          read ? asio::posix::descriptor_base::wait_read : asio::posix::descriptor_base::wait_write,
+          std::forward<H>(h));
   }
   void cancel() {
     boost::system::error_code ec;
@@ -105,8 +109,10 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, &Impl::on_timer);
     curl_multi_setopt(multi, CURLMOPT_TIMERDATA, this);
     curl_multi_setopt(multi, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
-    if (o.max_host_connections > 0) curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, o.max_host_connections);
-    if (o.max_total_connections > 0) curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o.max_total_connections);
+    if (o.max_host_connections > 0)
+      curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, o.max_host_connections);
+    if (o.max_total_connections > 0)
+      curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, o.max_total_connections);
     if (o.max_connects > 0) curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, o.max_connects);
   }
 
@@ -222,12 +228,13 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     }
   }
 
-  static void on_ready(const std::weak_ptr<Impl>& weak, const std::shared_ptr<Sock>& s, curl_socket_t fd,
-                       const boost::system::error_code& ec, int event) {
+  static void on_ready(const std::weak_ptr<Impl>& weak, const std::shared_ptr<Sock>& s,
+                       curl_socket_t fd, const boost::system::error_code& ec, int event) {
     auto self = weak.lock();
     if (!self || s->closed) return;
     if (!ec) {
-      if (s->want & (event == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT)) self->action(fd, event);
+      if (s->want & (event == CURL_CSELECT_IN ? CURL_POLL_IN : CURL_POLL_OUT))
+        self->action(fd, event);
     } else if (ec != asio::error::operation_aborted) {
       self->action(fd, CURL_CSELECT_ERR);
     }
@@ -308,8 +315,10 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     std::string_view line = trim(std::string_view(p, len));
     if (line.rfind("HTTP/", 0) == 0) {
       t->resp.headers.clear();  // a new response (after 100-continue)
-    } else if (auto colon = line.find(':'); colon != std::string_view::npos && t->resp.headers.size() < 200) {
-      t->resp.headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    } else if (auto colon = line.find(':');
+               colon != std::string_view::npos && t->resp.headers.size() < 200) {
+      t->resp.headers.emplace_back(lower(trim(line.substr(0, colon))),
+                                   std::string(trim(line.substr(colon + 1))));
     }
     return len;
   }
@@ -327,9 +336,11 @@ struct Multi::Impl : std::enable_shared_from_this<Multi::Impl> {
     if (type != CURLINFO_HEADER_IN) return 0;
     auto* t = static_cast<Transfer*>(ud);
     std::string_view chunk = trim(std::string_view(data, size));
-    if (auto nl = chunk.rfind('\n'); nl != std::string_view::npos) chunk = trim(chunk.substr(nl + 1));
+    if (auto nl = chunk.rfind('\n'); nl != std::string_view::npos)
+      chunk = trim(chunk.substr(nl + 1));
     // The 221 answering the QUIT that follows a failed command would hide the reply that mattered.
-    if (!chunk.empty() && chunk.rfind("221", 0) != 0) t->resp.last_reply.assign(chunk.substr(0, 512));
+    if (!chunk.empty() && chunk.rfind("221", 0) != 0)
+      t->resp.last_reply.assign(chunk.substr(0, 512));
     return 0;
   }
 
@@ -435,7 +446,9 @@ Multi::Multi(asio::io_context& io, MultiOptions options)
 
 Multi::~Multi() = default;
 
-void Multi::perform(Request request, ResponseHandler done) { impl_->start(std::move(request), std::move(done)); }
+void Multi::perform(Request request, ResponseHandler done) {
+  impl_->start(std::move(request), std::move(done));
+}
 
 std::size_t Multi::in_flight() const noexcept { return impl_->transfers.size(); }
 

@@ -10,9 +10,9 @@
 // All calls and all completions happen on the io_context's thread (run it from one thread).
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <curl/curl.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -28,32 +28,32 @@
 namespace dispatcher::channels::curl {
 
 struct Request {
-  std::string url;                  // http(s)://… or smtp(s)://…
-  std::string method = "POST";      // HTTP: "GET" or "POST" (body sent for POST)
-  std::vector<std::string> headers; // "Name: value"
-  std::string body;                 // HTTP request body, or the whole RFC 5322 message for SMTP
-  std::string username, password;   // HTTP basic auth / SMTP AUTH (empty: none)
-  std::string ca_file;              // trust these CAs instead of the system's (tests' self-signed CA)
+  std::string url;                   // http(s)://… or smtp(s)://…
+  std::string method = "POST";       // HTTP: "GET" or "POST" (body sent for POST)
+  std::vector<std::string> headers;  // "Name: value"
+  std::string body;                  // HTTP request body, or the whole RFC 5322 message for SMTP
+  std::string username, password;    // HTTP basic auth / SMTP AUTH (empty: none)
+  std::string ca_file;  // trust these CAs instead of the system's (tests' self-signed CA)
   std::chrono::milliseconds timeout{10'000};
   std::chrono::milliseconds connect_timeout{5'000};
   std::size_t max_response_bytes = 1 << 20;  // a larger body fails the request (kind server)
-  bool http2 = false;               // require HTTP/2 over TLS (APNs); wait to multiplex
+  bool http2 = false;                        // require HTTP/2 over TLS (APNs); wait to multiplex
   // SMTP only
   std::string mail_from;
   std::vector<std::string> mail_rcpt;
-  bool require_tls = false;         // CURLUSESSL_ALL (STARTTLS or fail)
+  bool require_tls = false;  // CURLUSESSL_ALL (STARTTLS or fail)
 };
 
 struct Response {
   CURLcode code = CURLE_OK;
-  std::error_code error;            // curl_category(), empty when code == CURLE_OK
-  ErrorKind kind = ErrorKind::none; // transport kind, or from the HTTP status
-  long status = 0;                  // HTTP status, or the last SMTP reply code
-  long http_version = 0;            // CURL_HTTP_VERSION_1_1, CURL_HTTP_VERSION_2_0 …
+  std::error_code error;             // curl_category(), empty when code == CURLE_OK
+  ErrorKind kind = ErrorKind::none;  // transport kind, or from the HTTP status
+  long status = 0;                   // HTTP status, or the last SMTP reply code
+  long http_version = 0;             // CURL_HTTP_VERSION_1_1, CURL_HTTP_VERSION_2_0 …
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;
-  std::string last_reply;           // SMTP: the last reply line read ("550 5.1.1 no such user")
-  std::string error_text;           // curl's error buffer, when code != OK
+  std::string last_reply;  // SMTP: the last reply line read ("550 5.1.1 no such user")
+  std::string error_text;  // curl's error buffer, when code != OK
 
   // The first header with this (case-insensitive) name.
   std::optional<std::string_view> header(std::string_view name) const;
@@ -62,14 +62,14 @@ struct Response {
 using ResponseHandler = std::function<void(Response)>;
 
 struct MultiOptions {
-  std::size_t max_in_flight = 10'000;   // beyond this, perform() fails fast (kind network)
-  long max_host_connections = 0;        // 0: no limit (HTTP/2 streams multiplex anyway)
+  std::size_t max_in_flight = 10'000;  // beyond this, perform() fails fast (kind network)
+  long max_host_connections = 0;       // 0: no limit (HTTP/2 streams multiplex anyway)
   long max_total_connections = 0;
   // Idle connections kept for reuse. libcurl's default (4 x the transfers added at the moment)
   // shrinks as a batch drains, closing connections the next batch must open again: measured,
   // 8,500 TCP connections for 9,500 SMS to one host.
   long max_connects = 1024;
-  std::size_t idle_handles = 256;       // easy handles kept for reuse
+  std::size_t idle_handles = 256;  // easy handles kept for reuse
 };
 
 class Multi {

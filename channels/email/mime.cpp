@@ -1,12 +1,12 @@
 #include "channels/email/mime.hpp"
 
-#include "codec/base64.hpp"
-
 #include <array>
 #include <cctype>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <ctime>
+
+#include "codec/base64.hpp"
 
 namespace dispatcher::channels::email {
 
@@ -80,7 +80,8 @@ std::string encoded_words(std::string_view utf8, std::size_t used) {
       end += n;
     }
     if (end == pos) end = pos + std::min(bytes, utf8.size() - pos);  // cannot happen with bytes ≥ 4
-    const std::string word = std::string(open) + base64(utf8.substr(pos, end - pos)) + std::string(close);
+    const std::string word =
+        std::string(open) + base64(utf8.substr(pos, end - pos)) + std::string(close);
     out += word;
     line += word.size();
     pos = end;
@@ -116,7 +117,8 @@ std::string fold_ascii(std::string_view s, std::size_t used) {
 }
 
 bool atext(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+-/=?^_`{|}~ ").find(c) != std::string_view::npos;
+  return std::isalnum(static_cast<unsigned char>(c)) ||
+         std::string_view("!#$%&'*+-/=?^_`{|}~ ").find(c) != std::string_view::npos;
 }
 
 bool valid_address(std::string_view a) {
@@ -124,8 +126,8 @@ bool valid_address(std::string_view a) {
   const auto at = a.rfind('@');
   if (at == std::string_view::npos || at == 0 || at + 1 == a.size() || at > 64) return false;
   for (unsigned char c : a)
-    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' || c == ',' || c == ';' ||
-        c == '\\')
+    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>' || c == '"' || c == '(' || c == ')' ||
+        c == ',' || c == ';' || c == '\\')
       return false;
   return true;
 }
@@ -149,7 +151,8 @@ std::string encode_unstructured(std::string_view text, std::size_t used) {
   return encoded_words(s, used);
 }
 
-std::string format_mailbox(std::string_view display_name, std::string_view address, std::size_t used) {
+std::string format_mailbox(std::string_view display_name, std::string_view address,
+                           std::size_t used) {
   const std::string name = strip_crlf(display_name);
   const std::string addr = "<" + strip_crlf(address) + ">";
   if (name.empty()) return addr;
@@ -171,13 +174,15 @@ std::string format_mailbox(std::string_view display_name, std::string_view addre
     }
   }
   const auto last_nl = phrase.rfind('\n');
-  const std::size_t last_line = last_nl == std::string::npos ? used + phrase.size() : phrase.size() - last_nl - 1;
+  const std::size_t last_line =
+      last_nl == std::string::npos ? used + phrase.size() : phrase.size() - last_nl - 1;
   if (last_line + 1 + addr.size() > max_line) return phrase + "\r\n " + addr;
   return phrase + " " + addr;
 }
 
 std::string format_date(std::chrono::system_clock::time_point t, int utc_offset_minutes) {
-  const std::time_t secs = std::chrono::system_clock::to_time_t(t) + static_cast<std::time_t>(utc_offset_minutes) * 60;
+  const std::time_t secs =
+      std::chrono::system_clock::to_time_t(t) + static_cast<std::time_t>(utc_offset_minutes) * 60;
   std::tm tm{};
   gmtime_r(&secs, &tm);
   static constexpr std::array<const char*, 7> days{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -185,8 +190,8 @@ std::string format_date(std::chrono::system_clock::time_point t, int utc_offset_
                                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   const int off = utc_offset_minutes < 0 ? -utc_offset_minutes : utc_offset_minutes;
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d", days[tm.tm_wday], tm.tm_mday,
-                months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d %c%02d%02d", days[tm.tm_wday],
+                tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 utc_offset_minutes < 0 ? '-' : '+', off / 60, off % 60);
   return buf;
 }
@@ -196,15 +201,18 @@ std::optional<std::string> validate(const Mail& m) {
   if (!valid_address(m.to)) return "invalid To address";
   if (m.text.empty() && m.html.empty()) return "empty body";
   if (m.marketing) {
-    if (m.unsubscribe_url.rfind("https://", 0) != 0) return "marketing e-mail needs an https unsubscribe URL";
+    if (m.unsubscribe_url.rfind("https://", 0) != 0)
+      return "marketing e-mail needs an https unsubscribe URL";
     for (char c : m.unsubscribe_url + m.unsubscribe_mailto)
-      if (static_cast<unsigned char>(c) <= 0x20 || c == '<' || c == '>' || c == ',') return "invalid unsubscribe URI";
+      if (static_cast<unsigned char>(c) <= 0x20 || c == '<' || c == '>' || c == ',')
+        return "invalid unsubscribe URI";
   }
   return std::nullopt;
 }
 
-BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now, int utc_offset_minutes,
-                           std::string_view unique, std::string_view domain) {
+BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now,
+                           int utc_offset_minutes, std::string_view unique,
+                           std::string_view domain) {
   BuiltMessage out;
   out.message_id = "<" + std::string(unique) + "@" + std::string(domain) + ">";
   const std::string boundary = "=_alt_" + std::string(unique);  // "=_" never occurs in base64 or QP

@@ -24,7 +24,8 @@ std::string base64_lines(std::string_view bytes, std::size_t width = 76);
 std::string encode_unstructured(std::string_view utf8, std::size_t used);
 
 // "Display Name <addr>" for From/To: the name as an atom, a quoted-string, or encoded-words.
-std::string format_mailbox(std::string_view display_name, std::string_view address, std::size_t used);
+std::string format_mailbox(std::string_view display_name, std::string_view address,
+                           std::size_t used);
 
 // "Tue, 25 Nov 2025 09:30:00 +0900".
 std::string format_date(std::chrono::system_clock::time_point t, int utc_offset_minutes);
@@ -48,7 +49,8 @@ struct BuiltMessage {
 };
 
 // `unique` is the random left part of the Message-ID (and seeds the boundary); `domain` its right.
-BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now, int utc_offset_minutes,
-                           std::string_view unique, std::string_view domain);
+BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now,
+                           int utc_offset_minutes, std::string_view unique,
+                           std::string_view domain);
 
 }  // namespace dispatcher::channels::email

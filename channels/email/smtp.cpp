@@ -1,8 +1,7 @@
 #include "channels/email/smtp.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cctype>
 #include <random>
 
@@ -17,7 +16,8 @@ namespace {
 std::pair<long, std::string> parse_reply(std::string_view line) {
   long code = 0;
   if (line.size() >= 3 && std::isdigit(static_cast<unsigned char>(line[0])) &&
-      std::isdigit(static_cast<unsigned char>(line[1])) && std::isdigit(static_cast<unsigned char>(line[2])))
+      std::isdigit(static_cast<unsigned char>(line[1])) &&
+      std::isdigit(static_cast<unsigned char>(line[2])))
     code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
   std::string_view rest = line.size() > 4 ? line.substr(4) : std::string_view{};
   std::string enhanced;
@@ -32,7 +32,8 @@ std::pair<long, std::string> parse_reply(std::string_view line) {
 }
 
 bool dead_mailbox(std::string_view enhanced) {
-  static constexpr std::array<std::string_view, 6> dead{"5.1.1", "5.1.2", "5.1.3", "5.1.6", "5.1.10", "5.2.1"};
+  static constexpr std::array<std::string_view, 6> dead{"5.1.1", "5.1.2",  "5.1.3",
+                                                        "5.1.6", "5.1.10", "5.2.1"};
   for (auto d : dead)
     if (enhanced == d) return true;
   return false;
@@ -52,7 +53,8 @@ Outcome classify_smtp(CURLcode code, long reply_code, std::string_view last_repl
   Outcome o;
   auto [line_code, enhanced] = parse_reply(last_reply);
   const long rc = line_code ? line_code : reply_code;
-  const std::string reply = last_reply.empty() ? std::to_string(rc) : redact(last_reply);  // replies quote the address
+  const std::string reply =
+      last_reply.empty() ? std::to_string(rc) : redact(last_reply);  // replies quote the address
   if (code == CURLE_OK && rc >= 200 && rc < 300) {
     o.kind = OutcomeKind::accepted;
     return o;
@@ -63,7 +65,8 @@ Outcome classify_smtp(CURLcode code, long reply_code, std::string_view last_repl
     return o;
   }
   if (rc >= 500 && rc < 600) {
-    if (enhanced.size() >= 5 && enhanced.compare(1, 4, ".2.2") == 0) {  // mailbox full: persistent transient
+    if (enhanced.size() >= 5 &&
+        enhanced.compare(1, 4, ".2.2") == 0) {  // mailbox full: persistent transient
       o.kind = OutcomeKind::transient;
       o.error = "smtp mailbox full: " + reply;
       return o;
@@ -75,7 +78,8 @@ Outcome classify_smtp(CURLcode code, long reply_code, std::string_view last_repl
   }
   // No usable reply: connection, TLS, timeout or authentication trouble, none of it the address's.
   o.kind = OutcomeKind::transient;
-  o.error = std::string("smtp transfer failed: ") + curl_easy_strerror(code) + (reply.empty() ? "" : " (" + reply + ")");
+  o.error = std::string("smtp transfer failed: ") + curl_easy_strerror(code) +
+            (reply.empty() ? "" : " (" + reply + ")");
   return o;
 }
 
@@ -103,12 +107,14 @@ void SmtpProvider::do_send(const Envelope& e, Completion done) {
     Outcome o;
     o.kind = OutcomeKind::permanent;
     o.error = "cannot build e-mail: " + *bad;
-    boost::asio::post(multi_.io(), [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
+    boost::asio::post(multi_.io(),
+                      [done = std::move(done), o = std::move(o)]() mutable { done(std::move(o)); });
     return;
   }
   std::string domain = settings_.message_id_domain;
   if (domain.empty()) domain = m.from_address.substr(m.from_address.rfind('@') + 1);
-  BuiltMessage built = build_message(m, std::chrono::system_clock::now(), settings_.utc_offset_minutes, unique_id_(), domain);
+  BuiltMessage built = build_message(m, std::chrono::system_clock::now(),
+                                     settings_.utc_offset_minutes, unique_id_(), domain);
 
   Job job;
   job.message_id = std::move(built.message_id);
@@ -132,15 +138,17 @@ void SmtpProvider::do_send(const Envelope& e, Completion done) {
     Outcome o;
     o.kind = OutcomeKind::transient;
     o.error = "smtp pool queue full";
-    boost::asio::post(multi_.io(), [done = std::move(job.done), o = std::move(o)]() mutable { done(std::move(o)); });
+    boost::asio::post(multi_.io(), [done = std::move(job.done), o = std::move(o)]() mutable {
+      done(std::move(o));
+    });
   }
 }
 
 void SmtpProvider::start(Job job) {
   ++active_;
   multi_.perform(std::move(job.request),
-                 [this, alive = alive_token(), id = std::move(job.message_id), done = std::move(job.done)](
-                     curl::Response r) mutable {
+                 [this, alive = alive_token(), id = std::move(job.message_id),
+                  done = std::move(job.done)](curl::Response r) mutable {
                    if (alive.expired()) return;
                    on_done(std::move(id), std::move(done), std::move(r));
                  });

@@ -15,7 +15,8 @@
 namespace dispatcher::channels::email {
 
 struct SmtpSettings {
-  std::string url;  // smtps://host:465 (implicit TLS) or smtp://host:587 (STARTTLS unless !require_tls)
+  std::string
+      url;  // smtps://host:465 (implicit TLS) or smtp://host:587 (STARTTLS unless !require_tls)
   bool require_tls = true;
   std::string from_address, from_name;  // used when the envelope has none
   std::string username, password;
@@ -37,7 +38,8 @@ class SmtpProvider final : public Provider {
                std::function<std::string()> unique_id = {});
 
   std::vector<ConnectTarget> connect_targets() const override {
-    return {{name(), settings_.url, settings_.ca_file, settings_.username, settings_.password, settings_.require_tls}};
+    return {{name(), settings_.url, settings_.ca_file, settings_.username, settings_.password,
+             settings_.require_tls}};
   }
 
  protected:

@@ -12,7 +12,8 @@ std::unique_ptr<Provider> make_smtp(const ProviderEntry& entry, Context& ctx) {
   email::SmtpSettings s;
   s.url = r.str("url");
   const std::string scheme = url_scheme(s.url), host = url_host(s.url);
-  if ((scheme != "smtp" && scheme != "smtps") || host.empty()) r.fail("url", "must be smtp://host:port (STARTTLS) or smtps://host:port");
+  if ((scheme != "smtp" && scheme != "smtps") || host.empty())
+    r.fail("url", "must be smtp://host:port (STARTTLS) or smtps://host:port");
   const bool starttls = r.boolean("starttls", true);
   s.require_tls = scheme == "smtp" && starttls;
   if (scheme == "smtp" && !starttls && !is_loopback_host(host))

@@ -1,8 +1,9 @@
 #include "channels/push/apns.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
 #include <nlohmann/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "channels/http_outcome.hpp"
 
@@ -18,26 +19,35 @@ Outcome classify_apns(const curl::Response& r, std::chrono::system_clock::time_p
   }
   const auto body = nlohmann::json::parse(r.body, nullptr, false);
   const std::string reason = body.is_object() ? body.value("reason", "") : "";
-  const std::string what = "apns " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason.substr(0, 64));
-  if (r.status == 410 || reason == "BadDeviceToken" || reason == "DeviceTokenNotForTopic" || reason == "Unregistered")
+  const std::string what =
+      "apns " + std::to_string(r.status) + (reason.empty() ? "" : " " + reason.substr(0, 64));
+  if (r.status == 410 || reason == "BadDeviceToken" || reason == "DeviceTokenNotForTopic" ||
+      reason == "Unregistered")
     return permanent(what, true);
-  if (r.status == 429 || r.status >= 500 || r.status == 403 || reason == "IdleTimeout") return transient_http(r, what, now);
+  if (r.status == 429 || r.status >= 500 || r.status == 403 || reason == "IdleTimeout")
+    return transient_http(r, what, now);
   return permanent(what);
 }
 
 ApnsProvider::ApnsProvider(std::string name, ApnsSettings settings, curl::Multi& multi, NowFn now)
-    : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi), now_(now ? std::move(now) : NowFn(system_now)) {
-  while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
+    : Provider(std::move(name)),
+      settings_(std::move(settings)),
+      multi_(multi),
+      now_(now ? std::move(now) : NowFn(system_now)) {
+  while (!settings_.base_url.empty() && settings_.base_url.back() == '/')
+    settings_.base_url.pop_back();
 }
 
 const std::string& ApnsProvider::provider_token() {
   const TimePoint now = now_();
   const auto age = now - issued_;
-  const bool stale = jwt_.empty() || age >= settings_.token_reuse || (force_refresh_ && age >= settings_.token_min_interval);
+  const bool stale = jwt_.empty() || age >= settings_.token_reuse ||
+                     (force_refresh_ && age >= settings_.token_min_interval);
   if (stale) {
-    const auto iat = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    jwt_ = make_jwt({{"alg", "ES256"}, {"kid", settings_.key_id}}, {{"iss", settings_.team_id}, {"iat", iat}}, settings_.key,
-                    JwtAlg::es256);
+    const auto iat =
+        std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+    jwt_ = make_jwt({{"alg", "ES256"}, {"kid", settings_.key_id}},
+                    {{"iss", settings_.team_id}, {"iat", iat}}, settings_.key, JwtAlg::es256);
     issued_ = now;
     force_refresh_ = false;
   }
@@ -47,7 +57,9 @@ const std::string& ApnsProvider::provider_token() {
 void ApnsProvider::do_send(const Envelope& e, Completion done) {
   bool hex = !e.to.empty() && e.to.size() <= 200;
   for (char c : e.to) hex = hex && std::isxdigit(static_cast<unsigned char>(c));
-  if (!hex) return complete_later(multi_.io(), std::move(done), permanent("apns: device token is not hex", true));
+  if (!hex)
+    return complete_later(multi_.io(), std::move(done),
+                          permanent("apns: device token is not hex", true));
   nlohmann::json payload = nlohmann::json::object();
   if (e.push_data.is_object())
     for (const auto& [k, v] : e.push_data.items())
@@ -56,24 +68,29 @@ void ApnsProvider::do_send(const Envelope& e, Completion done) {
   curl::Request r;
   r.url = settings_.base_url + "/3/device/" + e.to;
   r.body = payload.dump();
-  if (r.body.size() > 4096) return complete_later(multi_.io(), std::move(done), permanent("apns: payload larger than 4096 bytes"));
+  if (r.body.size() > 4096)
+    return complete_later(multi_.io(), std::move(done),
+                          permanent("apns: payload larger than 4096 bytes"));
   const auto now = now_();
-  const long long expiration =
-      settings_.expiration.count() == 0
-          ? 0
-          : std::chrono::duration_cast<std::chrono::seconds>((now + settings_.expiration).time_since_epoch()).count();
+  const long long expiration = settings_.expiration.count() == 0
+                                   ? 0
+                                   : std::chrono::duration_cast<std::chrono::seconds>(
+                                         (now + settings_.expiration).time_since_epoch())
+                                         .count();
   r.headers = {"authorization: bearer " + provider_token(),
                "apns-topic: " + settings_.topic,
                "apns-push-type: alert",
                "apns-priority: " + std::to_string(settings_.priority),
                "apns-expiration: " + std::to_string(expiration),
                "content-type: application/json"};
-  if (!e.campaign.empty() && e.campaign.size() <= 64) r.headers.push_back("apns-collapse-id: " + e.campaign);
+  if (!e.campaign.empty() && e.campaign.size() <= 64)
+    r.headers.push_back("apns-collapse-id: " + e.campaign);
   r.http2 = true;
   r.ca_file = settings_.ca_file;
   r.timeout = settings_.timeout;
   r.max_response_bytes = 16 * 1024;
-  multi_.perform(std::move(r), [this, alive = alive_token(), done = std::move(done)](curl::Response resp) mutable {
+  multi_.perform(std::move(r), [this, alive = alive_token(),
+                                done = std::move(done)](curl::Response resp) mutable {
     if (alive.expired()) return;
     if (resp.status != 0 && resp.http_version != CURL_HTTP_VERSION_2_0) {
       Outcome o = transport_failure(resp);

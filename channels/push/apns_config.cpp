@@ -22,9 +22,11 @@ std::unique_ptr<Provider> make_apns(const ProviderEntry& entry, Context& ctx) {
   s.team_id = r.str("team_id");
   s.topic = r.str("topic");
   const bool sandbox = r.boolean("sandbox", false);
-  s.base_url = r.url("base_url", sandbox ? "https://api.sandbox.push.apple.com" : "https://api.push.apple.com");
+  s.base_url = r.url("base_url",
+                     sandbox ? "https://api.sandbox.push.apple.com" : "https://api.push.apple.com");
   s.priority = static_cast<int>(r.integer("priority", 10, 1, 10));
-  if (s.priority != 1 && s.priority != 5 && s.priority != 10) r.fail("priority", "must be 1, 5 or 10");
+  if (s.priority != 1 && s.priority != 5 && s.priority != 10)
+    r.fail("priority", "must be 1, 5 or 10");
   s.expiration = std::chrono::seconds(r.integer("expiration_s", 86'400, 0, 30 * 86'400));
   s.ca_file = r.file("ca_file", false);
   s.timeout = std::chrono::milliseconds(r.integer("timeout_ms", 10'000, 100, 120'000));

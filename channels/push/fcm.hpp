@@ -18,7 +18,7 @@ struct FcmSettings {
   std::string base_url = "https://fcm.googleapis.com";
   std::string project_id;
   std::string client_email;
-  PrivateKey private_key;   // RSA, from the service-account key file
+  PrivateKey private_key;  // RSA, from the service-account key file
   std::string private_key_id;
   std::string token_uri = "https://oauth2.googleapis.com/token";
   std::string scope = "https://www.googleapis.com/auth/firebase.messaging";

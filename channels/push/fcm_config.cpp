@@ -27,11 +27,13 @@ std::unique_ptr<Provider> make_fcm(const ProviderEntry& entry, Context& ctx) {
   } catch (const std::exception& e) {
     r.fail("key_file", std::string("private_key: ") + e.what());
   }
-  if (EVP_PKEY_get_base_id(s.private_key.get()) != EVP_PKEY_RSA) r.fail("key_file", "private_key is not an RSA key");
+  if (EVP_PKEY_get_base_id(s.private_key.get()) != EVP_PKEY_RSA)
+    r.fail("key_file", "private_key is not an RSA key");
   s.private_key_id = key.value("private_key_id", "");
   s.token_uri = key.value("token_uri", s.token_uri);
   const std::string token_scheme = url_scheme(s.token_uri);
-  if (!(token_scheme == "https" || (token_scheme == "http" && is_loopback_host(url_host(s.token_uri)))))
+  if (!(token_scheme == "https" ||
+        (token_scheme == "http" && is_loopback_host(url_host(s.token_uri)))))
     r.fail("key_file", "token_uri must be https://");
   s.project_id = r.str("project_id", key.value("project_id", ""));
   if (s.project_id.empty()) r.fail("project_id", "required (or project_id in the key file)");

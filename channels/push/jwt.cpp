@@ -13,7 +13,8 @@
 namespace dispatcher::channels::push {
 
 PrivateKey load_private_key(std::string_view pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   if (!bio) throw std::runtime_error("out of memory");
   EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
   if (!key) throw std::runtime_error("not a PEM private key");
@@ -33,13 +34,15 @@ std::string der_to_raw_p256(std::string_view der) {
   return ok ? raw : std::string{};
 }
 
-std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims, const PrivateKey& key, JwtAlg alg) {
+std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims,
+                     const PrivateKey& key, JwtAlg alg) {
   const std::string input = base64url(header.dump()) + "." + base64url(claims.dump());
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
     throw std::runtime_error("JWT: the key cannot sign with SHA-256");
   std::size_t len = 0;
-  if (EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
+  if (EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
+                     input.size()) != 1)
     throw std::runtime_error("JWT: signing failed");
   std::string sig(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,

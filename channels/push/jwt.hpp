@@ -20,7 +20,8 @@ enum class JwtAlg { rs256, es256 };
 
 // header.claims.signature, base64url without padding. Throws std::runtime_error if signing fails
 // (a wrong key type), which only a misconfiguration can cause.
-std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims, const PrivateKey& key, JwtAlg alg);
+std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims,
+                     const PrivateKey& key, JwtAlg alg);
 
 // DER ECDSA-Sig-Value → 64-byte R||S (each zero-padded to 32 bytes); empty on bad input.
 std::string der_to_raw_p256(std::string_view der);

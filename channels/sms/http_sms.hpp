@@ -26,7 +26,8 @@ struct HttpSmsSettings {
 
 // 2xx → accepted (id_field); 429/5xx → transient (Retry-After); 401/403 → transient (credentials);
 // other 4xx → permanent, + suppress when the error code is one of suppress_codes.
-Outcome classify_http_sms(const curl::Response& r, const HttpSmsSettings& s, std::chrono::system_clock::time_point now);
+Outcome classify_http_sms(const curl::Response& r, const HttpSmsSettings& s,
+                          std::chrono::system_clock::time_point now);
 
 class HttpSmsProvider final : public Provider {
  public:

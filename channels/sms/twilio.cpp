@@ -14,7 +14,8 @@ Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time
   if (r.status == 200 || r.status == 201) {
     Outcome o;
     o.kind = OutcomeKind::accepted;
-    if (body.is_object() && body.contains("sid") && body["sid"].is_string()) o.provider_message_id = body["sid"];
+    if (body.is_object() && body.contains("sid") && body["sid"].is_string())
+      o.provider_message_id = body["sid"];
     if (r.kind != ErrorKind::none || o.provider_message_id.empty())
       return transient_http(r, "twilio answered without a message sid", now);
     return o;
@@ -25,9 +26,11 @@ Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time
     if (body.contains("code") && body["code"].is_number_integer()) code = body["code"].get<long>();
     if (body.contains("message") && body["message"].is_string()) message = body["message"];
   }
-  const std::string what = "twilio error " + std::to_string(code) + (message.empty() ? "" : ": " + redact(message, 160));
+  const std::string what =
+      "twilio error " + std::to_string(code) + (message.empty() ? "" : ": " + redact(message, 160));
   if (r.status == 429 || r.status >= 500) return transient_http(r, what, now);
-  if (r.status == 401 || r.status == 403) return transient_http(r, "twilio rejected our credentials: " + what, now);
+  if (r.status == 401 || r.status == 403)
+    return transient_http(r, "twilio rejected our credentials: " + what, now);
   return permanent(what, twilio_error_means_dead_number(code));
 }
 
@@ -40,23 +43,31 @@ bool twilio_error_means_dead_number(long code) noexcept {
     case 30005:  // unknown destination handset (callbacks only)
     case 30006:  // landline or unreachable carrier (callbacks only)
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
 TwilioProvider::TwilioProvider(std::string name, TwilioSettings settings, curl::Multi& multi)
     : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi) {
-  while (!settings_.base_url.empty() && settings_.base_url.back() == '/') settings_.base_url.pop_back();
-  url_ = settings_.base_url + "/2010-04-01/Accounts/" + percent_encode(settings_.account_sid) + "/Messages.json";
+  while (!settings_.base_url.empty() && settings_.base_url.back() == '/')
+    settings_.base_url.pop_back();
+  url_ = settings_.base_url + "/2010-04-01/Accounts/" + percent_encode(settings_.account_sid) +
+         "/Messages.json";
 }
 
 void TwilioProvider::do_send(const Envelope& e, Completion done) {
-  if (!is_e164(e.to)) return complete_later(multi_.io(), std::move(done), permanent("recipient is not an E.164 number"));
+  if (!is_e164(e.to))
+    return complete_later(multi_.io(), std::move(done),
+                          permanent("recipient is not an E.164 number"));
   std::vector<std::pair<std::string, std::string>> form{{"To", e.to}};
-  if (!settings_.messaging_service_sid.empty()) form.emplace_back("MessagingServiceSid", settings_.messaging_service_sid);
-  else form.emplace_back("From", settings_.from);
+  if (!settings_.messaging_service_sid.empty())
+    form.emplace_back("MessagingServiceSid", settings_.messaging_service_sid);
+  else
+    form.emplace_back("From", settings_.from);
   form.emplace_back("Body", e.sms_text.empty() ? e.text : e.sms_text);
-  if (!settings_.status_callback.empty()) form.emplace_back("StatusCallback", settings_.status_callback);
+  if (!settings_.status_callback.empty())
+    form.emplace_back("StatusCallback", settings_.status_callback);
   curl::Request r;
   r.url = url_;
   r.body = form_encode(form);
@@ -67,7 +78,8 @@ void TwilioProvider::do_send(const Envelope& e, Completion done) {
   r.timeout = settings_.timeout;
   r.max_response_bytes = 64 * 1024;
   const bool callback = !settings_.status_callback.empty();
-  multi_.perform(std::move(r), [alive = alive_token(), callback, done = std::move(done)](curl::Response resp) mutable {
+  multi_.perform(std::move(r), [alive = alive_token(), callback,
+                                done = std::move(done)](curl::Response resp) mutable {
     if (alive.expired()) return;
     Outcome o = classify_twilio(resp, std::chrono::system_clock::now());
     o.status_expected = callback && o.kind == OutcomeKind::accepted;

@@ -13,17 +13,18 @@ namespace dispatcher::channels::sms {
 struct TwilioSettings {
   std::string base_url = "https://api.twilio.com";
   std::string account_sid;
-  std::string auth_token;           // secret (from env or file)
-  std::string from;                 // E.164 number / sender id, or …
+  std::string auth_token;             // secret (from env or file)
+  std::string from;                   // E.164 number / sender id, or …
   std::string messaging_service_sid;  // … a Messaging Service (MG…), then From is left out
-  std::string status_callback;      // optional https URL
+  std::string status_callback;        // optional https URL
   std::string ca_file;
   std::chrono::milliseconds timeout{10'000};
 };
 
 // 201 → accepted (sid); 429/5xx → transient with Retry-After; 21610 (unsubscribed), 21211
-// (invalid To), 21614 (not a mobile), 21635 (landline) → permanent + suppress; other 4xx → permanent;
-// 401/403 (our credentials) → transient, so that failover and the circuit breaker take over.
+// (invalid To), 21614 (not a mobile), 21635 (landline) → permanent + suppress; other 4xx →
+// permanent; 401/403 (our credentials) → transient, so that failover and the circuit breaker take
+// over.
 Outcome classify_twilio(const curl::Response& r, std::chrono::system_clock::time_point now);
 
 // Whether a Twilio error code (in an API answer or a status callback's ErrorCode) says the

@@ -14,7 +14,8 @@ std::unique_ptr<Provider> make_twilio(const ProviderEntry& entry, Context& ctx) 
   s.auth_token = r.secret("auth_token");
   s.from = r.str("from", "");
   s.messaging_service_sid = r.str("messaging_service_sid", "");
-  if (s.from.empty() == s.messaging_service_sid.empty()) r.fail("from", "give exactly one of from and messaging_service_sid");
+  if (s.from.empty() == s.messaging_service_sid.empty())
+    r.fail("from", "give exactly one of from and messaging_service_sid");
   s.status_callback = r.url("status_callback", "", false);
   s.ca_file = r.file("ca_file", false);
   s.timeout = std::chrono::milliseconds(r.integer("timeout_ms", 10'000, 100, 120'000));

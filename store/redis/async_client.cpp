@@ -1,9 +1,10 @@
 #include "store/redis/async_client.hpp"
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/post.hpp>
 
 namespace dispatcher::redis {
 
@@ -26,23 +27,25 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
   void arm_read() {
     if (read_pending || !want_read || !sd) return;
     read_pending = true;
-    sd->async_wait(asio::posix::stream_descriptor::wait_read, [s = shared_from_this()](boost::system::error_code ec) {
-      s->read_pending = false;
-      if (ec || !s->ac || !s->want_read) return;
-      redisAsyncHandleRead(s->ac);
-      s->arm_read();
-    });
+    sd->async_wait(asio::posix::stream_descriptor::wait_read,
+                   [s = shared_from_this()](boost::system::error_code ec) {
+                     s->read_pending = false;
+                     if (ec || !s->ac || !s->want_read) return;
+                     redisAsyncHandleRead(s->ac);
+                     s->arm_read();
+                   });
   }
 
   void arm_write() {
     if (write_pending || !want_write || !sd) return;
     write_pending = true;
-    sd->async_wait(asio::posix::stream_descriptor::wait_write, [s = shared_from_this()](boost::system::error_code ec) {
-      s->write_pending = false;
-      if (ec || !s->ac || !s->want_write) return;
-      redisAsyncHandleWrite(s->ac);
-      s->arm_write();
-    });
+    sd->async_wait(asio::posix::stream_descriptor::wait_write,
+                   [s = shared_from_this()](boost::system::error_code ec) {
+                     s->write_pending = false;
+                     if (ec || !s->ac || !s->want_write) return;
+                     redisAsyncHandleWrite(s->ac);
+                     s->arm_write();
+                   });
   }
 
   static State* of(void* p) { return static_cast<State*>(p); }
@@ -110,7 +113,8 @@ void on_disconnect(const redisAsyncContext* ac, int status) {
 
 }  // namespace
 
-std::unique_ptr<AsyncClient> AsyncClient::connect(asio::io_context& io, const Endpoint& e, std::string& error) {
+std::unique_ptr<AsyncClient> AsyncClient::connect(asio::io_context& io, const Endpoint& e,
+                                                  std::string& error) {
   redisAsyncContext* ac = e.socket_path.empty() ? redisAsyncConnect(e.host.c_str(), e.port)
                                                 : redisAsyncConnectUnix(e.socket_path.c_str());
   if (!ac || ac->err) {
@@ -163,8 +167,8 @@ void AsyncClient::exec(std::vector<Command> cmds, BatchHandler done) {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    if (redisAsyncCommandArgv(state_->ac, &on_reply, b, static_cast<int>(argv.size()), argv.data(), lens.data()) !=
-        REDIS_OK) {
+    if (redisAsyncCommandArgv(state_->ac, &on_reply, b, static_cast<int>(argv.size()), argv.data(),
+                              lens.data()) != REDIS_OK) {
       // The context is going away: account for the commands that were never queued.
       if (b->error.empty()) b->error = "redis: disconnected";
       const std::size_t unsent = cmds.size() - i;
@@ -175,7 +179,9 @@ void AsyncClient::exec(std::vector<Command> cmds, BatchHandler done) {
   }
 }
 
-bool AsyncClient::connected() const noexcept { return state_->ac != nullptr && state_->error.empty(); }
+bool AsyncClient::connected() const noexcept {
+  return state_->ac != nullptr && state_->error.empty();
+}
 std::size_t AsyncClient::outstanding() const noexcept { return state_->outstanding; }
 
 AsyncClient::~AsyncClient() {

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
-
 #include <functional>
 #include <memory>
 #include <string>
@@ -22,7 +21,8 @@ using BatchHandler = std::function<void(const std::string& error, std::vector<Re
 class AsyncClient {
  public:
   // Connects (the socket connect itself completes on the loop; commands queue meanwhile).
-  static std::unique_ptr<AsyncClient> connect(boost::asio::io_context& io, const Endpoint& e, std::string& error);
+  static std::unique_ptr<AsyncClient> connect(boost::asio::io_context& io, const Endpoint& e,
+                                              std::string& error);
 
   void exec(std::vector<Command> cmds, BatchHandler done);
   bool connected() const noexcept;

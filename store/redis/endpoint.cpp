@@ -38,7 +38,8 @@ std::optional<Endpoint> parse_endpoint(std::string_view url) {
     rest = rest.substr(0, slash);
   }
   if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    if (!to_int(rest.substr(colon + 1), e.port) || e.port <= 0 || e.port > 65535) return std::nullopt;
+    if (!to_int(rest.substr(colon + 1), e.port) || e.port <= 0 || e.port > 65535)
+      return std::nullopt;
     rest = rest.substr(0, colon);
   }
   if (rest.empty()) return std::nullopt;

@@ -37,7 +37,8 @@ Reply Reply::from(const redisReply* r) {
 
 std::string first_error(const std::vector<Command>& cmds, const std::vector<Reply>& replies) {
   for (std::size_t i = 0; i < replies.size(); ++i)
-    if (replies[i].is_error()) return (i < cmds.size() ? cmds[i].argv.front() : "?") + ": " + replies[i].str;
+    if (replies[i].is_error())
+      return (i < cmds.size() ? cmds[i].argv.front() : "?") + ": " + replies[i].str;
   return {};
 }
 

@@ -17,8 +17,10 @@ SyncClient SyncClient::connect(const Endpoint& e) {
                                           : redisConnectUnixWithTimeout(e.socket_path.c_str(), tv);
   if (!c) throw Error("redis: cannot allocate a connection");
   if (c->err) {
-    std::string msg = std::string("redis: cannot connect to ") +
-                      (e.socket_path.empty() ? e.host + ":" + std::to_string(e.port) : e.socket_path) + ": " + c->errstr;
+    std::string msg =
+        std::string("redis: cannot connect to ") +
+        (e.socket_path.empty() ? e.host + ":" + std::to_string(e.port) : e.socket_path) + ": " +
+        c->errstr;
     redisFree(c);
     throw Error(msg);
   }
@@ -43,14 +45,16 @@ std::vector<Reply> SyncClient::exec(const std::vector<Command>& cmds) {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) != REDIS_OK)
+    if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(argv.size()), argv.data(),
+                               lens.data()) != REDIS_OK)
       throw Error(std::string("redis: ") + ctx_->errstr);
   }
   std::vector<Reply> replies;
   replies.reserve(cmds.size());
   for (std::size_t i = 0; i < cmds.size(); ++i) {
     void* raw = nullptr;
-    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK) throw Error(std::string("redis: ") + ctx_->errstr);
+    if (redisGetReply(ctx_.get(), &raw) != REDIS_OK)
+      throw Error(std::string("redis: ") + ctx_->errstr);
     replies.push_back(Reply::from(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
   }

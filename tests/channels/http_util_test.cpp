@@ -8,7 +8,8 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(RetryAfter, SecondsAndHttpDate) {
-  const auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  const auto now =
+      std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
   EXPECT_EQ(parse_retry_after("120", now), 120'000ms);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:50:37 GMT", now), 60'000ms);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now), 0ms);
@@ -31,7 +32,8 @@ TEST(HttpUtil, LoopbackAndE164) {
 }
 
 TEST(HttpUtil, RedactMasksAddressesAndNumbers) {
-  EXPECT_EQ(redact("550 5.1.1 <dead@example.jp>: Recipient address rejected"), "550 5.1.1 <address> Recipient address rejected");
+  EXPECT_EQ(redact("550 5.1.1 <dead@example.jp>: Recipient address rejected"),
+            "550 5.1.1 <address> Recipient address rejected");
   EXPECT_EQ(redact("The 'To' number +819012345678 is not a valid phone number."),
             "The 'To' number <number> is not a valid phone number.");
   EXPECT_EQ(redact("error 21211"), "error 21211");

@@ -1,12 +1,12 @@
 #include "channels/email/mime.hpp"
 
-#include "codec/base64.hpp"
-
 #include <gtest/gtest.h>
 
 #include <regex>
 #include <sstream>
 #include <vector>
+
+#include "codec/base64.hpp"
 
 namespace dispatcher::channels::email {
 namespace {
@@ -69,7 +69,8 @@ TEST(Mime, ReferenceEncodedWordsFromProvidersMd) {
 
 TEST(Mime, LongJapaneseSubjectSplitsOnCharacterBoundariesAndFolds) {
   std::string subject;
-  for (int i = 0; i < 12; ++i) subject += "さくら歯科🦷予約";  // 3-byte and 4-byte characters
+  for (int i = 0; i < 12; ++i)
+    subject += "さくら歯科🦷予約";  // 3-byte and 4-byte characters
   const std::string header = "Subject: " + encode_unstructured(subject, 9);
   for (const auto& l : lines(header)) EXPECT_LE(l.size(), 76u) << l;
   EXPECT_GT(lines(header).size(), 3u);
@@ -82,7 +83,8 @@ TEST(Mime, AsciiHeadersStayReadableAndCrLfIsDropped) {
   EXPECT_EQ(format_mailbox("Sakura Dental", "a@b.jp", 6), "Sakura Dental <a@b.jp>");
   EXPECT_EQ(format_mailbox("Dr. \"X\"", "a@b.jp", 6), "\"Dr. \\\"X\\\"\" <a@b.jp>");
   const std::string long_ascii(30, 'a');
-  const std::string folded = encode_unstructured(long_ascii + " " + long_ascii + " " + long_ascii, 9);
+  const std::string folded =
+      encode_unstructured(long_ascii + " " + long_ascii + " " + long_ascii, 9);
   for (const auto& l : lines("Subject: " + folded)) EXPECT_LE(l.size(), 76u);
 }
 
@@ -122,28 +124,33 @@ TEST(Mime, MessageStructure) {
   EXPECT_NE(d.find("Message-ID: <3f1c0a9b@notify.example.jp>\r\n"), std::string::npos);
   EXPECT_NE(d.find("MIME-Version: 1.0\r\n"), std::string::npos);
   EXPECT_NE(d.find("To: <taro@example.jp>\r\n"), std::string::npos);
-  EXPECT_NE(d.find("Content-Type: multipart/alternative;\r\n boundary=\"=_alt_3f1c0a9b\""), std::string::npos);
+  EXPECT_NE(d.find("Content-Type: multipart/alternative;\r\n boundary=\"=_alt_3f1c0a9b\""),
+            std::string::npos);
   const auto text = d.find("Content-Type: text/plain; charset=UTF-8");
   const auto html = d.find("Content-Type: text/html; charset=UTF-8");
   ASSERT_NE(text, std::string::npos);
   ASSERT_NE(html, std::string::npos);
   EXPECT_LT(text, html) << "text/plain must come first, html last";
   EXPECT_NE(d.find("--=_alt_3f1c0a9b--\r\n"), std::string::npos);
-  EXPECT_EQ(d.find("List-Unsubscribe"), std::string::npos) << "reminders carry no unsubscribe headers";
+  EXPECT_EQ(d.find("List-Unsubscribe"), std::string::npos)
+      << "reminders carry no unsubscribe headers";
   // The subject decodes back to the Japanese text.
   const auto s = d.find("Subject: ");
   const auto e = d.find("\r\n", s);
   std::string subject = d.substr(s, e - s);
-  for (auto n = e; d.compare(n, 3, "\r\n ") == 0; n = d.find("\r\n", n + 2)) subject += d.substr(n, d.find("\r\n", n + 2) - n);
+  for (auto n = e; d.compare(n, 3, "\r\n ") == 0; n = d.find("\r\n", n + 2))
+    subject += d.substr(n, d.find("\r\n", n + 2) - n);
   EXPECT_EQ(decode_words(subject), sample(false).subject);
 }
 
 TEST(Mime, MarketingCarriesOneClickUnsubscribe) {
-  const auto built = build_message(sample(true), std::chrono::system_clock::now(), 540, "abc", "example.jp");
+  const auto built =
+      build_message(sample(true), std::chrono::system_clock::now(), 540, "abc", "example.jp");
   EXPECT_NE(built.data.find("List-Unsubscribe: <https://notify.example.jp/u/Opaque-Token>,\r\n "
                             "<mailto:unsub@example.jp?subject=unsubscribe>\r\n"),
             std::string::npos);
-  EXPECT_NE(built.data.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"), std::string::npos);
+  EXPECT_NE(built.data.find("List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n"),
+            std::string::npos);
 }
 
 TEST(Mime, ValidateRefusesBadInput) {

@@ -92,12 +92,15 @@ TEST(Multi, ManyInFlightOverHttpsReuseConnections) {
     r.ca_file = cert.cert;
     multi.perform(r, [&](curl::Response resp) {
       ++done;
-      if (resp.status == 200) ++ok;
-      else ADD_FAILURE() << resp.error_text;
+      if (resp.status == 200)
+        ++ok;
+      else
+        ADD_FAILURE() << resp.error_text;
     });
   }
   EXPECT_EQ(multi.in_flight(), static_cast<std::size_t>(n));
-  ASSERT_TRUE(run_until(io, [&] { return done == n; }, std::chrono::seconds(60)));
+  ASSERT_TRUE(run_until(
+      io, [&] { return done == n; }, std::chrono::seconds(60)));
   EXPECT_EQ(ok, n);
 }
 
@@ -124,18 +127,21 @@ TEST(Multi, ConnectionsSurviveBetweenWaves) {
           EXPECT_EQ(resp.status, 200) << resp.error_text;
         });
       }
-      EXPECT_TRUE(run_until(io, [&] { return done == 16; }, std::chrono::seconds(30)));
+      EXPECT_TRUE(run_until(
+          io, [&] { return done == 16; }, std::chrono::seconds(30)));
     }
     std::set<long long> ports;
     const auto log = server.requests();
-    for (std::size_t i = before; i < log.size(); ++i) ports.insert(log[i]["connection"].get<long long>());
+    for (std::size_t i = before; i < log.size(); ++i)
+      ports.insert(log[i]["connection"].get<long long>());
     EXPECT_EQ(log.size() - before, 96u);
     return ports.size();
   };
   const std::size_t ours = connections_for(curl::MultiOptions{}.max_connects);
   EXPECT_LE(ours, 20u) << "96 requests in waves of 16 should reuse about 16 connections";
   const std::size_t libcurl_default = connections_for(0);
-  EXPECT_GT(libcurl_default, ours) << "the case this guards against: connections closed between waves";
+  EXPECT_GT(libcurl_default, ours)
+      << "the case this guards against: connections closed between waves";
 }
 
 TEST(Multi, StatusTimeoutSizeCapAndRefusedMapToKinds) {
@@ -166,7 +172,9 @@ TEST(Multi, StatusTimeoutSizeCapAndRefusedMapToKinds) {
   go("refused", r);
   r.url = server.base() + "/hello";
   r.ca_file.clear();
-  multi.perform(r, [&](curl::Response resp) { got["untrusted"] = std::move(resp); });  // self-signed, not trusted
+  multi.perform(r, [&](curl::Response resp) {
+    got["untrusted"] = std::move(resp);
+  });  // self-signed, not trusted
   ASSERT_TRUE(run_until(io, [&] { return got.size() == 6; }));
   EXPECT_EQ(got["503"].kind, ErrorKind::server);
   EXPECT_EQ(got["404"].kind, ErrorKind::client);

@@ -1,11 +1,10 @@
-#include "channels/push/apns.hpp"
-#include "channels/push/fcm.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
 #include <set>
 
+#include "channels/push/apns.hpp"
+#include "channels/push/fcm.hpp"
 #include "channels/retry.hpp"
 #include "channels/support/standin.hpp"
 
@@ -30,11 +29,17 @@ Envelope push(std::string token, std::string platform) {
 }
 
 json fcm_error(int http, const char* status, const char* code, bool token_violation = false) {
-  json details = json::array({{{"@type", "type.googleapis.com/google.firebase.fcm.v1.FcmError"}, {"errorCode", code}}});
+  json details = json::array(
+      {{{"@type", "type.googleapis.com/google.firebase.fcm.v1.FcmError"}, {"errorCode", code}}});
   if (token_violation)
-    details.push_back({{"@type", "type.googleapis.com/google.rpc.BadRequest"},
-                       {"fieldViolations", json::array({{{"field", "message.token"}, {"description", "Invalid registration token"}}})}});
-  return {{"status", http}, {"body", {{"error", {{"code", http}, {"message", "error"}, {"status", status}, {"details", details}}}}}};
+    details.push_back(
+        {{"@type", "type.googleapis.com/google.rpc.BadRequest"},
+         {"fieldViolations", json::array({{{"field", "message.token"},
+                                           {"description", "Invalid registration token"}}})}});
+  return {{"status", http},
+          {"body",
+           {{"error",
+             {{"code", http}, {"message", "error"}, {"status", status}, {"details", details}}}}}};
 }
 
 std::size_t count_path(const std::vector<json>& reqs, const std::string& path) {
@@ -81,13 +86,17 @@ TEST_F(PushFixture, FcmTokenFetchedOnceReusedAndRefreshedBeforeExpiry) {
   for (int i = 0; i < 30; ++i)
     p.send(push("tok-" + std::to_string(i), "fcm"), [&](Outcome o) {
       ++done;
-      if (o.kind == OutcomeKind::accepted) ++accepted;
-      else ADD_FAILURE() << o.error;
+      if (o.kind == OutcomeKind::accepted)
+        ++accepted;
+      else
+        ADD_FAILURE() << o.error;
     });
   ASSERT_TRUE(run_until(io, [&] { return done == 30; }));
   EXPECT_EQ(accepted, 30);
   clock.advance(std::chrono::minutes(54));  // 6 minutes left: still used
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(send_sync(io, p, push("tok-a" + std::to_string(i), "fcm")).kind, OutcomeKind::accepted);
+  for (int i = 0; i < 5; ++i)
+    EXPECT_EQ(send_sync(io, p, push("tok-a" + std::to_string(i), "fcm")).kind,
+              OutcomeKind::accepted);
   auto reqs = server.requests();
   EXPECT_EQ(count_path(reqs, "/token"), 1u) << "one token for 35 sends";
   clock.advance(std::chrono::minutes(2));  // within 5 minutes of expiry: refreshed
@@ -116,12 +125,14 @@ TEST_F(PushFixture, FcmErrors) {
   json script;
   script["tok-gone"] = json::array({fcm_error(404, "NOT_FOUND", "UNREGISTERED")});
   script["tok-bad"] = json::array({fcm_error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", true)});
-  script["tok-payload"] = json::array({fcm_error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", false)});
+  script["tok-payload"] =
+      json::array({fcm_error(400, "INVALID_ARGUMENT", "INVALID_ARGUMENT", false)});
   json busy = fcm_error(503, "UNAVAILABLE", "UNAVAILABLE");
   busy["headers"] = {{"Retry-After", "30"}};
   json quota = fcm_error(429, "RESOURCE_EXHAUSTED", "QUOTA_EXCEEDED");
   script["tok-busy"] = json::array({busy, quota});
-  script["tok-stale"] = json::array({{{"status", 401}, {"body", {{"error", {{"code", 401}, {"status", "UNAUTHENTICATED"}}}}}}});
+  script["tok-stale"] = json::array(
+      {{{"status", 401}, {"body", {{"error", {{"code", 401}, {"status", "UNAUTHENTICATED"}}}}}}});
   HttpStandin server(dir, "fcm", &cert, script, key);
   FcmProvider p("fcm-main", fcm(server, read_file(key)), multi, clock.fn());
   Outcome o = send_sync(io, p, push("tok-gone", "fcm"));
@@ -162,8 +173,10 @@ TEST_F(PushFixture, ApnsOverHttp2WithReusedProviderToken) {
   for (int i = 0; i < 20; ++i)
     p.send(push(device, "apns"), [&](Outcome o) {
       ++done;
-      if (o.kind == OutcomeKind::accepted) ++accepted;
-      else ADD_FAILURE() << o.error;
+      if (o.kind == OutcomeKind::accepted)
+        ++accepted;
+      else
+        ADD_FAILURE() << o.error;
     });
   ASSERT_TRUE(run_until(io, [&] { return done == 20; }));
   EXPECT_EQ(accepted, 20);
@@ -187,7 +200,8 @@ TEST_F(PushFixture, ApnsOverHttp2WithReusedProviderToken) {
   }
   EXPECT_EQ(jwts.size(), 1u) << "one provider token within its window";
   EXPECT_EQ(connections.size(), 1u) << "all streams multiplexed on one HTTP/2 connection";
-  EXPECT_EQ(reqs[0]["headers"]["apns-expiration"], std::to_string(to_epoch_ms(clock.t - std::chrono::minutes(30)) / 1000 + 86400));
+  EXPECT_EQ(reqs[0]["headers"]["apns-expiration"],
+            std::to_string(to_epoch_ms(clock.t - std::chrono::minutes(30)) / 1000 + 86400));
   const json payload = json::parse(reqs[0]["body"].get<std::string>());
   EXPECT_EQ(payload["aps"]["alert"]["body"], "明日10:00のご予約をお待ちしております");
   EXPECT_EQ(payload["rid"], "r_123");
@@ -203,10 +217,13 @@ TEST_F(PushFixture, ApnsErrors) {
   const std::string key = make_key(dir, "apns.p8", false);
   const std::string gone(64, 'b'), bad(64, 'c'), busy(64, 'd');
   json script;
-  script[gone] = json::array({{{"status", 410}, {"body", {{"reason", "Unregistered"}, {"timestamp", 1764000000000}}}}});
+  script[gone] = json::array(
+      {{{"status", 410}, {"body", {{"reason", "Unregistered"}, {"timestamp", 1764000000000}}}}});
   script[bad] = json::array({{{"status", 400}, {"body", {{"reason", "BadDeviceToken"}}}}});
   script[busy] = json::array({{{"status", 429}, {"body", {{"reason", "TooManyRequests"}}}},
-                              {{"status", 503}, {"body", {{"reason", "ServiceUnavailable"}}}, {"headers", {{"Retry-After", "10"}}}}});
+                              {{"status", 503},
+                               {"body", {{"reason", "ServiceUnavailable"}}},
+                               {"headers", {{"Retry-After", "10"}}}}});
   HttpStandin server(dir, "apns", &cert, script, key);
   ApnsProvider p("apns-main", apns(server, read_file(key)), multi, clock.fn());
   Outcome o = send_sync(io, p, push(gone, "apns"));

@@ -37,46 +37,67 @@ struct RegistryFixture : ::testing::Test {
 TEST(Registry, RefusesDuplicateTypes) {
   ProviderRegistry reg;
   register_builtin_providers(reg);
-  EXPECT_THROW(reg.add("smtp", [](const ProviderEntry&, Context&) {
-                 return std::unique_ptr<Provider>();
-               }),
-               std::invalid_argument);
-  EXPECT_NO_THROW(reg.add("outbox", [](const ProviderEntry&, Context&) {
-    return std::unique_ptr<Provider>();
-  }));
+  EXPECT_THROW(
+      reg.add("smtp", [](const ProviderEntry&, Context&) { return std::unique_ptr<Provider>(); }),
+      std::invalid_argument);
+  EXPECT_NO_THROW(reg.add(
+      "outbox", [](const ProviderEntry&, Context&) { return std::unique_ptr<Provider>(); }));
   EXPECT_EQ(reg.types().size(), 6u);
 }
 
 TEST_F(RegistryFixture, ConfigErrorsNameTheKeyPath) {
-  const std::string twilio_ok = "{type: twilio, account_sid: AC1, auth_token_env: TWILIO_AUTH_TOKEN, from: '+815012345678'}";
+  const std::string twilio_ok =
+      "{type: twilio, account_sid: AC1, auth_token_env: TWILIO_AUTH_TOKEN, from: '+815012345678'}";
   EXPECT_EQ(config_error("{sms: [" + twilio_ok + "]}", ctx), "no error");
-  EXPECT_EQ(config_error("{sms: [{type: twilio, auth_token_env: TWILIO_AUTH_TOKEN, from: '+8150'}]}", ctx),
+  EXPECT_EQ(config_error(
+                "{sms: [{type: twilio, auth_token_env: TWILIO_AUTH_TOKEN, from: '+8150'}]}", ctx),
             "channels.sms[0].account_sid: required");
-  EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: TWILIO_AUTH_TOKEN, from: '+8150', bogus: 1}]}", ctx),
+  EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: "
+                         "TWILIO_AUTH_TOKEN, from: '+8150', bogus: 1}]}",
+                         ctx),
             "channels.sms[0].bogus: unknown key");
-  EXPECT_NE(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token: inline, from: '+8150'}]}", ctx)
+  EXPECT_NE(config_error(
+                "{sms: [{type: twilio, account_sid: AC1, auth_token: inline, from: '+8150'}]}", ctx)
                 .find("channels.sms[0].auth_token: secrets are never written inline"),
             std::string::npos);
-  EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: NOPE, from: '+8150'}]}", ctx),
-            "channels.sms[0].auth_token_env: environment variable NOPE is not set");
-  EXPECT_NE(config_error("{sms: [" + twilio_ok + ", {type: http_sms, url: 'http://sms.example.jp/send'}]}", ctx)
-                .find("channels.sms[1].url: plain http:// is only allowed to a loopback host"),
-            std::string::npos);
-  EXPECT_EQ(config_error("{sms: [{type: http_sms, url: 'http://127.0.0.1:9/send', auth_value_env: SMS_KEY, fields: {to: dest, bad: x}}]}", ctx),
+  EXPECT_EQ(
+      config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: NOPE, from: '+8150'}]}",
+                   ctx),
+      "channels.sms[0].auth_token_env: environment variable NOPE is not set");
+  EXPECT_NE(
+      config_error(
+          "{sms: [" + twilio_ok + ", {type: http_sms, url: 'http://sms.example.jp/send'}]}", ctx)
+          .find("channels.sms[1].url: plain http:// is only allowed to a loopback host"),
+      std::string::npos);
+  EXPECT_EQ(config_error("{sms: [{type: http_sms, url: 'http://127.0.0.1:9/send', auth_value_env: "
+                         "SMS_KEY, fields: {to: dest, bad: x}}]}",
+                         ctx),
             "channels.sms[0].fields.bad: unknown key");
-  EXPECT_NE(config_error("{email: [{type: smtp, url: 'smtp://mail.example.jp:25', from: a@b.jp, starttls: false}]}", ctx)
-                .find("channels.email[0].starttls: a non-TLS SMTP connection is only allowed to a loopback host"),
+  EXPECT_NE(config_error("{email: [{type: smtp, url: 'smtp://mail.example.jp:25', from: a@b.jp, "
+                         "starttls: false}]}",
+                         ctx)
+                .find("channels.email[0].starttls: a non-TLS SMTP connection is only allowed to a "
+                      "loopback host"),
             std::string::npos);
-  EXPECT_EQ(config_error("{email: [{type: smtp, url: 'smtp://127.0.0.1:25', from: a@b.jp, starttls: false, pool: 0}]}", ctx),
+  EXPECT_EQ(config_error("{email: [{type: smtp, url: 'smtp://127.0.0.1:25', from: a@b.jp, "
+                         "starttls: false, pool: 0}]}",
+                         ctx),
             "channels.email[0].pool: must be between 1 and 256");
-  EXPECT_EQ(config_error("{email: [{type: carrier-pigeon}]}", ctx), "channels.email[0].type: unknown provider type \"carrier-pigeon\"");
-  EXPECT_EQ(config_error("{fax: []}", ctx), "channels.fax: unknown key (expected email, sms, push or breaker)");
+  EXPECT_EQ(config_error("{email: [{type: carrier-pigeon}]}", ctx),
+            "channels.email[0].type: unknown provider type \"carrier-pigeon\"");
+  EXPECT_EQ(config_error("{fax: []}", ctx),
+            "channels.fax: unknown key (expected email, sms, push or breaker)");
   EXPECT_EQ(config_error("{sms: [" + twilio_ok + ", " + twilio_ok + "]}", ctx),
             "channels.sms[1].name: \"twilio\" is used twice in channels.sms");
-  EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: TWILIO_AUTH_TOKEN, from: '+8150', rate: {per_second: 10, brust: 3}}]}", ctx),
+  EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: "
+                         "TWILIO_AUTH_TOKEN, from: '+8150', rate: {per_second: 10, brust: 3}}]}",
+                         ctx),
             "channels.sms[0].rate.brust: unknown key");
-  EXPECT_EQ(config_error("{push: [{type: apns, key_file: /nonexistent.p8, key_id: K, team_id: T, topic: x}]}", ctx),
-            "channels.push[0].key_file: cannot read /nonexistent.p8");
+  EXPECT_EQ(
+      config_error(
+          "{push: [{type: apns, key_file: /nonexistent.p8, key_id: K, team_id: T, topic: x}]}",
+          ctx),
+      "channels.push[0].key_file: cannot read /nonexistent.p8");
 }
 
 TEST_F(RegistryFixture, EveryMistakenEntryIsReportedInOneGo) {
@@ -99,7 +120,8 @@ TEST_F(RegistryFixture, EveryMistakenEntryIsReportedInOneGo) {
     };
     ASSERT_EQ(e.errors().size(), 5u) << e.what();
     for (std::size_t i = 0; i < want.size(); ++i) EXPECT_EQ(e.errors()[i], want[i]);
-    EXPECT_NE(e.errors()[4].find("channels.sms[1].url: plain http://"), std::string::npos) << e.errors()[4];
+    EXPECT_NE(e.errors()[4].find("channels.sms[1].url: plain http://"), std::string::npos)
+        << e.errors()[4];
     EXPECT_NE(std::string(e.what()).find("; "), std::string::npos) << "one line elsewhere";
   }
 }
@@ -122,20 +144,29 @@ TEST_F(RegistryFixture, BuildsEveryChannelAndSendsThroughIt) {
                                    {"token_uri", fcm.base() + "/token"}}
                                   .dump());
   write_file(dir / "twilio.secret", "tok\n");
-  const std::string yaml = R"(
+  const std::string yaml =
+      R"(
 breaker: {failures_to_open: 2, cool_down_s: 60}
 email:
-  - {type: smtp, name: primary-smtp, url: "smtp://127.0.0.1:)" + std::to_string(smtp_port) + R"(", starttls: false,
+  - {type: smtp, name: primary-smtp, url: "smtp://127.0.0.1:)" +
+      std::to_string(smtp_port) + R"(", starttls: false,
      from: no-reply@clinic.example.jp, from_name: さくら歯科, pool: 2, rate: {per_second: 100, burst: 200}}
 sms:
-  - {type: twilio, name: twilio-main, base_url: ")" + twilio.base() + R"(", account_sid: AC1, auth_token_file: ")" + dir / "twilio.secret" + R"(",
-     from: "+815012345678", ca_file: ")" + cert.cert + R"("}
-  - {type: http_sms, name: backup-sms, url: ")" + generic.base() + R"(/send", auth_header: X-Api-Key, auth_value_env: SMS_KEY,
-     fields: {to: to, text: message}, suppress_codes: [unsubscribed], ca_file: ")" + cert.cert + R"("}
+  - {type: twilio, name: twilio-main, base_url: ")" +
+      twilio.base() + R"(", account_sid: AC1, auth_token_file: ")" + dir / "twilio.secret" + R"(",
+     from: "+815012345678", ca_file: ")" +
+      cert.cert + R"("}
+  - {type: http_sms, name: backup-sms, url: ")" +
+      generic.base() + R"(/send", auth_header: X-Api-Key, auth_value_env: SMS_KEY,
+     fields: {to: to, text: message}, suppress_codes: [unsubscribed], ca_file: ")" +
+      cert.cert + R"("}
 push:
-  - {type: fcm, name: fcm-main, key_file: ")" + dir / "sa.json" + R"(", base_url: ")" + fcm.base() + R"(", ca_file: ")" + cert.cert + R"("}
-  - {type: apns, name: apns-main, key_file: ")" + ec + R"(", key_id: ABC123DEFG, team_id: DEF123GHIJ, topic: jp.example.sakura,
-     base_url: ")" + apns.base() + R"(", ca_file: ")" + cert.cert + R"("}
+  - {type: fcm, name: fcm-main, key_file: ")" +
+      dir / "sa.json" + R"(", base_url: ")" + fcm.base() + R"(", ca_file: ")" + cert.cert + R"("}
+  - {type: apns, name: apns-main, key_file: ")" +
+      ec + R"(", key_id: ABC123DEFG, team_id: DEF123GHIJ, topic: jp.example.sakura,
+     base_url: ")" +
+      apns.base() + R"(", ca_file: ")" + cert.cert + R"("}
 )";
   ProviderRegistry reg;
   register_builtin_providers(reg);
@@ -160,7 +191,8 @@ push:
   o = send_sync(io, *ch.get(Channel::sms), sms);
   EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
   EXPECT_EQ(o.provider, "twilio-main");
-  EXPECT_EQ(twilio.requests().at(0)["headers"]["authorization"], "Basic QUMxOnRvaw==");  // AC1:tok from the file
+  EXPECT_EQ(twilio.requests().at(0)["headers"]["authorization"],
+            "Basic QUMxOnRvaw==");  // AC1:tok from the file
 
   Envelope p;
   p.channel = Channel::push;
@@ -190,21 +222,29 @@ TEST_F(RegistryFixture, RateLimitAndFailoverForEmailAndPush) {
   TempDir dir;
   const TestCert cert = make_cert(dir);
   const std::string ec = make_key(dir, "apns.p8", false);
-  HttpStandin apns_down(dir, "apns", &cert, json{{"*", {{"status", 503}, {"body", {{"reason", "ServiceUnavailable"}}}}}}, ec);
+  HttpStandin apns_down(
+      dir, "apns", &cert,
+      json{{"*", {{"status", 503}, {"body", {{"reason", "ServiceUnavailable"}}}}}}, ec);
   HttpStandin apns_up(dir, "apns", &cert, {}, ec);
   Process smtp({python(), standin("smtp_standin.py"), "--out", dir / "mail"});
   const int smtp_port = smtp.port();
   FakeClock clock;
   ctx.now = clock.fn();
   auto apns_entry = [&](const char* name, const HttpStandin& s, const char* rate) {
-    return std::string("{type: apns, name: ") + name + ", key_file: \"" + ec + "\", key_id: K, team_id: T, topic: jp.example.sakura, base_url: \"" +
-           s.base() + "\", ca_file: \"" + cert.cert + "\"" + rate + "}";
+    return std::string("{type: apns, name: ") + name + ", key_file: \"" + ec +
+           "\", key_id: K, team_id: T, topic: jp.example.sakura, base_url: \"" + s.base() +
+           "\", ca_file: \"" + cert.cert + "\"" + rate + "}";
   };
-  const std::string yaml = "{breaker: {failures_to_open: 1, cool_down_s: 60},\n"
-                           " email: [{type: smtp, name: down-smtp, url: 'smtp://127.0.0.1:1', starttls: false, from: a@clinic.example.jp},\n"
-                           "         {type: smtp, name: up-smtp, url: 'smtp://127.0.0.1:" + std::to_string(smtp_port) +
-                           "', starttls: false, from: a@clinic.example.jp, rate: {per_second: 1, burst: 2}}],\n"
-                           " push: [" + apns_entry("apns-down", apns_down, "") + ", " + apns_entry("apns-up", apns_up, ", rate: {per_second: 1, burst: 2}") + "]}";
+  const std::string yaml =
+      "{breaker: {failures_to_open: 1, cool_down_s: 60},\n"
+      " email: [{type: smtp, name: down-smtp, url: 'smtp://127.0.0.1:1', starttls: false, from: "
+      "a@clinic.example.jp},\n"
+      "         {type: smtp, name: up-smtp, url: 'smtp://127.0.0.1:" +
+      std::to_string(smtp_port) +
+      "', starttls: false, from: a@clinic.example.jp, rate: {per_second: 1, burst: 2}}],\n"
+      " push: [" +
+      apns_entry("apns-down", apns_down, "") + ", " +
+      apns_entry("apns-up", apns_up, ", rate: {per_second: 1, burst: 2}") + "]}";
   ProviderRegistry reg;
   register_builtin_providers(reg);
   Channels ch = build_channels(YAML::Load(yaml), reg, ctx);
@@ -218,17 +258,21 @@ TEST_F(RegistryFixture, RateLimitAndFailoverForEmailAndPush) {
   push.push_platform = "apns";
   push.push_title = "t";
   push.push_body = "b";
-  for (auto [channel, env, second] : {std::tuple{Channel::email, mail, "up-smtp"}, std::tuple{Channel::push, push, "apns-up"}}) {
+  for (auto [channel, env, second] :
+       {std::tuple{Channel::email, mail, "up-smtp"}, std::tuple{Channel::push, push, "apns-up"}}) {
     // The first send finds the first provider failing, opens its circuit and fails over.
     std::vector<Outcome> got{send_sync(io, *ch.get(channel), env)};
-    for (int i = 0; i < 5; ++i) ch.get(channel)->send(env, [&](Outcome o) { got.push_back(std::move(o)); });
+    for (int i = 0; i < 5; ++i)
+      ch.get(channel)->send(env, [&](Outcome o) { got.push_back(std::move(o)); });
     // The burst (2) went through the second provider; the rest wait for tokens.
     ASSERT_TRUE(run_until(io, [&] { return got.size() == 2; })) << to_string(channel);
-    run_until(io, [] { return false; }, std::chrono::milliseconds(200));
+    run_until(
+        io, [] { return false; }, std::chrono::milliseconds(200));
     EXPECT_EQ(got.size(), 2u) << "no more than the burst while the clock stands still";
     for (int step = 1; step <= 4; ++step) {
       clock.advance(std::chrono::seconds(1));
-      ASSERT_TRUE(run_until(io, [&] { return got.size() == static_cast<std::size_t>(2 + step); })) << to_string(channel);
+      ASSERT_TRUE(run_until(io, [&] { return got.size() == static_cast<std::size_t>(2 + step); }))
+          << to_string(channel);
     }
     for (const auto& o : got) {
       EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;

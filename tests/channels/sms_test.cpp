@@ -1,6 +1,3 @@
-#include "channels/sms/http_sms.hpp"
-#include "channels/sms/twilio.hpp"
-
 #include <gtest/gtest.h>
 
 #include <random>
@@ -8,6 +5,8 @@
 #include "channels/failover.hpp"
 #include "channels/rate_limit.hpp"
 #include "channels/retry.hpp"
+#include "channels/sms/http_sms.hpp"
+#include "channels/sms/twilio.hpp"
 #include "channels/support/standin.hpp"
 
 namespace dispatcher::channels::sms {
@@ -28,7 +27,11 @@ Envelope sms(std::string to) {
 
 json twilio_error(int code, int status, const char* message) {
   return {{"status", status},
-          {"body", {{"code", code}, {"message", message}, {"more_info", "https://www.twilio.com/docs/errors/" + std::to_string(code)}, {"status", status}}}};
+          {"body",
+           {{"code", code},
+            {"message", message},
+            {"more_info", "https://www.twilio.com/docs/errors/" + std::to_string(code)},
+            {"status", status}}}};
 }
 
 struct SmsFixture : ::testing::Test {
@@ -92,7 +95,8 @@ TEST_F(SmsFixture, TwilioAcceptedWithTheRealRequestFormat) {
   EXPECT_NE(body.find("To=%2B819012345678"), std::string::npos) << body;
   EXPECT_NE(body.find("From=%2B815012345678"), std::string::npos);
   EXPECT_NE(body.find("Body=%E3%81%95"), std::string::npos);
-  EXPECT_NE(body.find("StatusCallback=https%3A%2F%2Fnotify.example.jp%2Fwebhooks%2Ftwilio"), std::string::npos);
+  EXPECT_NE(body.find("StatusCallback=https%3A%2F%2Fnotify.example.jp%2Fwebhooks%2Ftwilio"),
+            std::string::npos);
 }
 
 TEST_F(SmsFixture, TwilioMessagingServiceLeavesFromOut) {
@@ -109,8 +113,11 @@ TEST_F(SmsFixture, TwilioMessagingServiceLeavesFromOut) {
 TEST_F(SmsFixture, TwilioTransientThenAcceptedHonouringRetryAfter) {
   json script;
   script["+819000000001"] = json::array(
-      {{{"status", 429}, {"headers", {{"Retry-After", "2"}}}, {"body", {{"code", 20429}, {"message", "Too Many Requests"}, {"status", 429}}}},
-       {{"status", 503}, {"body", {{"code", 20503}, {"message", "Service Unavailable"}, {"status", 503}}}}});
+      {{{"status", 429},
+        {"headers", {{"Retry-After", "2"}}},
+        {"body", {{"code", 20429}, {"message", "Too Many Requests"}, {"status", 429}}}},
+       {{"status", 503},
+        {"body", {{"code", 20503}, {"message", "Service Unavailable"}, {"status", 503}}}}});
   HttpStandin server(dir, "twilio", &cert, script);
   TwilioProvider p("twilio-main", twilio(server), multi);
   std::mt19937_64 rng(7);
@@ -134,10 +141,14 @@ TEST_F(SmsFixture, TwilioTransientThenAcceptedHonouringRetryAfter) {
 
 TEST_F(SmsFixture, TwilioPermanentErrorsSuppressDeadNumbers) {
   json script;
-  script["+819000021610"] = json::array({twilio_error(21610, 400, "Attempt to send to unsubscribed recipient")});
-  script["+819000021211"] = json::array({twilio_error(21211, 400, "The 'To' number is not a valid phone number.")});
-  script["+819000021614"] = json::array({twilio_error(21614, 400, "'To' number is not a valid mobile number")});
-  script["+819000021606"] = json::array({twilio_error(21606, 400, "The 'From' phone number provided is not a valid message-capable number")});
+  script["+819000021610"] =
+      json::array({twilio_error(21610, 400, "Attempt to send to unsubscribed recipient")});
+  script["+819000021211"] =
+      json::array({twilio_error(21211, 400, "The 'To' number is not a valid phone number.")});
+  script["+819000021614"] =
+      json::array({twilio_error(21614, 400, "'To' number is not a valid mobile number")});
+  script["+819000021606"] = json::array({twilio_error(
+      21606, 400, "The 'From' phone number provided is not a valid message-capable number")});
   HttpStandin server(dir, "twilio", &cert, script);
   TwilioProvider p("twilio-main", twilio(server), multi);
   for (const char* dead : {"+819000021610", "+819000021211", "+819000021614"}) {
@@ -156,7 +167,8 @@ TEST_F(SmsFixture, TwilioPermanentErrorsSuppressDeadNumbers) {
 TEST_F(SmsFixture, GenericJsonProvider) {
   json script;
   script["+819000000009"] = json::array({{{"status", 400}, {"body", {{"code", "unsubscribed"}}}}});
-  script["+819000000008"] = json::array({{{"status", 500}, {"body", {{"code", "oops"}}}, {"headers", {{"Retry-After", "5"}}}}});
+  script["+819000000008"] = json::array(
+      {{{"status", 500}, {"body", {{"code", "oops"}}}, {"headers", {{"Retry-After", "5"}}}}});
   script["+819000000007"] = json::array({{{"status", 422}, {"body", {{"code", "too_long"}}}}});
   HttpStandin server(dir, "http_sms", &cert, script);
   HttpSmsProvider p("generic-sms", generic(server), multi);
@@ -182,7 +194,8 @@ TEST_F(SmsFixture, RateLimitHoldsSendsToBurstPlusRateTimesWindow) {
   HttpStandin server(dir, "twilio", &cert);
   FakeClock clock;
   RateSettings rate{.per_second = 10, .burst = 5, .queue = 30};
-  RateLimited p(std::make_unique<TwilioProvider>("twilio-main", twilio(server), multi), rate, io, clock.fn());
+  RateLimited p(std::make_unique<TwilioProvider>("twilio-main", twilio(server), multi), rate, io,
+                clock.fn());
   int accepted = 0, full = 0, done = 0, timed_refusals = 0, untimed_sends = 0;
   for (int i = 0; i < 40; ++i)
     p.send(sms("+8190000001" + std::to_string(10 + i)), [&](Outcome o) {
@@ -193,7 +206,8 @@ TEST_F(SmsFixture, RateLimitHoldsSendsToBurstPlusRateTimesWindow) {
         EXPECT_EQ(o.provider, "twilio-main");
       } else if (o.error == "rate limit queue full") {
         ++full;
-        if (o.latency.count() != 0) ++timed_refusals;  // the limiter's refusal is no provider's latency
+        if (o.latency.count() != 0)
+          ++timed_refusals;  // the limiter's refusal is no provider's latency
       }
     });
   // With the clock standing still only the burst goes out; 30 wait; 5 are refused (queue bound).
@@ -211,7 +225,9 @@ TEST_F(SmsFixture, RateLimitHoldsSendsToBurstPlusRateTimesWindow) {
   // A long pause refills no more than the burst.
   clock.advance(std::chrono::seconds(10));
   ASSERT_TRUE(run_until(io, [&] { return accepted == 20; }));
-  run_until(io, [] { return false; }, std::chrono::milliseconds(300));  // the timer keeps waking; nothing more may pass
+  run_until(
+      io, [] { return false; },
+      std::chrono::milliseconds(300));  // the timer keeps waking; nothing more may pass
   EXPECT_EQ(accepted, 20);
   for (int i = 0; i < 20 && done < 40; ++i) {
     clock.advance(std::chrono::seconds(1));
@@ -224,12 +240,16 @@ TEST_F(SmsFixture, RateLimitHoldsSendsToBurstPlusRateTimesWindow) {
 TEST_F(SmsFixture, FailoverToSecondProviderAndBackAfterCoolDown) {
   HttpStandin first(dir, "twilio", &cert);
   HttpStandin second(dir, "http_sms", &cert);
-  control(first, {{"*", {{"status", 503}, {"body", {{"code", 20503}, {"message", "Service Unavailable"}, {"status", 503}}}}}});
+  control(first,
+          {{"*",
+            {{"status", 503},
+             {"body", {{"code", 20503}, {"message", "Service Unavailable"}, {"status", 503}}}}}});
   FakeClock clock;
   std::vector<std::unique_ptr<Provider>> ps;
   ps.push_back(std::make_unique<TwilioProvider>("twilio-main", twilio(first), multi));
   ps.push_back(std::make_unique<HttpSmsProvider>("generic-sms", generic(second), multi));
-  Failover f("sms", std::move(ps), BreakerSettings{.failures_to_open = 3, .cool_down = std::chrono::seconds(30)}, io,
+  Failover f("sms", std::move(ps),
+             BreakerSettings{.failures_to_open = 3, .cool_down = std::chrono::seconds(30)}, io,
              clock.fn());
   for (int i = 0; i < 6; ++i) {
     const Outcome o = send_sync(io, f, sms("+81900000020" + std::to_string(i)));
@@ -253,7 +273,8 @@ TEST_F(SmsFixture, FailoverToSecondProviderAndBackAfterCoolDown) {
 
 TEST_F(SmsFixture, PermanentAnswerDoesNotFailOver) {
   json script;
-  script["+819000021610"] = json::array({twilio_error(21610, 400, "Attempt to send to unsubscribed recipient")});
+  script["+819000021610"] =
+      json::array({twilio_error(21610, 400, "Attempt to send to unsubscribed recipient")});
   HttpStandin first(dir, "twilio", &cert, script);
   HttpStandin second(dir, "http_sms", &cert);
   std::vector<std::unique_ptr<Provider>> ps;
@@ -263,7 +284,8 @@ TEST_F(SmsFixture, PermanentAnswerDoesNotFailOver) {
   const Outcome o = send_sync(io, f, sms("+819000021610"));
   EXPECT_EQ(o.kind, OutcomeKind::permanent);
   EXPECT_TRUE(o.suppress_address);
-  EXPECT_TRUE(second.requests().empty()) << "an opt-out at one provider must not be bypassed through another";
+  EXPECT_TRUE(second.requests().empty())
+      << "an opt-out at one provider must not be bypassed through another";
 }
 
 }  // namespace

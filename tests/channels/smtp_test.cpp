@@ -5,7 +5,6 @@
 #include <random>
 
 #include "channels/retry.hpp"
-
 #include "channels/support/standin.hpp"
 
 namespace dispatcher::channels::email {
@@ -17,10 +16,12 @@ namespace asio = boost::asio;
 TEST(SmtpClassify, RepliesMapToOutcomes) {
   auto o = classify_smtp(CURLE_OK, 250, "250 2.0.0 OK queued as Q1");
   EXPECT_EQ(o.kind, OutcomeKind::accepted);
-  o = classify_smtp(CURLE_SEND_ERROR, 550, "550 5.1.1 <x@y>: Recipient address rejected: User unknown");
+  o = classify_smtp(CURLE_SEND_ERROR, 550,
+                    "550 5.1.1 <x@y>: Recipient address rejected: User unknown");
   EXPECT_EQ(o.kind, OutcomeKind::permanent);
   EXPECT_TRUE(o.suppress_address);
-  for (const char* dead : {"550 5.1.2 bad domain", "553 5.1.3 bad syntax", "550 5.1.10 null MX", "550 5.2.1 disabled"})
+  for (const char* dead :
+       {"550 5.1.2 bad domain", "553 5.1.3 bad syntax", "550 5.1.10 null MX", "550 5.2.1 disabled"})
     EXPECT_TRUE(classify_smtp(CURLE_SEND_ERROR, 550, dead).suppress_address) << dead;
   o = classify_smtp(CURLE_SEND_ERROR, 554, "554 5.7.1 Message rejected as spam");
   EXPECT_EQ(o.kind, OutcomeKind::permanent);
@@ -62,10 +63,13 @@ struct SmtpFixture : ::testing::Test {
   std::string out = dir / "mail";
 
   void start(const TestCert* cert = nullptr) {
-    write_file(dir / "script.json", R"({"rcpt": {"dead@example.jp": "550 5.1.1 <dead@example.jp>: Recipient address rejected: User unknown"},
+    write_file(
+        dir / "script.json",
+        R"({"rcpt": {"dead@example.jp": "550 5.1.1 <dead@example.jp>: Recipient address rejected: User unknown"},
                                         "data": {"busy@example.jp": "451 4.3.0 Try again later",
                                                  "flaky@example.jp": ["451 4.3.0 Try again later", "452 4.3.1 Insufficient storage"]}})");
-    std::vector<std::string> argv{python(), standin("smtp_standin.py"), "--out", out, "--script", dir / "script.json"};
+    std::vector<std::string> argv{python(),   standin("smtp_standin.py"), "--out", out,
+                                  "--script", dir / "script.json"};
     if (cert) argv.insert(argv.end(), {"--cert", cert->cert, "--key", cert->key});
     server = std::make_unique<Process>(argv);
     port = server->port();
@@ -113,8 +117,10 @@ TEST_F(SmtpFixture, ReminderAndMarketingParsedByPythonsEmailPackage) {
     EXPECT_EQ(s["parts"][0]["content_type"], "text/plain");
     EXPECT_EQ(s["parts"][1]["content_type"], "text/html");
     EXPECT_EQ(s["parts"][0]["cte"], "base64");
-    EXPECT_NE(s["parts"][0]["text"].get<std::string>().find("明日 10:00 にご予約"), std::string::npos);
-    EXPECT_NE(s["parts"][1]["text"].get<std::string>().find("<p>山田 太郎 様</p>"), std::string::npos);
+    EXPECT_NE(s["parts"][0]["text"].get<std::string>().find("明日 10:00 にご予約"),
+              std::string::npos);
+    EXPECT_NE(s["parts"][1]["text"].get<std::string>().find("<p>山田 太郎 様</p>"),
+              std::string::npos);
     EXPECT_TRUE(s["defects"].empty()) << s["defects"];
     EXPECT_FALSE(s["bare_lf"]);
     EXPECT_LE(s["max_line"].get<int>(), 76) << read_file(out + "/00001.eml");
@@ -125,7 +131,8 @@ TEST_F(SmtpFixture, ReminderAndMarketingParsedByPythonsEmailPackage) {
   EXPECT_TRUE(reminder["list_unsubscribe"].is_null());
   EXPECT_TRUE(reminder["list_unsubscribe_post"].is_null());
   EXPECT_EQ(marketing["list_unsubscribe"],
-            "<https://notify.example.jp/u/Opaque-Token-123>, <mailto:unsubscribe@notify.example.jp?subject=unsubscribe>");
+            "<https://notify.example.jp/u/Opaque-Token-123>, "
+            "<mailto:unsubscribe@notify.example.jp?subject=unsubscribe>");
   EXPECT_EQ(marketing["list_unsubscribe_post"], "List-Unsubscribe=One-Click");
   // The text body's lone "." line survived (libcurl dot-stuffs, the server un-stuffs).
   EXPECT_NE(reminder["parts"][0]["text"].get<std::string>().find("\r\n.\r\n"), std::string::npos);
@@ -142,8 +149,10 @@ TEST_F(SmtpFixture, DeadMailboxIsPermanentAndSuppressedBusyIsTransient) {
   ASSERT_TRUE(run_until(io, [&] { return got.size() == 3; }));
   EXPECT_EQ(got["dead@example.jp"].kind, OutcomeKind::permanent);
   EXPECT_TRUE(got["dead@example.jp"].suppress_address);
-  EXPECT_NE(got["dead@example.jp"].error.find("5.1.1"), std::string::npos) << got["dead@example.jp"].error;
-  EXPECT_EQ(got["dead@example.jp"].error.find("dead@"), std::string::npos) << "no address in errors and logs";
+  EXPECT_NE(got["dead@example.jp"].error.find("5.1.1"), std::string::npos)
+      << got["dead@example.jp"].error;
+  EXPECT_EQ(got["dead@example.jp"].error.find("dead@"), std::string::npos)
+      << "no address in errors and logs";
   EXPECT_EQ(got["busy@example.jp"].kind, OutcomeKind::transient) << got["busy@example.jp"].error;
   EXPECT_FALSE(got["busy@example.jp"].suppress_address);
   EXPECT_EQ(got["ok@example.jp"].kind, OutcomeKind::accepted) << got["ok@example.jp"].error;
@@ -160,11 +169,13 @@ TEST_F(SmtpFixture, StartTlsRequiredAndVerified) {
   SmtpProvider smtp("tls-smtp", s, multi);
   std::vector<Outcome> got;
   for (int i = 0; i < 5; ++i)
-    smtp.send(mail("user" + std::to_string(i) + "@example.jp", i % 2 == 0), [&](Outcome o) { got.push_back(std::move(o)); });
+    smtp.send(mail("user" + std::to_string(i) + "@example.jp", i % 2 == 0),
+              [&](Outcome o) { got.push_back(std::move(o)); });
   ASSERT_TRUE(run_until(io, [&] { return got.size() == 5; }));
   for (auto& o : got) EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
   EXPECT_TRUE(summary(1)["tls"]);
-  // Without the CA the certificate is not trusted: not sent, transient (configuration), never cleartext.
+  // Without the CA the certificate is not trusted: not sent, transient (configuration), never
+  // cleartext.
   s.ca_file.clear();
   curl::Multi fresh(io);  // its own connection cache: nothing verified earlier is reused
   SmtpProvider untrusted("tls-smtp-untrusted", s, fresh);
@@ -209,7 +220,8 @@ TEST_F(SmtpFixture, PoolReusesItsConnections) {
     });
   ASSERT_TRUE(run_until(io, [&] { return done == 12; }));
   EXPECT_EQ(accepted, 12);
-  EXPECT_LE(summary(12)["sessions"].get<int>(), 2) << "12 messages over at most `pool` SMTP connections";
+  EXPECT_LE(summary(12)["sessions"].get<int>(), 2)
+      << "12 messages over at most `pool` SMTP connections";
 }
 
 TEST(Smtp, InvalidEnvelopeIsPermanentWithoutNetwork) {

@@ -20,5 +20,7 @@ TEST(Percent, EncodesAllButUnreservedAndDecodesStrictly) {
   EXPECT_FALSE(percent_decode("%2", false));
   EXPECT_FALSE(percent_decode("%zz", false));
   // A caller's own rule: keep dots except in front.
-  EXPECT_EQ(percent_encode(".a.b", [](unsigned char c, std::size_t pos) { return c != '.' || pos > 0; }), "%2Ea.b");
+  EXPECT_EQ(
+      percent_encode(".a.b", [](unsigned char c, std::size_t pos) { return c != '.' || pos > 0; }),
+      "%2Ea.b");
 }

@@ -1,10 +1,11 @@
 // dispatcher.yaml: defaults, strictness, and errors that name the key.
 #include "config/config.hpp"
-#include "config/clock.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+
+#include "config/clock.hpp"
 
 using dispatcher::config::ConfigError;
 using dispatcher::config::load_string;
@@ -21,12 +22,15 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
 
 TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingTheKey) {
   try {
-    load_string("consumer:\n  batch_size: zero\n  bogus: 1\nredis:\n  url: 5\nlog_level: loud\nwhat: 1\n", "d.yaml");
+    load_string(
+        "consumer:\n  batch_size: zero\n  bogus: 1\nredis:\n  url: 5\nlog_level: loud\nwhat: 1\n",
+        "d.yaml");
     FAIL() << "accepted a bad config";
   } catch (const ConfigError& e) {
     std::string all;
     for (const auto& l : e.errors()) all += l + "\n";
-    EXPECT_NE(all.find("d.yaml:2:15: consumer.batch_size: must be an integer"), std::string::npos) << all;
+    EXPECT_NE(all.find("d.yaml:2:15: consumer.batch_size: must be an integer"), std::string::npos)
+        << all;
     EXPECT_NE(all.find("consumer.bogus: unknown key"), std::string::npos) << all;
     EXPECT_NE(all.find("log_level: must be one of"), std::string::npos) << all;
     EXPECT_NE(all.find("what: unknown key"), std::string::npos) << all;
@@ -60,5 +64,6 @@ TEST(Clock, TimesForPeopleInTheirZoneAndLanguage) {
   EXPECT_EQ(dispatcher::format_for_people(*t, "Asia/Tokyo", "ja"), "12月1日(火) 08:30");
   EXPECT_EQ(dispatcher::format_for_people(*t, "Asia/Tokyo", "en"), "Tue 1 Dec 08:30");
   EXPECT_EQ(dispatcher::format_for_people(*t, "America/New_York", "en"), "Mon 30 Nov 18:30");
-  EXPECT_EQ(dispatcher::format_for_people(*t, "Not/AZone", "ja"), "11月30日(月) 23:30") << "unknown zone: UTC";
+  EXPECT_EQ(dispatcher::format_for_people(*t, "Not/AZone", "ja"), "11月30日(月) 23:30")
+      << "unknown zone: UTC";
 }

@@ -7,10 +7,11 @@
 namespace testing_support {
 
 DispatcherEnv::DispatcherEnv(const std::string& extra_config) : redis_(tmp_.path()) {
-  write_file(tmp_.path() / "dispatcher.yaml",
-             "consumer:\n  block_ms: 100\n  visibility_timeout_ms: 1000\n  scheduler_interval_ms: 50\n"
-             "  retry_base_ms: 10\n  retry_max_ms: 50\n" +
-                 extra_config);
+  write_file(
+      tmp_.path() / "dispatcher.yaml",
+      "consumer:\n  block_ms: 100\n  visibility_timeout_ms: 1000\n  scheduler_interval_ms: 50\n"
+      "  retry_base_ms: 10\n  retry_max_ms: 50\n" +
+          extra_config);
 }
 
 std::map<std::string, std::string> DispatcherEnv::env() const {

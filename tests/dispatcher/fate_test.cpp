@@ -69,7 +69,8 @@ TEST(Fate, TheCapBoundsEveryBackoff) {
   auto p = policy();
   p.max_attempts = 100;
   const auto o = answer(channels::OutcomeKind::transient);
-  for (int attempts = 10; attempts < 90; attempts += 7) EXPECT_LE(fate_of(o, attempts, p, rng).retry_delay, p.cap);
+  for (int attempts = 10; attempts < 90; attempts += 7)
+    EXPECT_LE(fate_of(o, attempts, p, rng).retry_delay, p.cap);
 }
 
 TEST(Fate, RetryAfterIsHonouredButCapped) {
@@ -95,7 +96,8 @@ TEST(Fate, TheLastAttemptDeadLettersWithTheProvidersError) {
 TEST(Fate, TheSameGeneratorGivesTheSameDelays) {
   std::mt19937_64 a(42), b(42);
   const auto o = answer(channels::OutcomeKind::transient);
-  for (int i = 0; i < 20; ++i) EXPECT_EQ(fate_of(o, 2, policy(), a).retry_delay, fate_of(o, 2, policy(), b).retry_delay);
+  for (int i = 0; i < 20; ++i)
+    EXPECT_EQ(fate_of(o, 2, policy(), a).retry_delay, fate_of(o, 2, policy(), b).retry_delay);
 }
 
 }  // namespace

@@ -19,9 +19,11 @@ std::int64_t audit_records(DispatcherEnv& env) {
   std::int64_t total = 0;
   std::string cursor = "0";
   for (int i = 0; i < 100000; ++i) {
-    auto r = redis.run(dispatcher::redis::cmd("SCAN", cursor, "MATCH", "dsp:hist:*", "COUNT", "1000"));
+    auto r =
+        redis.run(dispatcher::redis::cmd("SCAN", cursor, "MATCH", "dsp:hist:*", "COUNT", "1000"));
     cursor = r.elements[0].str;
-    for (const auto& key : r.elements[1].elements) total += redis.run(dispatcher::redis::cmd("XLEN", key.str)).integer;
+    for (const auto& key : r.elements[1].elements)
+      total += redis.run(dispatcher::redis::cmd("XLEN", key.str)).integer;
     if (cursor == "0") break;
   }
   return total;
@@ -65,7 +67,8 @@ TEST(Pipeline, TenThousandMessagesAreDeliveredOnceAndRecordedOnce) {
 
 // How many consumers the group knows (XINFO CONSUMERS).
 std::size_t group_consumers(DispatcherEnv& env) {
-  auto r = env.redis().run(dispatcher::redis::cmd("XINFO", "CONSUMERS", "dsp:stream", "dispatchers"));
+  auto r =
+      env.redis().run(dispatcher::redis::cmd("XINFO", "CONSUMERS", "dsp:stream", "dispatchers"));
   return r.elements.size();
 }
 
@@ -75,8 +78,9 @@ TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
   ASSERT_EQ(env.enqueue(reminders(total)).exit_code, 0);
   auto victim = env.spawn({"run"});
   // Kill it while it is busy: once some, but not all, messages have reached the outbox.
-  const bool busy = wait_until([&] { return read_lines(env.outbox() / "sms.jsonl").size() >= 2000; },
-                               std::chrono::seconds(60));
+  const bool busy =
+      wait_until([&] { return read_lines(env.outbox() / "sms.jsonl").size() >= 2000; },
+                 std::chrono::seconds(60));
   ::kill(victim.pid, SIGKILL);
   victim.wait();
   ASSERT_TRUE(busy);
@@ -90,7 +94,8 @@ TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
   EXPECT_EQ(counts.size(), static_cast<std::size_t>(total));
   for (const auto& [id, n] : counts) ASSERT_EQ(n, 1) << id << " delivered " << n << " times";
   EXPECT_EQ(env.pending(), 0u);
-  // The rescuer left the group on its way out, and took the dead one (nothing left, long idle) with it.
+  // The rescuer left the group on its way out, and took the dead one (nothing left, long idle) with
+  // it.
   EXPECT_EQ(group_consumers(env), 0u);
 }
 
@@ -98,13 +103,15 @@ TEST(Pipeline, SigtermDrainsInFlightWorkAndExitsZero) {
   DispatcherEnv env;
   ASSERT_EQ(env.enqueue(reminders(5000)).exit_code, 0);
   auto p = env.spawn({"run"});
-  ASSERT_TRUE(wait_until([&] { return !read_lines(env.outbox() / "sms.jsonl").empty(); }, std::chrono::seconds(30)));
+  ASSERT_TRUE(wait_until([&] { return !read_lines(env.outbox() / "sms.jsonl").empty(); },
+                         std::chrono::seconds(30)));
   ::kill(p.pid, SIGTERM);
   auto r = p.wait();
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(env.pending(), 0u) << "read but not acknowledged after a graceful stop";
   EXPECT_EQ(group_consumers(env), 0u) << "a consumer that stopped gracefully leaves the group";
-  // What it read, it finished: every delivered id is recorded, and a second run delivers the rest once.
+  // What it read, it finished: every delivered id is recorded, and a second run delivers the rest
+  // once.
   auto rest = env.run({"run", "--until-idle"});
   ASSERT_EQ(rest.exit_code, 0);
   auto counts = count_by_id(env.sms_lines());
@@ -115,8 +122,8 @@ TEST(Pipeline, SigtermDrainsInFlightWorkAndExitsZero) {
 TEST(Pipeline, ScheduledMessagesWaitUntilDueAndCancelledOnesNeverGo) {
   DispatcherEnv env;
   const auto due = std::chrono::system_clock::now() + std::chrono::seconds(3);
-  const std::string send_at = dispatcher::format_rfc3339(
-      std::chrono::time_point_cast<std::chrono::milliseconds>(due));
+  const std::string send_at =
+      dispatcher::format_rfc3339(std::chrono::time_point_cast<std::chrono::milliseconds>(due));
   auto later = sms_reminder("later-1", 1);
   later["send_at"] = send_at;
   auto cancelled = sms_reminder("later-2", 2);
@@ -127,12 +134,14 @@ TEST(Pipeline, ScheduledMessagesWaitUntilDueAndCancelledOnesNeverGo) {
 
   auto first = env.run({"run", "--until-idle"});
   ASSERT_EQ(first.exit_code, 0);
-  ASSERT_LT(std::chrono::system_clock::now(), due) << "the machine was too slow for this test's window";
+  ASSERT_LT(std::chrono::system_clock::now(), due)
+      << "the machine was too slow for this test's window";
   auto counts = count_by_id(env.sms_lines());
   EXPECT_EQ(counts.count("now-1"), 1u);
   EXPECT_EQ(counts.count("later-1"), 0u) << "delivered before it was due";
 
-  ASSERT_TRUE(wait_until([&] { return std::chrono::system_clock::now() > due; }, std::chrono::seconds(10)));
+  ASSERT_TRUE(
+      wait_until([&] { return std::chrono::system_clock::now() > due; }, std::chrono::seconds(10)));
   auto second = env.run({"run", "--until-idle"});
   ASSERT_EQ(second.exit_code, 0);
   counts = count_by_id(env.sms_lines());
@@ -146,7 +155,9 @@ TEST(Pipeline, ScheduledMessagesWaitUntilDueAndCancelledOnesNeverGo) {
 
 TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerGoesOn) {
   DispatcherEnv env;
-  ASSERT_EQ(env.put_subscribers({{{"id", "m-1"}, {"member", true}, {"phone", "+819012345678"}}}).exit_code, 0);
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-1"}, {"member", true}, {"phone", "+819012345678"}}})
+                .exit_code,
+            0);
   auto base = sms_reminder("ok-0", 0);
   auto with = [&](const std::string& id, auto&& change) {
     json m = base;
@@ -161,13 +172,23 @@ TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerG
       {"invalid_message:unknown_purpose", with("b1", [](json& m) { m["purpose"] = "gossip"; })},
       {"invalid_message:unknown_channel", with("b2", [](json& m) { m["channels"] = {"fax"}; })},
       {"invalid_message:bad_send_at", with("b3", [](json& m) { m["send_at"] = "tomorrow"; })},
-      {"invalid_message:bad_expires_at", with("b4", [](json& m) { m["expires_at"] = "2026-13-01T00:00:00Z"; })},
-      {"invalid_message:invalid_email", with("b5", [](json& m) { m["to"]["contact"] = {{"email", "not-an-address"}}; })},
-      {"invalid_message:invalid_phone", with("b6", [](json& m) { m["to"]["contact"] = {{"phone", "090-1234-5678"}}; })},
+      {"invalid_message:bad_expires_at",
+       with("b4", [](json& m) { m["expires_at"] = "2026-13-01T00:00:00Z"; })},
+      {"invalid_message:invalid_email", with("b5",
+                                             [](json& m) {
+                                               m["to"]["contact"] = {{"email", "not-an-address"}};
+                                             })},
+      {"invalid_message:invalid_phone", with("b6",
+                                             [](json& m) {
+                                               m["to"]["contact"] = {{"phone", "090-1234-5678"}};
+                                             })},
       {"invalid_message:missing_clinic", with("b7", [](json& m) { m["to"].erase("clinic"); })},
       {"invalid_message:missing_source", with("b8", [](json& m) { m["to"].erase("source"); })},
       {"invalid_message:unknown_template", with("b9", [](json& m) { m["template"] = "no.such"; })},
-      {"invalid_message:unknown_subscriber", with("b10", [](json& m) { m["to"] = {{"subscriber", "m-404"}}; })},
+      {"invalid_message:unknown_subscriber", with("b10",
+                                                  [](json& m) {
+                                                    m["to"] = {{"subscriber", "m-404"}};
+                                                  })},
       {"invalid_message:bad_sender", with("b11", [](json& m) { m["sender"] = "someone"; })},
       {"invalid_message:missing_to", with("b12", [](json& m) { m.erase("to"); })},
       {"template_missing_variable:name", with("b13", [](json& m) { m["data"].erase("name"); })},
@@ -192,8 +213,11 @@ TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerG
 
 TEST(Pipeline, SubscribersResolveAndHistoryHoldsTheDecisionWithoutContactData) {
   DispatcherEnv env;
-  ASSERT_EQ(env.put_subscribers({{{"id", "m-9"}, {"member", true}, {"email", "hanako@example.jp"},
-                                  {"phone", "+819099998888"}, {"tz", "Asia/Tokyo"}}})
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-9"},
+                                  {"member", true},
+                                  {"email", "hanako@example.jp"},
+                                  {"phone", "+819099998888"},
+                                  {"tz", "Asia/Tokyo"}}})
                 .exit_code,
             0);
   json m = sms_reminder("sub-1", 0);

@@ -20,7 +20,8 @@ json member(const std::string& id, const std::string& tz = "Asia/Tokyo") {
           {"tz", tz}};
 }
 
-json advertising(const std::string& id, const std::string& to, const std::string& channel = "email") {
+json advertising(const std::string& id, const std::string& to,
+                 const std::string& channel = "email") {
   return {{"id", id},
           {"sender", "operator"},
           {"purpose", "advertising"},
@@ -28,7 +29,11 @@ json advertising(const std::string& id, const std::string& to, const std::string
           {"channels", {channel}},
           {"template", "advertising.newsletter"},
           {"campaign", "test-campaign"},
-          {"data", {{"name", "会員"}, {"headline", "お知らせ"}, {"summary", "冬の特集"}, {"article_url", "https://example.jp/a"}}}};
+          {"data",
+           {{"name", "会員"},
+            {"headline", "お知らせ"},
+            {"summary", "冬の特集"},
+            {"article_url", "https://example.jp/a"}}}};
 }
 
 json reminder_to(const std::string& id, const json& to) {
@@ -52,7 +57,9 @@ TEST(PolicyPipeline, ErasureRemovesContactDataAndBlocksTheSubjectByIdAndByAddres
   json m = member("m-erase");
   m["phone"] = "+819055556666";
   ASSERT_EQ(env.put_subscribers({m}).exit_code, 0);
-  ASSERT_EQ(env.run({"consent", "m-erase", "email", "--source", "signup_form", "--wording", "v1"}).exit_code, 0);
+  ASSERT_EQ(env.run({"consent", "m-erase", "email", "--source", "signup_form", "--wording", "v1"})
+                .exit_code,
+            0);
   ASSERT_EQ(env.enqueue({reminder_to("before", {{"subscriber", "m-erase"}})}).exit_code, 0);
   ASSERT_EQ(env.run({"run", "--until-idle"}).exit_code, 0);
   ASSERT_EQ(last_decision_by_id(env.history("m-erase"))["before"]["decision"], "send");
@@ -68,13 +75,18 @@ TEST(PolicyPipeline, ErasureRemovesContactDataAndBlocksTheSubjectByIdAndByAddres
 
   // A producer re-adds the subject, and others address it inline by its old e-mail and phone.
   ASSERT_EQ(env.put_subscribers({m}).exit_code, 0);
-  auto by_email = reminder_to("by-email", {{"contact", {{"email", "m-erase@example.jp"}}}, {"clinic", "c-1"},
+  auto by_email = reminder_to("by-email", {{"contact", {{"email", "m-erase@example.jp"}}},
+                                           {"clinic", "c-1"},
                                            {"source", "reservation_form"}});
-  auto by_phone = reminder_to("by-phone", {{"contact", {{"phone", "+819055556666"}}}, {"clinic", "c-1"},
+  auto by_phone = reminder_to("by-phone", {{"contact", {{"phone", "+819055556666"}}},
+                                           {"clinic", "c-1"},
                                            {"source", "patient_registry"}});
-  ASSERT_EQ(env.enqueue({reminder_to("after", {{"subscriber", "m-erase"}}), by_email, by_phone}).exit_code, 0);
-  auto explain = env.run({"explain", "-"}, reminder_to("after", {{"subscriber", "m-erase"}}).dump() + "\n" +
-                                               by_email.dump() + "\n" + by_phone.dump() + "\n");
+  ASSERT_EQ(env.enqueue({reminder_to("after", {{"subscriber", "m-erase"}}), by_email, by_phone})
+                .exit_code,
+            0);
+  auto explain =
+      env.run({"explain", "-"}, reminder_to("after", {{"subscriber", "m-erase"}}).dump() + "\n" +
+                                    by_email.dump() + "\n" + by_phone.dump() + "\n");
   ASSERT_EQ(explain.exit_code, 0) << explain.err;
   std::istringstream lines(explain.out);
   int denied = 0;
@@ -87,8 +99,10 @@ TEST(PolicyPipeline, ErasureRemovesContactDataAndBlocksTheSubjectByIdAndByAddres
   EXPECT_EQ(denied, 3);
   ASSERT_EQ(env.run({"run", "--until-idle"}).exit_code, 0);
   EXPECT_EQ(last_decision_by_id(env.history("m-erase"))["after"]["reason"], "subject_erased");
-  EXPECT_EQ(last_decision_by_id(env.history("m-erase@example.jp"))["by-email"]["reason"], "subject_erased");
-  EXPECT_EQ(last_decision_by_id(env.history("+819055556666"))["by-phone"]["reason"], "subject_erased");
+  EXPECT_EQ(last_decision_by_id(env.history("m-erase@example.jp"))["by-email"]["reason"],
+            "subject_erased");
+  EXPECT_EQ(last_decision_by_id(env.history("+819055556666"))["by-phone"]["reason"],
+            "subject_erased");
   EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "after.eml"));
 }
 
@@ -135,15 +149,19 @@ TEST(PolicyPipeline, AnOptOutAfterACampaignWasScheduledStopsItForThatRecipientOn
   EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "camp-m-a.eml"));
   EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "camp-m-c.eml"));
   EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "camp-m-b.eml"));
-  EXPECT_EQ(last_decision_by_id(env.history("m-b"))["camp-m-b"]["reason"], "opted_out:purpose:advertising");
+  EXPECT_EQ(last_decision_by_id(env.history("m-b"))["camp-m-b"]["reason"],
+            "opted_out:purpose:advertising");
 }
 
 TEST(PolicyPipeline, QuietHoursDeferUntilTheWindowOpensAndThenDeliverOnce) {
   DispatcherEnv env;
-  ASSERT_EQ(env.put_subscribers({member("m-tokyo"), member("m-london", "Europe/London")}).exit_code, 0);
+  ASSERT_EQ(env.put_subscribers({member("m-tokyo"), member("m-london", "Europe/London")}).exit_code,
+            0);
   for (const char* m : {"m-tokyo", "m-london"})
     ASSERT_EQ(env.run({"consent", m, "sms", "--source", "signup_form"}).exit_code, 0);
-  ASSERT_EQ(env.enqueue({advertising("q-tokyo", "m-tokyo", "sms"), advertising("q-london", "m-london", "sms")}).exit_code,
+  ASSERT_EQ(env.enqueue({advertising("q-tokyo", "m-tokyo", "sms"),
+                         advertising("q-london", "m-london", "sms")})
+                .exit_code,
             0);
   // 23:30 in Tokyo is 14:30 in London: Tokyo waits until 08:00 the next morning, London goes.
   ASSERT_EQ(env.run({"run", "--until-idle", "--now", "2026-11-25T23:30:00+09:00"}).exit_code, 0);
@@ -179,8 +197,8 @@ TEST(PolicyPipeline, QuietHoursDeferUntilTheWindowOpensAndThenDeliverOnce) {
 TEST(PolicyPipeline, ConsentIsRecordedWithItsProofAndShownInHistory) {
   DispatcherEnv env;
   ASSERT_EQ(env.put_subscribers({member("m-proof")}).exit_code, 0);
-  ASSERT_EQ(env.run({"consent", "m-proof", "email", "--source", "campaign_form_2026", "--wording", "optin-v7", "--by",
-                     "staff:sato"})
+  ASSERT_EQ(env.run({"consent", "m-proof", "email", "--source", "campaign_form_2026", "--wording",
+                     "optin-v7", "--by", "staff:sato"})
                 .exit_code,
             0);
   auto h = env.history("m-proof");

@@ -15,18 +15,24 @@ TEST(ProvidersPipeline, PermanentFailureSuppressesAndTransientFailureIsRetried) 
   ct::TempDir certs;
   const auto cert = ct::make_cert(certs);
   const std::string dead = "+819012340001", flaky = "+819012340002";
-  json script = {{dead, {{{"status", 400}, {"body", {{"code", 21211}, {"message", "Invalid 'To' Phone Number"},
-                                                       {"status", 400}}}}}},
-                 {flaky, {{{"status", 503}, {"body", {{"code", 20500}, {"message", "unavailable"}, {"status", 503}}}}}}};
+  json script = {
+      {dead,
+       {{{"status", 400},
+         {"body", {{"code", 21211}, {"message", "Invalid 'To' Phone Number"}, {"status", 400}}}}}},
+      {flaky,
+       {{{"status", 503},
+         {"body", {{"code", 20500}, {"message", "unavailable"}, {"status", 503}}}}}}};
   ct::HttpStandin twilio(certs, "twilio", &cert, script);
   ::setenv("TWILIO_AUTH_TOKEN", "test-token-0123456789", 1);
-  testing_support::DispatcherEnv env("channels:\n  sms:\n    - {type: twilio, account_sid: AC0123456789, auth_token_env: "
-                                     "TWILIO_AUTH_TOKEN, from: \"+815012345678\", base_url: \"" +
-                                     twilio.base() + "\", ca_file: \"" + cert.cert + "\"}\n");
+  testing_support::DispatcherEnv env(
+      "channels:\n  sms:\n    - {type: twilio, account_sid: AC0123456789, auth_token_env: "
+      "TWILIO_AUTH_TOKEN, from: \"+815012345678\", base_url: \"" +
+      twilio.base() + "\", ca_file: \"" + cert.cert + "\"}\n");
   auto to = [](const std::string& phone) {
     return json{{"contact", {{"phone", phone}}}, {"clinic", "c-1"}, {"source", "patient_registry"}};
   };
-  json first = testing_support::sms_reminder("to-dead-1", 0), retried = testing_support::sms_reminder("to-flaky", 0);
+  json first = testing_support::sms_reminder("to-dead-1", 0),
+       retried = testing_support::sms_reminder("to-flaky", 0);
   first["to"] = to(dead);
   retried["to"] = to(flaky);
   ASSERT_EQ(env.enqueue({first, retried}).exit_code, 0);
@@ -61,32 +67,39 @@ TEST(ProvidersPipeline, PermanentFailureSuppressesAndTransientFailureIsRetried) 
   EXPECT_EQ(line["reason"], "address_suppressed:sms");
   auto list = env.run({"suppression", "list"});
   EXPECT_NE(list.out.find("\"channel\":\"sms\""), std::string::npos) << list.out;
-  EXPECT_EQ(list.out.find("819012340001"), std::string::npos) << "suppressions are listed by hash, not number";
+  EXPECT_EQ(list.out.find("819012340001"), std::string::npos)
+      << "suppressions are listed by hash, not number";
 }
 
 TEST(ProvidersPipeline, CheckConnectHandshakesWithEveryProviderAndNamesTheOneThatFails) {
   ct::TempDir certs;
   const auto cert = ct::make_cert(certs);
   ct::HttpStandin twilio(certs, "twilio", &cert);
-  ct::Process smtp({ct::python(), ct::standin("smtp_standin.py"), "--out", certs / "mail", "--cert", cert.cert, "--key",
-                    cert.key});
+  ct::Process smtp({ct::python(), ct::standin("smtp_standin.py"), "--out", certs / "mail", "--cert",
+                    cert.cert, "--key", cert.key});
   const int smtp_port = smtp.port();
   ::setenv("TWILIO_AUTH_TOKEN", "test-token-0123456789", 1);
   auto config = [&](const std::string& twilio_base, bool with_ca) {
-    return "channels:\n  email:\n    - {type: smtp, url: \"smtp://127.0.0.1:" + std::to_string(smtp_port) +
-           "\", from: no-reply@clinic.example.jp" + (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) +
-           "}\n  sms:\n    - {type: twilio, account_sid: AC0123456789, auth_token_env: TWILIO_AUTH_TOKEN, from: "
+    return "channels:\n  email:\n    - {type: smtp, url: \"smtp://127.0.0.1:" +
+           std::to_string(smtp_port) + "\", from: no-reply@clinic.example.jp" +
+           (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) +
+           "}\n  sms:\n    - {type: twilio, account_sid: AC0123456789, auth_token_env: "
+           "TWILIO_AUTH_TOKEN, from: "
            "\"+815012345678\", base_url: \"" +
-           twilio_base + "\"" + (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) + "}\n";
+           twilio_base + "\"" + (with_ca ? ", ca_file: \"" + cert.cert + "\"" : std::string()) +
+           "}\n";
   };
   {
     testing_support::DispatcherEnv env(config(twilio.base(), true));
     auto r = env.run({"check", "--connect"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("connect: channels.email smtp smtp://127.0.0.1:" + std::to_string(smtp_port) + " ok"),
+    EXPECT_NE(r.out.find("connect: channels.email smtp smtp://127.0.0.1:" +
+                         std::to_string(smtp_port) + " ok"),
               std::string::npos)
         << r.out;
-    EXPECT_NE(r.out.find("connect: channels.sms twilio " + twilio.base() + " ok"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("connect: channels.sms twilio " + twilio.base() + " ok"),
+              std::string::npos)
+        << r.out;
     EXPECT_TRUE(twilio.requests().empty()) << "a handshake, no request";
     // Without the flag nothing is dialled.
     auto plain = env.run({"check"});
@@ -99,8 +112,10 @@ TEST(ProvidersPipeline, CheckConnectHandshakesWithEveryProviderAndNamesTheOneTha
     testing_support::DispatcherEnv env(config(twilio.base(), false));
     auto r = env.run({"check", "--connect"});
     EXPECT_NE(r.exit_code, 0);
-    EXPECT_NE(r.err.find("connect: channels.sms twilio " + twilio.base() + ": "), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("connect: channels.email smtp smtp://127.0.0.1:" + std::to_string(smtp_port) + ": "),
+    EXPECT_NE(r.err.find("connect: channels.sms twilio " + twilio.base() + ": "), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("connect: channels.email smtp smtp://127.0.0.1:" +
+                         std::to_string(smtp_port) + ": "),
               std::string::npos)
         << r.err;
     EXPECT_NE(r.err.find("check: 2 errors"), std::string::npos) << r.err;
@@ -110,7 +125,8 @@ TEST(ProvidersPipeline, CheckConnectHandshakesWithEveryProviderAndNamesTheOneTha
     testing_support::DispatcherEnv env(config("http://127.0.0.1:9", true));
     auto r = env.run({"check", "--connect"});
     EXPECT_NE(r.exit_code, 0);
-    EXPECT_NE(r.err.find("connect: channels.sms twilio http://127.0.0.1:9: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("connect: channels.sms twilio http://127.0.0.1:9: "), std::string::npos)
+        << r.err;
     EXPECT_NE(r.err.find("check: 1 error"), std::string::npos) << r.err;
   }
 }

@@ -62,11 +62,17 @@ TEST(Message, EachDefectHasItsOwnReason) {
       {"invalid_message:missing_purpose", [](json& m) { m.erase("purpose"); }},
       {"invalid_message:unknown_purpose", [](json& m) { m["purpose"] = "gossip"; }},
       {"invalid_message:missing_to", [](json& m) { m.erase("to"); }},
-      {"invalid_message:bad_to", [](json& m) { m["to"] = {{"subscriber", "m"}, {"contact", {{"email", "a@b.jp"}}}}; }},
+      {"invalid_message:bad_to",
+       [](json& m) {
+         m["to"] = {{"subscriber", "m"}, {"contact", {{"email", "a@b.jp"}}}};
+       }},
       {"invalid_message:missing_channels", [](json& m) { m.erase("channels"); }},
       {"invalid_message:bad_channels", [](json& m) { m["channels"] = json::array(); }},
       {"invalid_message:unknown_channel", [](json& m) { m["channels"] = {"fax"}; }},
-      {"invalid_message:duplicate_channel", [](json& m) { m["channels"] = {"sms", "sms"}; }},
+      {"invalid_message:duplicate_channel",
+       [](json& m) {
+         m["channels"] = {"sms", "sms"};
+       }},
       {"invalid_message:missing_template", [](json& m) { m.erase("template"); }},
       {"invalid_message:unknown_template", [](json& m) { m["template"] = "nope"; }},
       {"invalid_message:bad_data", [](json& m) { m["data"] = "text"; }},
@@ -75,27 +81,48 @@ TEST(Message, EachDefectHasItsOwnReason) {
       {"invalid_message:bad_expires_at", [](json& m) { m["expires_at"] = "2026-02-30T10:00:00Z"; }},
       {"invalid_message:unknown_field", [](json& m) { m["priority"] = "high"; }},
       {"invalid_message:invalid_email",
-       [](json& m) { m["to"] = {{"contact", {{"email", "a@@b"}}}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
+       [](json& m) {
+         m["to"] = {
+             {"contact", {{"email", "a@@b"}}}, {"clinic", "c-1"}, {"source", "reservation_form"}};
+       }},
       {"invalid_message:invalid_phone",
-       [](json& m) { m["to"] = {{"contact", {{"phone", "09012345678"}}}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
+       [](json& m) {
+         m["to"] = {{"contact", {{"phone", "09012345678"}}},
+                    {"clinic", "c-1"},
+                    {"source", "reservation_form"}};
+       }},
       {"invalid_message:invalid_push",
        [](json& m) {
-         m["to"] = {{"contact", {{"push", {{{"platform", "blackberry"}, {"token", "t"}}}}}}, {"clinic", "c-1"}, {"source", "reservation_form"}};
+         m["to"] = {{"contact", {{"push", {{{"platform", "blackberry"}, {"token", "t"}}}}}},
+                    {"clinic", "c-1"},
+                    {"source", "reservation_form"}};
        }},
       {"invalid_message:empty_contact",
-       [](json& m) { m["to"] = {{"contact", json::object()}, {"clinic", "c-1"}, {"source", "reservation_form"}}; }},
-      {"invalid_message:missing_clinic", [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"source", "reservation_form"}}; }},
-      {"invalid_message:missing_source", [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}}; }},
+       [](json& m) {
+         m["to"] = {{"contact", json::object()}, {"clinic", "c-1"}, {"source", "reservation_form"}};
+       }},
+      {"invalid_message:missing_clinic",
+       [](json& m) {
+         m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"source", "reservation_form"}};
+       }},
+      {"invalid_message:missing_source",
+       [](json& m) {
+         m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}};
+       }},
       {"invalid_message:unknown_source",
-       [](json& m) { m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}, {"source", "flyer"}}; }},
+       [](json& m) {
+         m["to"] = {{"contact", {{"email", "a@b.jp"}}}, {"clinic", "c-1"}, {"source", "flyer"}};
+       }},
   };
   for (const auto& c : cases) {
     json m = valid();
     c.change(m);
     EXPECT_EQ(reason_of(m), c.reason) << m.dump();
   }
-  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("{oops", vocab())).reason, "invalid_message:not_json");
-  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("[]", vocab())).reason, "invalid_message:not_object");
+  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("{oops", vocab())).reason,
+            "invalid_message:not_json");
+  EXPECT_EQ(std::get<Invalid>(dispatcher::parse_message("[]", vocab())).reason,
+            "invalid_message:not_object");
 }
 
 TEST(Message, InlineNonMemberContactParses) {
@@ -109,10 +136,12 @@ TEST(Message, InlineNonMemberContactParses) {
   EXPECT_EQ(in.clinic, "c-102");
   EXPECT_EQ(in.contact.phone, "+819012345678");
   // The subject key is opaque, stable, and the same for differently-cased e-mail.
-  const auto key = dispatcher::subject_key(std::get<Message>(r), "secret-secret-secret-secret-1234");
+  const auto key =
+      dispatcher::subject_key(std::get<Message>(r), "secret-secret-secret-secret-1234");
   EXPECT_EQ(key.rfind("contact:", 0), 0u);
   EXPECT_EQ(key.find("Guest"), std::string::npos);
-  EXPECT_EQ(dispatcher::address_hash("guest@example.com", "k"), dispatcher::address_hash("GUEST@example.COM", "k"));
+  EXPECT_EQ(dispatcher::address_hash("guest@example.com", "k"),
+            dispatcher::address_hash("GUEST@example.COM", "k"));
 }
 
 TEST(Message, FieldChecks) {
@@ -145,8 +174,9 @@ TEST(Message, E164FastPathAgreesWithLibphonenumber) {
     return f == s && util->IsValidNumber(n);
   };
   std::mt19937_64 rng(20261126);
-  const char* prefixes[] = {"+81", "+8190", "+8180", "+8170", "+813", "+1", "+44", "+447", "+39", "+390", "+3906",
-                            "+86", "+8613", "+49", "+7", "+82", "+8210", "+61", "+6104", "+998", "+0", "+999"};
+  const char* prefixes[] = {"+81",   "+8190", "+8180", "+8170", "+813",  "+1",  "+44", "+447",
+                            "+39",   "+390",  "+3906", "+86",   "+8613", "+49", "+7",  "+82",
+                            "+8210", "+61",   "+6104", "+998",  "+0",    "+999"};
   int valid = 0;
   for (int i = 0; i < 20000; ++i) {
     std::string s = prefixes[i % std::size(prefixes)];
@@ -162,7 +192,8 @@ TEST(Subscriber, RecordsParseAndNonMembersNeedTheirClinic) {
   auto ok = dispatcher::parse_subscriber(
       R"({"id": "nm-77", "member": false, "clinic": "c-102", "source": "patient_registry", "phone": "+819011112222"})");
   ASSERT_TRUE(std::holds_alternative<dispatcher::Subscriber>(ok));
-  auto bad = dispatcher::parse_subscriber(R"({"id": "nm-78", "member": false, "phone": "+819011112222"})");
+  auto bad =
+      dispatcher::parse_subscriber(R"({"id": "nm-78", "member": false, "phone": "+819011112222"})");
   ASSERT_TRUE(std::holds_alternative<Invalid>(bad));
   EXPECT_EQ(std::get<Invalid>(bad).reason, "invalid_subscriber:missing_clinic");
   auto reserved = dispatcher::parse_subscriber(R"({"id": "contact:abc", "member": true})");

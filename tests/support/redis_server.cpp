@@ -31,13 +31,15 @@ TempDir::~TempDir() {
 
 namespace {
 
-pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env, const fs::path& cwd,
-            const fs::path& in, const fs::path& out, const fs::path& err) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const fs::path& cwd, const fs::path& in, const fs::path& out, const fs::path& err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, in.empty() ? "/dev/null" : in.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, out.empty() ? "/dev/null" : out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&fa, 2, err.empty() ? "/dev/null" : err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 1, out.empty() ? "/dev/null" : out.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&fa, 2, err.empty() ? "/dev/null" : err.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> argv, envp;
   std::vector<std::string> a = args, e = env;
   for (auto& s : a) argv.push_back(s.data());
@@ -74,9 +76,10 @@ std::vector<std::string> base_env() {
 RedisServer::RedisServer(const fs::path& dir) {
   socket_ = dir / "redis.sock";
   fs::create_directories(dir / "redis-data");
-  pid_ = spawn({"/usr/bin/redis-server", "--port", "0", "--unixsocket", socket_.string(), "--unixsocketperm", "700",
-                "--save", "", "--appendonly", "no", "--dir", (dir / "redis-data").string()},
-               base_env(), {}, {}, dir / "redis.out", dir / "redis.err");
+  pid_ = spawn(
+      {"/usr/bin/redis-server", "--port", "0", "--unixsocket", socket_.string(), "--unixsocketperm",
+       "700", "--save", "", "--appendonly", "no", "--dir", (dir / "redis-data").string()},
+      base_env(), {}, {}, dir / "redis.out", dir / "redis.err");
   bool up = wait_until(
       [&] {
         try {
@@ -113,7 +116,8 @@ Result Process::wait() {
 }
 
 Process spawn_dispatcher(const std::vector<std::string>& args, const fs::path& cwd,
-                         const std::map<std::string, std::string>& env, const fs::path& stdin_file) {
+                         const std::map<std::string, std::string>& env,
+                         const fs::path& stdin_file) {
   static std::atomic<int> counter{0};
   const int n = counter++;
   Process p;

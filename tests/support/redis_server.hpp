@@ -29,7 +29,8 @@ class TempDir {
 
 class RedisServer {
  public:
-  explicit RedisServer(const fs::path& dir);  // starts it; throws when it does not answer within 5 s
+  explicit RedisServer(
+      const fs::path& dir);  // starts it; throws when it does not answer within 5 s
   ~RedisServer();
   std::string url() const { return "unix://" + socket_.string(); }
   dispatcher::redis::SyncClient client() const;
@@ -53,9 +54,11 @@ struct Process {
 // Runs build/bin/dispatcher with args in `cwd`, stdin from `stdin_file` (or /dev/null),
 // with DISPATCHER_REDIS_URL and DISPATCHER_DATA_DIR set from `env`.
 Process spawn_dispatcher(const std::vector<std::string>& args, const fs::path& cwd,
-                         const std::map<std::string, std::string>& env, const fs::path& stdin_file = {});
+                         const std::map<std::string, std::string>& env,
+                         const fs::path& stdin_file = {});
 Result run_dispatcher(const std::vector<std::string>& args, const fs::path& cwd,
-                      const std::map<std::string, std::string>& env, const fs::path& stdin_file = {});
+                      const std::map<std::string, std::string>& env,
+                      const fs::path& stdin_file = {});
 
 // Polls `ready` every 20 ms until it holds or `limit` passes; returns whether it held.
 bool wait_until(const std::function<bool()>& ready, std::chrono::milliseconds limit);

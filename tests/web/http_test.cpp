@@ -455,10 +455,12 @@ TEST(Webhooks, EmailBouncesAndComplaints) {
   EXPECT_FALSE(env.state_field("contact:" + dispatcher::address_hash("b@example.jp", env.secret()),
                                "optout:channel:email")
                    .empty());
-  auto status = env.post_json("/webhooks/status", {{"provider_message_id", "x"}, {"status", "delivered"}},
-                              env.operator_key);
+  auto status =
+      env.post_json("/webhooks/status", {{"provider_message_id", "x"}, {"status", "delivered"}},
+                    env.operator_key);
   EXPECT_EQ(status.status, 200);
-  EXPECT_EQ(status.json()["status"], "unknown_message") << "not a message of ours (see status_callback_test)";
+  EXPECT_EQ(status.json()["status"], "unknown_message")
+      << "not a message of ours (see status_callback_test)";
   auto m = env.get("/metrics").body;
   EXPECT_NE(m.find("dispatcher_webhooks_total{kind=\"email_bounce\",result=\"hard\"} 1"),
             std::string::npos)
@@ -539,41 +541,55 @@ TEST(Serve, MetricsCarryTheConsumersTotalsAndHeartbeat) {
   nlohmann::json ok = {{"id", "metrics-1"},
                        {"sender", "clinic:c-1"},
                        {"purpose", "reservation"},
-                       {"to", {{"contact", {{"phone", "+819012340099"}}}, {"clinic", "c-1"}, {"source", "patient_registry"}}},
+                       {"to",
+                        {{"contact", {{"phone", "+819012340099"}}},
+                         {"clinic", "c-1"},
+                         {"source", "patient_registry"}}},
                        {"channels", {"sms"}},
                        {"template", "reservation.reminder"},
-                       {"data", {{"name", "患者"}, {"clinic_name", "さくら歯科"}, {"starts_at", "12月1日 10:00"},
-                                 {"clinic_phone", "03-1234-5678"}, {"reservation_url", "https://example.jp/r"}}}};
+                       {"data",
+                        {{"name", "患者"},
+                         {"clinic_name", "さくら歯科"},
+                         {"starts_at", "12月1日 10:00"},
+                         {"clinic_phone", "03-1234-5678"},
+                         {"reservation_url", "https://example.jp/r"}}}};
   ASSERT_EQ(env.run({"enqueue", "-"}, ok.dump() + "\nnot json\n").exit_code, 0);
   auto run = env.run({"run", "--until-idle"});
   ASSERT_EQ(run.exit_code, 0) << run.err;
   auto m = env.get("/metrics");
   ASSERT_EQ(m.status, 200);
-  EXPECT_NE(m.body.find("dispatcher_messages_sent_total{channel=\"sms\"} 1"), std::string::npos) << m.body;
-  EXPECT_NE(m.body.find("dispatcher_messages_total{outcome=\"dead_letter\",reason=\"invalid_message:not_json\"} 1"),
+  EXPECT_NE(m.body.find("dispatcher_messages_sent_total{channel=\"sms\"} 1"), std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("dispatcher_messages_total{outcome=\"dead_letter\",reason=\"invalid_"
+                        "message:not_json\"} 1"),
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("dispatcher_consumers_alive 1"), std::string::npos) << m.body;
   // The send was timed: one observation of the outbox provider's latency, in a histogram a
   // Prometheus parser reads as one.
-  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_count{provider=\"outbox\",outcome=\"accepted\"} 1\n"),
+  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_count{provider=\"outbox\",outcome="
+                        "\"accepted\"} 1\n"),
             std::string::npos)
       << m.body;
-  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_bucket{provider=\"outbox\",outcome=\"accepted\",le=\"+Inf\"} 1\n"),
+  EXPECT_NE(m.body.find("dispatcher_provider_latency_seconds_bucket{provider=\"outbox\",outcome="
+                        "\"accepted\",le=\"+Inf\"} 1\n"),
             std::string::npos)
       << m.body;
   const auto file = env.dir() / "metrics-run.txt";
   testing_support::write_file(file, m.body);
   const std::string py =
-      "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import text_string_to_metric_families as p; "
-      "h=[f for f in p(open(sys.argv[1]).read()) if f.name=='dispatcher_provider_latency_seconds']; "
+      "/usr/bin/python3 -c \"import sys; from prometheus_client.parser import "
+      "text_string_to_metric_families as p; "
+      "h=[f for f in p(open(sys.argv[1]).read()) if "
+      "f.name=='dispatcher_provider_latency_seconds']; "
       "assert len(h)==1 and h[0].type=='histogram', h; "
       "c=[s.value for s in h[0].samples if s.name.endswith('_count')]; assert c==[1.0], c\" " +
       file.string();
   EXPECT_EQ(std::system(py.c_str()), 0);
   EXPECT_EQ(m.body.find("819012340099"), std::string::npos) << "no personal data in metrics";
   EXPECT_EQ(env.get("/healthz").json()["consumers_alive"], 1);
-  EXPECT_EQ(env.get("/healthz?require=consumer").status, 200) << "the consumer's heartbeat is recent";
+  EXPECT_EQ(env.get("/healthz?require=consumer").status, 200)
+      << "the consumer's heartbeat is recent";
 }
 
 }  // namespace

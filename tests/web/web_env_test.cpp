@@ -33,7 +33,8 @@ WebEnv::WebEnv(const std::vector<std::string>& serve_args,
     : redis_(tmp_.path()) {
   testing_support::write_file(
       tmp_.path() / "dispatcher.yaml",
-      "consumer:\n  block_ms: 100\n  visibility_timeout_ms: 1000\n  scheduler_interval_ms: 50\n" + extra_config);
+      "consumer:\n  block_ms: 100\n  visibility_timeout_ms: 1000\n  scheduler_interval_ms: 50\n" +
+          extra_config);
   testing_support::write_file(
       tmp_.path() / "api_keys.yaml",
       fmt::format("- {{sha256: {}, sender: operator}}\n- {{sha256: {}, sender: \"clinic:c-102\"}}\n"

@@ -2,9 +2,9 @@
 // the metrics registry and the preferences page.
 #include <gtest/gtest.h>
 
+#include "dispatcher/provider_latency.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
-#include "dispatcher/provider_latency.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
 
@@ -93,9 +93,10 @@ TEST(ApiKeys, BasicAuthCarriesTheKeyAsPasswordForWebhooks) {
   auto who = keys.authenticate("Basic ZXNwOmRza190ZXN0");  // esp:dsk_test
   ASSERT_TRUE(who);
   EXPECT_TRUE(who->is_operator());
-  EXPECT_FALSE(keys.authenticate("Basic ZXNwOndyb25n"));    // esp:wrong
-  EXPECT_FALSE(keys.authenticate("Basic ZHNrX3Rlc3Q="));    // no colon: the key is not a user name
-  EXPECT_FALSE(keys.authenticate("Basic eDpkc2tfdGVzdDE="));  // x:dsk_test1 (padding handled, not a prefix match)
+  EXPECT_FALSE(keys.authenticate("Basic ZXNwOndyb25n"));  // esp:wrong
+  EXPECT_FALSE(keys.authenticate("Basic ZHNrX3Rlc3Q="));  // no colon: the key is not a user name
+  EXPECT_FALSE(keys.authenticate(
+      "Basic eDpkc2tfdGVzdDE="));  // x:dsk_test1 (padding handled, not a prefix match)
   EXPECT_FALSE(keys.authenticate("Basic !!!!"));
   EXPECT_FALSE(keys.authenticate("Basic ZXNwOmRza190ZXN"));  // not a multiple of 4
   EXPECT_FALSE(keys.authenticate("Basic "));
@@ -125,13 +126,17 @@ TEST(Metrics, RendersAnExternalHistogramCumulatively) {
   Metrics::ExternalHistogram h{"dispatcher_provider_latency_seconds", "Latency.", {0.1, 1.0}, {}};
   h.series.push_back({{{"provider", "smtp-1"}, {"outcome", "accepted"}}, {2, 3, 1}, 4.5});
   const std::string text = m.render({}, {}, {h});
-  EXPECT_NE(text.find("# TYPE dispatcher_provider_latency_seconds histogram\n"), std::string::npos) << text;
-  for (const char* line : {
-           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"0.1\"} 2\n",
-           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"1\"} 5\n",
-           "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"+Inf\"} 6\n",
-           "dispatcher_provider_latency_seconds_sum{provider=\"smtp-1\",outcome=\"accepted\"} 4.5\n",
-           "dispatcher_provider_latency_seconds_count{provider=\"smtp-1\",outcome=\"accepted\"} 6\n"})
+  EXPECT_NE(text.find("# TYPE dispatcher_provider_latency_seconds histogram\n"), std::string::npos)
+      << text;
+  for (const char* line :
+       {"dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le="
+        "\"0.1\"} 2\n",
+        "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le="
+        "\"1\"} 5\n",
+        "dispatcher_provider_latency_seconds_bucket{provider=\"smtp-1\",outcome=\"accepted\",le=\"+"
+        "Inf\"} 6\n",
+        "dispatcher_provider_latency_seconds_sum{provider=\"smtp-1\",outcome=\"accepted\"} 4.5\n",
+        "dispatcher_provider_latency_seconds_count{provider=\"smtp-1\",outcome=\"accepted\"} 6\n"})
     EXPECT_NE(text.find(line), std::string::npos) << line << text;
 }
 

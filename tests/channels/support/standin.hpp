@@ -2,13 +2,13 @@
 // folder, a self-signed certificate made with the openssl CLI, and a bounded event-loop runner.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -35,7 +35,8 @@ class TempDir {
  public:
   TempDir() {
     std::random_device rd;
-    path_ = fs::temp_directory_path() / ("channels-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
+    path_ = fs::temp_directory_path() /
+            ("channels-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
     fs::create_directories(path_);
   }
   ~TempDir() {
@@ -90,7 +91,8 @@ class Process {
     std::string line;
     while (std::chrono::steady_clock::now() < deadline) {
       pollfd p{out_, POLLIN, 0};
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
       if (::poll(&p, 1, static_cast<int>(std::max<long>(1, left.count()))) <= 0) continue;
       char c;
       if (::read(out_, &c, 1) != 1) break;
@@ -137,16 +139,21 @@ struct TestCert {
 };
 inline TestCert make_cert(const TempDir& dir) {
   TestCert c{dir / "cert.pem", dir / "key.pem"};
-  const std::string cmd = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
-                          " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
-                          " -keyout " + c.key + " -out " + c.cert + " >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1"
+      " -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost"
+      " -keyout " +
+      c.key + " -out " + c.cert + " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl req failed");
   return c;
 }
 inline std::string make_key(const TempDir& dir, const std::string& name, bool rsa) {
   const std::string path = dir / name;
-  const std::string cmd = rsa ? "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + path + " >/dev/null 2>&1"
-                              : "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + path + " >/dev/null 2>&1";
+  const std::string cmd =
+      rsa ? "openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out " + path +
+                " >/dev/null 2>&1"
+          : "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + path +
+                " >/dev/null 2>&1";
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl genpkey failed");
   return path;
 }
@@ -156,7 +163,8 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
                       std::chrono::milliseconds bound = std::chrono::seconds(20)) {
   const auto deadline = std::chrono::steady_clock::now() + bound;
   io.restart();
-  while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(50));
+  while (!done() && std::chrono::steady_clock::now() < deadline)
+    io.run_one_for(std::chrono::milliseconds(50));
   return done();
 }
 
@@ -174,12 +182,14 @@ struct HttpStandin {
   std::string log;
   std::unique_ptr<Process> proc;
   int port = 0;
-  HttpStandin(const TempDir& dir, const std::string& mode, const TestCert* cert, const nlohmann::json& script = {},
-              const std::string& verify_key = {}, std::vector<std::string> extra = {}) {
+  HttpStandin(const TempDir& dir, const std::string& mode, const TestCert* cert,
+              const nlohmann::json& script = {}, const std::string& verify_key = {},
+              std::vector<std::string> extra = {}) {
     static int n = 0;
     const std::string tag = mode + std::to_string(++n);
     log = dir / (tag + ".log");
-    std::vector<std::string> argv{python(), standin("http_standin.py"), "--mode", mode, "--log", log};
+    std::vector<std::string> argv{python(), standin("http_standin.py"), "--mode", mode, "--log",
+                                  log};
     if (cert) argv.insert(argv.end(), {"--cert", cert->cert, "--key", cert->key});
     if (!script.is_null()) {
       const std::string sp = dir / (tag + ".script.json");
@@ -218,7 +228,9 @@ inline Outcome send_sync(boost::asio::io_context& io, Provider& p, const Envelop
                          std::chrono::milliseconds bound = std::chrono::seconds(20)) {
   std::optional<Outcome> got;
   p.send(e, [&](Outcome o) { got = std::move(o); });
-  if (!run_until(io, [&] { return got.has_value(); }, bound)) throw std::runtime_error("no outcome in time");
+  if (!run_until(
+          io, [&] { return got.has_value(); }, bound))
+    throw std::runtime_error("no outcome in time");
   return *got;
 }
 

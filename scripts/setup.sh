@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates
+  build-essential cmake ninja-build pkg-config git ca-certificates clang-format
   libboost-dev libboost-system-dev
   libhiredis-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libphonenumber-dev libprotobuf-dev libicu-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev

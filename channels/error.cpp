@@ -4,31 +4,38 @@
 
 namespace dispatcher::channels {
 
-std::string_view to_string(ErrorKind k) noexcept {
-  switch (k) {
-    case ErrorKind::none:
-      return "none";
-    case ErrorKind::network:
-      return "network";
-    case ErrorKind::timeout:
-      return "timeout";
-    case ErrorKind::client:
-      return "client";
-    case ErrorKind::server:
-      return "server";
-  }
-  return "?";
-}
-
 namespace {
-class CurlCategory final : public std::error_category {
+class CurlCategory final : public KindedCategory {
  public:
   const char* name() const noexcept override { return "curl"; }
   std::string message(int c) const override { return curl_easy_strerror(static_cast<CURLcode>(c)); }
+  ErrorKind kind(int c) const noexcept override { return classify(static_cast<CURLcode>(c)); }
 };
+class ChannelsCategory final : public KindedCategory {
+ public:
+  const char* name() const noexcept override { return "channels"; }
+  std::string message(int c) const override {
+    switch (static_cast<Errc>(c)) {
+      case Errc::key_cannot_sign:
+        return "JWT: the key cannot sign with SHA-256";
+      case Errc::signing_failed:
+        return "JWT: signing failed";
+      case Errc::es256_needs_p256:
+        return "JWT: ES256 needs a P-256 key";
+    }
+    return "channels: error " + std::to_string(c);
+  }
+  ErrorKind kind(int) const noexcept override { return ErrorKind::client; }
+};
+
 }  // namespace
 
-const std::error_category& curl_category() noexcept {
+const KindedCategory& channels_category() noexcept {
+  static const ChannelsCategory category;
+  return category;
+}
+
+const KindedCategory& curl_category() noexcept {
   static const CurlCategory category;  // function-local: constructed on first use, trivially safe
   return category;
 }

@@ -8,17 +8,26 @@
 #include <string_view>
 #include <system_error>
 
+#include "config/error_kind.hpp"
+
 namespace dispatcher::channels {
 
-// network: could not reach / lost the peer; timeout: no answer in time;
-// client: our request or our configuration is wrong (4xx, TLS verify, login);
-// server: the peer failed (5xx, garbage, too large).
-enum class ErrorKind : std::uint8_t { none, network, timeout, client, server };
-std::string_view to_string(ErrorKind k) noexcept;
-
-const std::error_category& curl_category() noexcept;
+// libcurl's CURLcode as a std::error_code; its kind is classify() of the code.
+const KindedCategory& curl_category() noexcept;
 inline std::error_code make_error_code(CURLcode c) noexcept {
   return {static_cast<int>(c), curl_category()};
+}
+
+// The channels' own failures that are not curl's: a configured key that cannot sign. All of
+// kind client (our configuration), so a send that meets one fails for good, never retried.
+enum class Errc {
+  key_cannot_sign = 1,  // the key type cannot sign with SHA-256
+  signing_failed,       // OpenSSL refused to sign
+  es256_needs_p256,     // an ES256 token from a key that is not P-256
+};
+const KindedCategory& channels_category() noexcept;
+inline std::error_code make_error_code(Errc e) noexcept {
+  return {static_cast<int>(e), channels_category()};
 }
 
 // The kind of a transport-level failure (CURLE_OK → none).
@@ -27,3 +36,6 @@ ErrorKind classify(CURLcode c) noexcept;
 ErrorKind classify_http(long status) noexcept;
 
 }  // namespace dispatcher::channels
+
+template <>
+struct std::is_error_code_enum<dispatcher::channels::Errc> : std::true_type {};

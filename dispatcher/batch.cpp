@@ -164,7 +164,13 @@ void Gate::prepare(Work& w, TimePoint now) const {
   if (w.marketing) {
     TokenClaims claims{subject_ref(w.subject, rt_.secret), "purpose:" + m.purpose,
                        to_epoch_ms(now) / 1000 + rt_.config.unsubscribe.token_ttl_days * 86400LL};
-    unsubscribe_url = rt_.config.unsubscribe.base_url + make_token(claims, rt_.secret);
+    const auto token = make_token(claims, rt_.secret);
+    // Cannot happen with a policy that loaded (token_scope_errors() refuses it), but never
+    // sent without a way to stop, and never dropped: dead-lettered with the reason.
+    if (!token)
+      return dead(w, "invalid_message:purpose_without_token_scope",
+                  "no unsubscribe token scope for " + claims.scope);
+    unsubscribe_url = rt_.config.unsubscribe.base_url + *token;
     injected["unsubscribe_url"] = unsubscribe_url;
   }
   // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in

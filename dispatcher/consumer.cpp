@@ -68,19 +68,19 @@ Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& provide
 Consumer::~Consumer() = default;
 
 std::string Consumer::start() {
-  std::string err;
+  std::error_code err;
   auto endpoint = rt_.redis_endpoint();
   io_state_->reader = redis::AsyncClient::connect(io_, endpoint, err);
-  if (!io_state_->reader) return err;
+  if (!io_state_->reader) return err.message();
   io_state_->writer = redis::AsyncClient::connect(io_, endpoint, err);
-  if (!io_state_->writer) return err;
+  if (!io_state_->writer) return err.message();
   auto self = shared_from_this();
   // Create the group at the stream's start, so messages enqueued before any consumer ran count.
   io_state_->writer->exec(
       {cmd("XGROUP", "CREATE", rt_.keys.stream(), rt_.config.consumer.group, "0", "MKSTREAM")},
-      [self](const std::string& e, std::vector<Reply> r) {
-        if (!e.empty()) {
-          spdlog::error("{}", e);
+      [self](std::error_code e, std::vector<Reply> r) {
+        if (e) {
+          spdlog::error("{}", e.message());
           self->exit_code_ = 1;
           return self->stop();
         }
@@ -131,10 +131,10 @@ void Consumer::maybe_done() {
   const long long idle = rt_.config.consumer.visibility_timeout_ms;
   io_state_->writer->exec({cmd("EVAL", leave_group_script, "1", rt_.keys.stream(),
                                rt_.config.consumer.group, opts_.name, std::to_string(idle))},
-                          [release](const std::string& err, std::vector<Reply> r) {
-                            if (!err.empty() || r.empty() || r[0].is_error())
+                          [release](std::error_code err, std::vector<Reply> r) {
+                            if (err || r.empty() || r[0].is_error())
                               spdlog::warn("leaving the consumer group: {}",
-                                           err.empty() && !r.empty() ? r[0].str : err);
+                                           !err && !r.empty() ? r[0].str : err.message());
                             release();
                           });
 }
@@ -147,7 +147,7 @@ void Consumer::do_read() {
       {cmd("XREADGROUP", "GROUP", rt_.config.consumer.group, opts_.name, "COUNT",
            std::to_string(rt_.config.consumer.batch_size), "BLOCK",
            std::to_string(rt_.config.consumer.block_ms), "STREAMS", rt_.keys.stream(), ">")},
-      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+      [self = shared_from_this()](std::error_code err, std::vector<Reply> r) {
         self->on_read(err, std::move(r));
       });
 }
@@ -181,11 +181,11 @@ std::vector<Work> Consumer::entries_to_work(const Reply& entries) {
   return works;
 }
 
-void Consumer::on_read(const std::string& err, std::vector<Reply> replies) {
+void Consumer::on_read(std::error_code err, std::vector<Reply> replies) {
   reading_ = false;
-  if (!err.empty() && stopping_) return maybe_done();
-  if (!err.empty()) {
-    spdlog::error("{}", err);
+  if (err && stopping_) return maybe_done();
+  if (err) {
+    spdlog::error("{}", err.message());
     exit_code_ = 1;
     return stop();
   }
@@ -210,12 +210,11 @@ void Consumer::check_idle() {
   io_state_->writer->exec(
       {cmd("XPENDING", rt_.keys.stream(), rt_.config.consumer.group),
        cmd("ZCOUNT", rt_.keys.scheduled(), "-inf", std::to_string(to_epoch_ms(now_())))},
-      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+      [self = shared_from_this()](std::error_code err, std::vector<Reply> r) {
         if (self->stopping_) return self->maybe_done();
         const bool nothing_pending =
-            err.empty() && !r[0].elements.empty() && r[0].elements[0].integer == 0;
-        const bool nothing_due =
-            err.empty() && r[1].type == Reply::Type::integer && r[1].integer == 0;
+            !err && !r[0].elements.empty() && r[0].elements[0].integer == 0;
+        const bool nothing_due = !err && r[1].type == Reply::Type::integer && r[1].integer == 0;
         if (nothing_pending && nothing_due && self->in_flight_ == 0) {
           spdlog::info("idle: nothing queued, in flight or due");
           return self->stop();
@@ -232,11 +231,11 @@ void Consumer::do_schedule() {
        cmd("ZADD", rt_.keys.consumers(), std::to_string(to_epoch_ms(system_now())), opts_.name),
        cmd("ZREMRANGEBYSCORE", rt_.keys.consumers(), "-inf",
            std::to_string(to_epoch_ms(system_now()) - 86400000))},
-      [self = shared_from_this()](const std::string& err, std::vector<Reply> r) {
+      [self = shared_from_this()](std::error_code err, std::vector<Reply> r) {
         if (self->stopping_) return;
-        long long moved = err.empty() && !r.empty() ? r[0].integer : 0;
-        if (!err.empty() || (!r.empty() && r[0].is_error()))
-          spdlog::warn("scheduler: {}", err.empty() ? r[0].str : err);
+        long long moved = !err && !r.empty() ? r[0].integer : 0;
+        if (err || (!r.empty() && r[0].is_error()))
+          spdlog::warn("scheduler: {}", !err ? r[0].str : err.message());
         auto delay = std::chrono::milliseconds(
             moved >= 1000 ? 0 : self->rt_.config.consumer.scheduler_interval_ms);
         self->io_state_->schedule_timer.expires_after(delay);
@@ -256,16 +255,16 @@ void Consumer::do_claim() {
         {cmd("XAUTOCLAIM", self->rt_.keys.stream(), self->rt_.config.consumer.group,
              self->opts_.name, std::to_string(vis), "0-0", "COUNT",
              std::to_string(self->rt_.config.consumer.batch_size))},
-        [self](const std::string& err, std::vector<Reply> r) {
+        [self](std::error_code err, std::vector<Reply> r) {
           if (self->stopping_) return self->maybe_done();
-          if (err.empty() && r[0].type == Reply::Type::array && r[0].elements.size() >= 2) {
+          if (!err && r[0].type == Reply::Type::array && r[0].elements.size() >= 2) {
             auto works = entries_to_work(r[0].elements[1]);
             if (!works.empty()) {
               spdlog::info("claimed {} messages a stopped consumer left pending", works.size());
               self->process(std::move(works));
             }
-          } else if (!err.empty() || r[0].is_error()) {
-            spdlog::warn("claim: {}", err.empty() ? r[0].str : err);
+          } else if (err || r[0].is_error()) {
+            spdlog::warn("claim: {}", !err ? r[0].str : err.message());
           }
           self->do_claim();
         });
@@ -282,27 +281,26 @@ void Consumer::process(std::vector<Work> works) {
     if (w.fate == Fate::pending) gate_.parse(w);
   std::vector<Command> cmds;
   gate_.resolve_commands(b->works, /*claim=*/true, cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
-                                                                          std::vector<Reply> r) {
-    self->on_resolved(b, err, std::move(r));
-  });
+  io_state_->writer->exec(
+      std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
+        self->on_resolved(b, err, std::move(r));
+      });
 }
 
-void Consumer::on_resolved(std::shared_ptr<Batch> b, const std::string& err,
+void Consumer::on_resolved(std::shared_ptr<Batch> b, std::error_code err,
                            std::vector<Reply> replies) {
-  if (!err.empty()) return batch_failed(b, err);
+  if (err) return batch_failed(b, err);
   gate_.resolve_apply(b->works, true, replies);
   std::vector<Command> cmds;
   gate_.state_commands(b->works, b->now, cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
-                                                                          std::vector<Reply> r) {
-    self->on_state(b, err, std::move(r));
-  });
+  io_state_->writer->exec(
+      std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
+        self->on_state(b, err, std::move(r));
+      });
 }
 
-void Consumer::on_state(std::shared_ptr<Batch> b, const std::string& err,
-                        std::vector<Reply> replies) {
-  if (!err.empty()) return batch_failed(b, err);
+void Consumer::on_state(std::shared_ptr<Batch> b, std::error_code err, std::vector<Reply> replies) {
+  if (err) return batch_failed(b, err);
   gate_.state_apply(b->works, replies);
   gate_.decide_batch(b->works, b->now);
   for (Work& w : b->works) gate_.prepare(w, b->now);
@@ -349,21 +347,21 @@ void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Ou
 void Consumer::finish(std::shared_ptr<Batch> b) {
   std::vector<Command> cmds;
   gate_.finish_commands(b->works, now_(), cmds);
-  io_state_->writer->exec(std::move(cmds), [self = shared_from_this(), b](const std::string& err,
-                                                                          std::vector<Reply> r) {
-    if (!err.empty()) return self->batch_failed(b, err);
-    if (auto e = redis::first_error({}, r); !e.empty()) spdlog::error("recording batch: {}", e);
-    for (const Work& w : b->works) self->stats_.add(w);
-    --self->in_flight_;
-    if (self->stopping_) return self->maybe_done();
-    self->do_read();
-  });
+  io_state_->writer->exec(
+      std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
+        if (err) return self->batch_failed(b, err);
+        if (auto e = redis::first_error({}, r); !e.empty()) spdlog::error("recording batch: {}", e);
+        for (const Work& w : b->works) self->stats_.add(w);
+        --self->in_flight_;
+        if (self->stopping_) return self->maybe_done();
+        self->do_read();
+      });
 }
 
-void Consumer::batch_failed(const std::shared_ptr<Batch>& b, const std::string& err) {
+void Consumer::batch_failed(const std::shared_ptr<Batch>& b, std::error_code err) {
   // Nothing was acknowledged: the entries stay pending and another consumer (or this one,
   // after the visibility timeout) claims them.
-  spdlog::error("batch of {} left pending: {}", b->works.size(), err);
+  spdlog::error("batch of {} left pending: {}", b->works.size(), err.message());
   --in_flight_;
   exit_code_ = 1;
   stop();

@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <system_error>
 
 #include "channels/provider.hpp"
 #include "dispatcher/batch.hpp"
@@ -54,19 +55,18 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
  private:
   struct Batch;
   void do_read();
-  void on_read(const std::string& err, std::vector<redis::Reply> replies);
+  void on_read(std::error_code err, std::vector<redis::Reply> replies);
   void do_claim();
   void do_schedule();
   void check_idle();
   void process(std::vector<Work> works);
-  void on_resolved(std::shared_ptr<Batch> b, const std::string& err,
+  void on_resolved(std::shared_ptr<Batch> b, std::error_code err,
                    std::vector<redis::Reply> replies);
-  void on_state(std::shared_ptr<Batch> b, const std::string& err,
-                std::vector<redis::Reply> replies);
+  void on_state(std::shared_ptr<Batch> b, std::error_code err, std::vector<redis::Reply> replies);
   void send_all(std::shared_ptr<Batch> b);
   void on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o);
   void finish(std::shared_ptr<Batch> b);
-  void batch_failed(const std::shared_ptr<Batch>& b, const std::string& err);
+  void batch_failed(const std::shared_ptr<Batch>& b, std::error_code err);
   void maybe_done();
   static std::vector<Work> entries_to_work(const redis::Reply& entries);
 

@@ -6,7 +6,6 @@
 #include <array>
 #include <charconv>
 #include <cstring>
-#include <stdexcept>
 
 #include "codec/base64.hpp"
 #include "codec/hex.hpp"
@@ -59,11 +58,10 @@ bool token_scope_known(std::string_view scope) {
   return std::find(scopes.begin(), scopes.end(), scope) != scopes.end();
 }
 
-std::string make_token(const TokenClaims& c, std::string_view secret) {
+std::optional<std::string> make_token(const TokenClaims& c, std::string_view secret) {
   auto raw_ref = from_hex(c.ref);
   auto code = std::find(scopes.begin(), scopes.end(), c.scope);
-  if (!raw_ref || raw_ref->size() != ref_bytes || code == scopes.end())
-    throw std::invalid_argument("unsubscribe token: bad ref or scope " + c.scope);
+  if (!raw_ref || raw_ref->size() != ref_bytes || code == scopes.end()) return std::nullopt;
   const auto days =
       static_cast<std::uint32_t>(std::max<std::int64_t>(0, (c.expires + 86399) / 86400));
   std::string payload = *raw_ref;

@@ -22,8 +22,9 @@ struct TokenClaims {
 // The opaque reference for a subject: stable, keyed, not reversible without Redis.
 std::string subject_ref(std::string_view subject, std::string_view secret);
 
-// Throws std::invalid_argument for a ref that subject_ref() did not make or an unknown scope.
-std::string make_token(const TokenClaims& c, std::string_view secret);
+// nullopt for a ref that subject_ref() did not make or a scope no token can carry (tokens are
+// made on the event loop, so this is a value, not an exception).
+std::optional<std::string> make_token(const TokenClaims& c, std::string_view secret);
 
 // Whether a token can carry `scope`: the scope table is part of the token format (append-only),
 // so a policy that adds a marketing purpose needs a new code first (see token_scope_errors()).

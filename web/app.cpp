@@ -61,11 +61,11 @@ void App::close() { redis_.reset(); }
 void App::redis_exec(std::vector<Command> cmds, RedisDone done) {
   if (!redis_ || !redis_->connected()) {
     if (!redis_ || redis_->outstanding() == 0) {
-      std::string error;
+      std::error_code error;
       redis_.reset();
       redis_ = redis::AsyncClient::connect(io_, rt_.redis_endpoint(), error);
       if (!redis_) {
-        boost::asio::post(io_, [done, error] { done("connect: " + error, {}); });
+        boost::asio::post(io_, [done, error] { done(error.message(), {}); });
         return;
       }
     }
@@ -79,11 +79,11 @@ void App::redis_exec(std::vector<Command> cmds, RedisDone done) {
   });
   auto copy = cmds;
   redis_->exec(std::move(cmds),
-               [finished, timer, done, copy](const std::string& error, std::vector<Reply> replies) {
+               [finished, timer, done, copy](std::error_code error, std::vector<Reply> replies) {
                  if (*finished) return;
                  *finished = true;
                  timer->cancel();
-                 std::string err = error.empty() ? redis::first_error(copy, replies) : error;
+                 std::string err = error ? error.message() : redis::first_error(copy, replies);
                  // No exception may cross the event loop: a handler that throws loses its answer
                  // (the connection closes) but not the server.
                  try {

@@ -38,7 +38,8 @@ ApnsProvider::ApnsProvider(std::string name, ApnsSettings settings, curl::Multi&
     settings_.base_url.pop_back();
 }
 
-const std::string& ApnsProvider::provider_token() {
+const std::string& ApnsProvider::provider_token(std::error_code& ec) {
+  ec.clear();
   const TimePoint now = now_();
   const auto age = now - issued_;
   const bool stale = jwt_.empty() || age >= settings_.token_reuse ||
@@ -46,8 +47,11 @@ const std::string& ApnsProvider::provider_token() {
   if (stale) {
     const auto iat =
         std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-    jwt_ = make_jwt({{"alg", "ES256"}, {"kid", settings_.key_id}},
-                    {{"iss", settings_.team_id}, {"iat", iat}}, settings_.key, JwtAlg::es256);
+    std::string token =
+        make_jwt({{"alg", "ES256"}, {"kid", settings_.key_id}},
+                 {{"iss", settings_.team_id}, {"iat", iat}}, settings_.key, JwtAlg::es256, ec);
+    if (ec) return jwt_;  // unchanged; the caller fails the send
+    jwt_ = std::move(token);
     issued_ = now;
     force_refresh_ = false;
   }
@@ -77,7 +81,10 @@ void ApnsProvider::do_send(const Envelope& e, Completion done) {
                                    : std::chrono::duration_cast<std::chrono::seconds>(
                                          (now + settings_.expiration).time_since_epoch())
                                          .count();
-  r.headers = {"authorization: bearer " + provider_token(),
+  std::error_code ec;
+  const std::string& token = provider_token(ec);
+  if (ec) return complete_later(multi_.io(), std::move(done), permanent("apns: " + ec.message()));
+  r.headers = {"authorization: bearer " + token,
                "apns-topic: " + settings_.topic,
                "apns-push-type: alert",
                "apns-priority: " + std::to_string(settings_.priority),

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <system_error>
 
 #include "channels/curl/multi.hpp"
 #include "channels/provider.hpp"
@@ -35,7 +36,7 @@ class ApnsProvider final : public Provider {
  public:
   ApnsProvider(std::string name, ApnsSettings settings, curl::Multi& multi, NowFn now = {});
   // The provider token for `now` (made or reused); exposed for tests.
-  const std::string& provider_token();
+  const std::string& provider_token(std::error_code& ec);
 
   std::vector<ConnectTarget> connect_targets() const override {
     return {{name(), settings_.base_url, settings_.ca_file, {}, {}, false}};

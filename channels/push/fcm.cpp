@@ -109,11 +109,21 @@ void FcmProvider::fetch_token() {
                               {"aud", settings_.token_uri},
                               {"iat", iat},
                               {"exp", iat + 3600}};
+  std::error_code ec;
+  const std::string assertion = make_jwt(header, claims, settings_.private_key, JwtAlg::rs256, ec);
+  if (ec) {
+    // Our key cannot sign: every send waiting for a token fails for good (never retried).
+    fetching_ = false;
+    std::deque<Pending> failed;
+    failed.swap(waiting_);
+    for (auto& p : failed)
+      complete_later(multi_.io(), std::move(p.done), permanent("fcm: " + ec.message()));
+    return;
+  }
   curl::Request r;
   r.url = settings_.token_uri;
-  r.body =
-      form_encode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"},
-                   {"assertion", make_jwt(header, claims, settings_.private_key, JwtAlg::rs256)}});
+  r.body = form_encode(
+      {{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", assertion}});
   r.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
   r.ca_file = settings_.ca_file;
   r.timeout = settings_.timeout;

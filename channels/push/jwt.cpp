@@ -7,6 +7,7 @@
 
 #include <stdexcept>
 
+#include "channels/error.hpp"
 #include "channels/http_util.hpp"
 #include "codec/base64.hpp"
 
@@ -35,23 +36,28 @@ std::string der_to_raw_p256(std::string_view der) {
 }
 
 std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims,
-                     const PrivateKey& key, JwtAlg alg) {
+                     const PrivateKey& key, JwtAlg alg, std::error_code& ec) {
+  ec.clear();
+  auto fail = [&ec](Errc e) {
+    ec = make_error_code(e);
+    return std::string{};
+  };
   const std::string input = base64url(header.dump()) + "." + base64url(claims.dump());
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1)
-    throw std::runtime_error("JWT: the key cannot sign with SHA-256");
+    return fail(Errc::key_cannot_sign);
   std::size_t len = 0;
   if (EVP_DigestSign(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(input.data()),
                      input.size()) != 1)
-    throw std::runtime_error("JWT: signing failed");
+    return fail(Errc::signing_failed);
   std::string sig(len, '\0');
   if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(sig.data()), &len,
                      reinterpret_cast<const unsigned char*>(input.data()), input.size()) != 1)
-    throw std::runtime_error("JWT: signing failed");
+    return fail(Errc::signing_failed);
   sig.resize(len);
   if (alg == JwtAlg::es256) {
     sig = der_to_raw_p256(sig);
-    if (sig.empty()) throw std::runtime_error("JWT: ES256 needs a P-256 key");
+    if (sig.empty()) return fail(Errc::es256_needs_p256);
   }
   return input + "." + base64url(sig);
 }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 typedef struct evp_pkey_st EVP_PKEY;
 
@@ -18,10 +19,11 @@ PrivateKey load_private_key(std::string_view pem);
 
 enum class JwtAlg { rs256, es256 };
 
-// header.claims.signature, base64url without padding. Throws std::runtime_error if signing fails
-// (a wrong key type), which only a misconfiguration can cause.
+// header.claims.signature, base64url without padding. Signing happens on the event loop, so a
+// failure (a wrong key type, which only a misconfiguration can cause) is a value: `ec` is set
+// (channels::Errc) and the result is empty.
 std::string make_jwt(const nlohmann::json& header, const nlohmann::json& claims,
-                     const PrivateKey& key, JwtAlg alg);
+                     const PrivateKey& key, JwtAlg alg, std::error_code& ec);
 
 // DER ECDSA-Sig-Value → 64-byte R||S (each zero-padded to 32 bytes); empty on bad input.
 std::string der_to_raw_p256(std::string_view der);

@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
@@ -21,7 +22,7 @@ struct AsyncClient::State : std::enable_shared_from_this<AsyncClient::State> {
   bool want_read = false, want_write = false;
   bool read_pending = false, write_pending = false;
   bool connected = false;
-  std::string error;
+  std::error_code error;  // why the connection is gone, once it is
   std::size_t outstanding = 0;
 
   void arm_read() {
@@ -72,7 +73,7 @@ namespace {
 struct Batch {
   std::vector<Reply> replies;
   std::size_t remaining = 0;
-  std::string error;
+  std::error_code error;
   BatchHandler done;
   std::weak_ptr<AsyncClient::State> state;
 };
@@ -82,9 +83,15 @@ void on_reply(redisAsyncContext* ac, void* reply, void* privdata) {
   const std::size_t index = b->replies.size() - b->remaining;
   if (reply) {
     b->replies[index] = Reply::from(static_cast<redisReply*>(reply));
-  } else if (b->error.empty()) {
-    b->error = ac && ac->errstr ? std::string("redis: ") + ac->errstr : "redis: disconnected";
-    if (b->error == "redis: ") b->error = "redis: disconnected";
+  } else if (!b->error) {
+    // hiredis fails every outstanding callback with a null reply when the context goes away
+    // (before it calls the disconnect callback): the context's own error says why.
+    if (ac && ac->err == REDIS_ERR_PROTOCOL)
+      b->error = make_error_code(Errc::protocol);
+    else if (ac && ac->err)
+      b->error = make_error_code(Errc::connection_lost);
+    else
+      b->error = make_error_code(Errc::disconnected);
   }
   if (--b->remaining == 0) {
     if (auto s = b->state.lock()) --s->outstanding;
@@ -99,7 +106,8 @@ void on_connect(const redisAsyncContext* ac, int status) {
   if (status == REDIS_OK) {
     s->connected = true;
   } else {
-    s->error = std::string("redis: cannot connect: ") + (ac->errstr ? ac->errstr : "?");
+    s->error = make_error_code(Errc::cannot_connect);
+    spdlog::warn("redis: cannot connect: {}", ac->errstr[0] ? ac->errstr : "?");
   }
 }
 
@@ -107,18 +115,21 @@ void on_disconnect(const redisAsyncContext* ac, int status) {
   auto* s = static_cast<AsyncClient::State*>(ac->data);
   if (!s) return;
   s->connected = false;
-  if (status != REDIS_OK && s->error.empty())
-    s->error = std::string("redis: connection lost: ") + (ac->errstr ? ac->errstr : "?");
+  if (status != REDIS_OK && !s->error) {
+    s->error = make_error_code(Errc::connection_lost);
+    spdlog::warn("redis: connection lost: {}", ac->errstr[0] ? ac->errstr : "?");
+  }
 }
 
 }  // namespace
 
 std::unique_ptr<AsyncClient> AsyncClient::connect(asio::io_context& io, const Endpoint& e,
-                                                  std::string& error) {
+                                                  std::error_code& ec) {
   redisAsyncContext* ac = e.socket_path.empty() ? redisAsyncConnect(e.host.c_str(), e.port)
                                                 : redisAsyncConnectUnix(e.socket_path.c_str());
   if (!ac || ac->err) {
-    error = std::string("redis: cannot connect: ") + (ac ? ac->errstr : "out of memory");
+    ec = make_error_code(Errc::cannot_connect);
+    spdlog::warn("redis: cannot connect: {}", ac ? ac->errstr : "out of memory");
     if (ac) redisAsyncFree(ac);
     return nullptr;
   }
@@ -138,7 +149,7 @@ std::unique_ptr<AsyncClient> AsyncClient::connect(asio::io_context& io, const En
   std::vector<Command> setup;
   if (!e.password.empty()) setup.push_back(cmd("AUTH", e.password));
   if (e.db != 0) setup.push_back(cmd("SELECT", std::to_string(e.db)));
-  if (!setup.empty()) client->exec(std::move(setup), [](const std::string&, std::vector<Reply>) {});
+  if (!setup.empty()) client->exec(std::move(setup), [](std::error_code, std::vector<Reply>) {});
   return client;
 }
 
@@ -148,7 +159,7 @@ void AsyncClient::exec(std::vector<Command> cmds, BatchHandler done) {
     return;
   }
   if (!state_->ac) {
-    std::string err = state_->error.empty() ? "redis: disconnected" : state_->error;
+    const std::error_code err = state_->error ? state_->error : make_error_code(Errc::disconnected);
     asio::post(state_->io, [done = std::move(done), err] { done(err, {}); });
     return;
   }
@@ -170,7 +181,7 @@ void AsyncClient::exec(std::vector<Command> cmds, BatchHandler done) {
     if (redisAsyncCommandArgv(state_->ac, &on_reply, b, static_cast<int>(argv.size()), argv.data(),
                               lens.data()) != REDIS_OK) {
       // The context is going away: account for the commands that were never queued.
-      if (b->error.empty()) b->error = "redis: disconnected";
+      if (!b->error) b->error = make_error_code(Errc::disconnected);
       const std::size_t unsent = cmds.size() - i;
       b->remaining -= unsent - 1;
       on_reply(nullptr, nullptr, b);
@@ -179,9 +190,7 @@ void AsyncClient::exec(std::vector<Command> cmds, BatchHandler done) {
   }
 }
 
-bool AsyncClient::connected() const noexcept {
-  return state_->ac != nullptr && state_->error.empty();
-}
+bool AsyncClient::connected() const noexcept { return state_->ac != nullptr && !state_->error; }
 std::size_t AsyncClient::outstanding() const noexcept { return state_->outstanding; }
 
 AsyncClient::~AsyncClient() {

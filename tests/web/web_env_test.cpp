@@ -171,7 +171,7 @@ std::string WebEnv::token_for(const std::string& subject, const std::string& sco
                   .count() +
               expires_in_s;
   redis().run(cmd("SET", "dsp:uref:" + c.ref, subject));
-  return dispatcher::make_token(c, sec);
+  return dispatcher::make_token(c, sec).value();
 }
 
 std::string WebEnv::state_field(const std::string& subject, const std::string& field) const {

@@ -10,6 +10,7 @@
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
 #include "dispatcher/consumer.hpp"
+#include "dispatcher/enqueue.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/scheduler.hpp"
@@ -112,14 +113,7 @@ int enqueue(const Common& common, const std::string& file) {
           if (auto it = j.find("send_at"); it != j.end() && it->is_string())
             send_at = parse_rfc3339(it->get<std::string>());
         }
-        if (send_at && *send_at > now && !id.empty()) {
-          auto cmds = schedule_commands(rt.keys, id, line, *send_at);
-          pending.insert(pending.end(), cmds.begin(), cmds.end());
-          ++scheduled;
-        } else {
-          pending.push_back(
-              redis::cmd("XADD", rt.keys.stream(), "*", "payload", std::string(line)));
-        }
+        if (enqueue_commands(rt.keys, id, send_at, line, now, pending)) ++scheduled;
         if (pending.size() >= 1000) flush();
       },
       error);

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "dispatcher/provider_latency.hpp"
+#include "dispatcher/scheduler.hpp"
 #include "dispatcher/tally.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "templates/display_times.hpp"
@@ -287,9 +288,8 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   // Counters for /metrics, one HINCRBY per distinct outcome in the batch (dispatcher/tally.hpp).
   std::map<std::string, long long> counts;
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
-    out.push_back(cmd("HSET", k.sched(w.msg->id), "payload", w.payload, "attempts",
-                      std::to_string(attempts)));
-    out.push_back(cmd("ZADD", k.scheduled(), std::to_string(to_epoch_ms(due)), w.msg->id));
+    for (auto& c : schedule_commands(k, w.msg->id, w.payload, due, attempts))
+      out.push_back(std::move(c));
     out.push_back(cmd("DEL", k.done(w.msg->id)));
   };
   std::map<std::string, long long> latency_us;

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "codec/percent.hpp"
+#include "dispatcher/enqueue.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/subject_requests.hpp"
@@ -222,14 +223,8 @@ void App::intake(CallPtr c) {
   std::vector<Command> cmds{cmd("MULTI")};
   json ids = json::array();
   for (std::size_t i = 0; i < messages.size(); ++i) {
-    const std::string payload = doc[i].dump();
     const Message& m = messages[i];
-    if (m.send_at && *m.send_at > now) {
-      auto s = schedule_commands(rt_.keys, m.id, payload, *m.send_at);
-      cmds.insert(cmds.end(), s.begin(), s.end());
-    } else {
-      cmds.push_back(cmd("XADD", rt_.keys.stream(), "*", "payload", payload));
-    }
+    enqueue_commands(rt_.keys, m.id, m.send_at, doc[i].dump(), now, cmds);
     ids.push_back(m.id);
   }
   cmds.push_back(cmd("EXEC"));

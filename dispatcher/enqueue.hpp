@@ -1,0 +1,22 @@
+// The one enqueue path, shared by `dispatcher enqueue` and HTTP intake: where a message goes
+// when a producer hands it over.
+#pragma once
+
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "config/clock.hpp"
+#include "model/keys.hpp"
+#include "store/redis/reply.hpp"
+
+namespace dispatcher {
+
+// A message whose send_at is still ahead waits in the scheduled set (under its id); anything
+// else goes straight to the stream, an id-less or unreadable line included, so the consumer
+// dead-letters it with its reason rather than anyone dropping it. Returns whether it was
+// scheduled.
+bool enqueue_commands(const Keys& k, std::string_view id, std::optional<TimePoint> send_at,
+                      std::string_view payload, TimePoint now, std::vector<redis::Command>& out);
+
+}  // namespace dispatcher

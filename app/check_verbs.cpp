@@ -103,13 +103,13 @@ int explain(const Common& common, const ExplainOptions& o) {
   auto run_chunk = [&] {
     for (Work& w : chunk) gate.parse(w);
     std::vector<redis::Command> cmds;
-    gate.resolve_commands(chunk, /*claim=*/false, cmds);
+    auto spans = gate.resolve_commands(chunk, /*claim=*/false, cmds);
     auto replies = redis.exec(cmds);
-    gate.resolve_apply(chunk, false, replies);
+    gate.resolve_apply(chunk, false, spans, replies);
     cmds.clear();
-    gate.state_commands(chunk, now, cmds);
+    spans = gate.state_commands(chunk, now, cmds);
     replies = redis.exec(cmds);
-    gate.state_apply(chunk, replies);
+    gate.state_apply(chunk, spans, replies);
     gate.decide_batch(chunk, now);
     for (Work& w : chunk) {
       auto line = gate.explain_line(w);

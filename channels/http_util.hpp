@@ -25,12 +25,4 @@ std::string url_scheme(std::string_view url);
 // 127.0.0.0/8, ::1, localhost.
 bool is_loopback_host(std::string_view host);
 
-// Text from a provider with personal data masked, for Outcome.error and logs: any word holding
-// an '@' becomes "<address>", any run of 7 or more digits (phone numbers) "<number>"; at most
-// `max` bytes.
-std::string redact(std::string_view text, std::size_t max = 200);
-
-// E.164: '+' then 2–15 digits, the first not 0.
-bool is_e164(std::string_view number);
-
 }  // namespace dispatcher::channels

@@ -42,4 +42,44 @@ std::string mask_personal(std::string_view in) {
   return out;
 }
 
+std::string redact(std::string_view text, std::size_t max) {
+  std::string out;
+  std::size_t i = 0;
+  auto is_sep = [](char c) {
+    return c == ' ' || c == '\t' || c == ',' || c == ';' || c == '"' || c == '\'';
+  };
+  while (i < text.size() && out.size() < max) {
+    if (is_sep(text[i])) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t j = i;
+    while (j < text.size() && !is_sep(text[j])) ++j;
+    std::string_view word = text.substr(i, j - i);
+    if (word.find('@') != std::string_view::npos) {
+      out += "<address>";
+    } else {
+      std::size_t k = 0;
+      while (k < word.size()) {
+        if (std::isdigit(static_cast<unsigned char>(word[k]))) {
+          std::size_t e = k;
+          while (e < word.size() && std::isdigit(static_cast<unsigned char>(word[e]))) ++e;
+          if (e - k >= 7) {
+            if (!out.empty() && out.back() == '+') out.pop_back();
+            out += "<number>";
+          } else {
+            out.append(word.substr(k, e - k));
+          }
+          k = e;
+        } else {
+          out += word[k++];
+        }
+      }
+    }
+    i = j;
+  }
+  if (out.size() > max) out.resize(max);
+  return out;
+}
+
 }  // namespace dispatcher

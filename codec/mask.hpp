@@ -1,5 +1,7 @@
-// Masking of personal data in text that leaves the process (logs, error lines): e-mail local
-// parts and phone numbers are starred, keeping enough to tell two apart in an incident.
+// Masking of personal data in text that leaves the process, in one place. Two policies, for
+// two kinds of text: log lines keep enough of an address or number to tell two apart in an
+// incident (mask_personal); a provider's reply, which is stored (audit, dead letters) and may
+// quote the recipient, loses every address and long digit run (redact).
 #pragma once
 
 #include <string>
@@ -9,5 +11,10 @@ namespace dispatcher {
 
 // "taro.yamada@example.jp" → "t**********@example.jp"; "+819012345678" → "+81*******678".
 std::string mask_personal(std::string_view line);
+
+// Text from a provider with personal data masked, for Outcome.error and logs: any word holding
+// an '@' becomes "<address>", any run of 7 or more digits (phone numbers) "<number>"; at most
+// `max` bytes.
+std::string redact(std::string_view text, std::size_t max = 200);
 
 }  // namespace dispatcher

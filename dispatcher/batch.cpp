@@ -8,6 +8,8 @@
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/tally.hpp"
 #include "model/unsubscribe_token.hpp"
+#include "store/dead_letters.hpp"
+#include "store/idempotency.hpp"
 #include "templates/display_times.hpp"
 
 namespace dispatcher {
@@ -24,11 +26,9 @@ void dead(Work& w, std::string reason, std::string detail) {
   w.detail = std::move(detail);
 }
 
-std::string ttl_ms(const config::Config& c) {
-  return std::to_string(static_cast<std::int64_t>(c.consumer.idempotency_ttl_days) * 86400000LL);
+std::int64_t ttl_ms(const config::Config& c) {
+  return static_cast<std::int64_t>(c.consumer.idempotency_ttl_days) * 86400000LL;
 }
-
-std::string claim_value(const Work& w) { return "c:" + w.entry_id; }
 
 }  // namespace
 
@@ -39,40 +39,47 @@ void Gate::parse(Work& w) const {
   w.marketing = rt_.policy && rt_.policy->is_marketing(w.msg->purpose);
 }
 
-void Gate::resolve_commands(std::span<Work> batch, bool claim, std::vector<Command>& out) const {
+Gate::ReplySpans Gate::resolve_commands(std::span<Work> batch, bool claim,
+                                        std::vector<Command>& out) const {
+  ReplySpans spans;
+  spans.reserve(batch.size());
   for (Work& w : batch) {
-    w.first_reply = out.size();
-    if (w.fate != Fate::pending) {
-      w.reply_count = 0;
-      continue;
+    const std::size_t first = out.size();
+    if (w.fate == Fate::pending) {
+      if (claim) out.push_back(claim_command(rt_.keys, w.msg->id, w.entry_id, ttl_ms(rt_.config)));
+      if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
+        out.push_back(get_subscriber(rt_.keys, *id));
+        out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
+      }
     }
-    if (claim)
-      out.push_back(cmd("SET", rt_.keys.done(w.msg->id), claim_value(w), "NX", "GET", "PX",
-                        ttl_ms(rt_.config)));
-    if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
-      out.push_back(get_subscriber(rt_.keys, *id));
-      out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
-    }
-    w.reply_count = out.size() - w.first_reply;
+    spans.emplace_back(first, out.size() - first);
   }
+  return spans;
 }
 
-void Gate::resolve_apply(std::span<Work> batch, bool claim,
+void Gate::resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& spans,
                          const std::vector<Reply>& replies) const {
-  for (Work& w : batch) {
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    Work& w = batch[n];
     if (w.fate != Fate::pending) continue;
-    std::size_t i = w.first_reply;
+    std::size_t i = spans[n].first;
     if (claim) {
-      const Reply& r = replies[i++];
-      if (r.is_error()) return dead(w, "redis_error", r.str);
-      if (r.is_nil()) {
-        w.claimed = true;
-      } else if (r.str == claim_value(w)) {
-        w.claimed = w.redelivered = true;
-      } else {
-        w.fate = Fate::duplicate;
-        continue;
+      switch (read_claim(replies[i], w.entry_id)) {
+        case Claim::ours:
+          w.claimed = true;
+          break;
+        case Claim::ours_before:
+          w.claimed = w.redelivered = true;
+          break;
+        case Claim::taken:
+          w.fate = Fate::duplicate;
+          break;
+        case Claim::failed:
+          dead(w, "redis_error", replies[i].str);
+          break;  // this message only
       }
+      ++i;
+      if (w.fate != Fate::pending) continue;
     }
     if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
       w.subject = *id;
@@ -110,23 +117,30 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim,
   }
 }
 
-void Gate::state_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
+Gate::ReplySpans Gate::state_commands(std::span<Work> batch, TimePoint now,
+                                      std::vector<Command>& out) const {
   const TimePoint window_start =
       now - std::chrono::duration_cast<std::chrono::milliseconds>(
                 rt_.policy ? rt_.policy->cap_window() : std::chrono::seconds{0});
+  ReplySpans spans;
+  spans.reserve(batch.size());
   for (Work& w : batch) {
-    w.first_reply = out.size();
-    w.reply_count = w.fate == Fate::pending
-                        ? dispatcher::state_commands(rt_.keys, w.subject, w.hashes, w.marketing,
-                                                     window_start, out)
-                        : 0;
+    const std::size_t first = out.size();
+    const std::size_t count = w.fate == Fate::pending
+                                  ? dispatcher::state_commands(rt_.keys, w.subject, w.hashes,
+                                                               w.marketing, window_start, out)
+                                  : 0;
+    spans.emplace_back(first, count);
   }
+  return spans;
 }
 
-void Gate::state_apply(std::span<Work> batch, const std::vector<Reply>& replies) const {
-  for (Work& w : batch) {
+void Gate::state_apply(std::span<Work> batch, const ReplySpans& spans,
+                       const std::vector<Reply>& replies) const {
+  for (std::size_t n = 0; n < batch.size(); ++n) {
+    Work& w = batch[n];
     if (w.fate != Fate::pending) continue;
-    w.state = parse_state(replies.data() + w.first_reply, w.reply_count, w.hashes, w.marketing,
+    w.state = parse_state(replies.data() + spans[n].first, spans[n].second, w.hashes, w.marketing,
                           &w.push_usable);
   }
 }
@@ -282,7 +296,7 @@ std::string Gate::delivered_address_hash(const Work& w) const {
 
 void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
   const auto& k = rt_.keys;
-  const std::string ttl = ttl_ms(rt_.config);
+  const std::int64_t ttl = ttl_ms(rt_.config);
   const std::string now_ms = std::to_string(to_epoch_ms(now));
   Command ack = cmd("XACK", k.stream(), rt_.config.consumer.group);
   // Counters for /metrics, one HINCRBY per distinct outcome in the batch (dispatcher/tally.hpp).
@@ -290,7 +304,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
     for (auto& c : schedule_commands(k, w.msg->id, w.payload, due, attempts))
       out.push_back(std::move(c));
-    out.push_back(cmd("DEL", k.done(w.msg->id)));
+    out.push_back(release_command(k, w.msg->id));
   };
   std::map<std::string, long long> latency_us;
   for (const Work& w : batch) {
@@ -307,23 +321,22 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::duplicate:
         break;
       case Fate::dead:
-        out.push_back(cmd("XADD", k.dead(), "MAXLEN", "~", "1000000", "*", "reason", w.reason,
-                          "detail", w.detail, "id", w.msg ? w.msg->id : std::string(), "payload",
-                          w.payload, "time", format_rfc3339(now)));
+        out.push_back(dead_letter_command(k, w.reason, w.detail, w.msg ? w.msg->id : std::string(),
+                                          w.payload, now));
         // A producer may correct the message and send the same id again.
-        if (w.claimed) out.push_back(cmd("DEL", k.done(w.msg->id)));
+        if (w.claimed) out.push_back(release_command(k, w.msg->id));
         if (!w.subject.empty()) out.push_back(audit_command(k, audit_for(w, now)));
         break;
       case Fate::decided:
         if (w.decision.verdict == policy::Verdict::defer) {
           reschedule(w, *w.decision.until, w.attempts);
         } else {
-          out.push_back(cmd("SET", k.done(w.msg->id), "deny", "PX", ttl));
+          out.push_back(record_command(k, w.msg->id, "deny", ttl));
         }
         out.push_back(audit_command(k, audit_for(w, now)));
         break;
       case Fate::sent:
-        out.push_back(cmd("SET", k.done(w.msg->id), "send", "PX", ttl));
+        out.push_back(record_command(k, w.msg->id, "send", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.outcome.status_expected && !w.outcome.provider_message_id.empty()) {
           nlohmann::json about = {{"subject", w.subject},
@@ -332,7 +345,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
                                   {"provider", w.outcome.provider},
                                   {"address", delivered_address_hash(w)}};
           out.push_back(cmd("SET", k.provider_message(w.outcome.provider_message_id), about.dump(),
-                            "PX", ttl));
+                            "PX", std::to_string(ttl)));
         }
         if (w.marketing) {
           const auto window =
@@ -350,7 +363,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         reschedule(w, now + w.retry_delay, w.attempts + 1);
         break;
       case Fate::failed: {
-        out.push_back(cmd("SET", k.done(w.msg->id), "failed", "PX", ttl));
+        out.push_back(record_command(k, w.msg->id, "failed", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.suppress)
           for (auto& c :

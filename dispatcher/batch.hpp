@@ -47,8 +47,6 @@ struct Work {
   channels::Outcome outcome;
   std::chrono::milliseconds retry_delay{0};  // Fate::retry
   bool suppress = false;                     // Fate::failed: the address is dead
-
-  std::size_t first_reply = 0, reply_count = 0;  // where this work's replies sit in a stage's list
 };
 
 class Gate {
@@ -57,14 +55,21 @@ class Gate {
 
   void parse(Work& w) const;
 
+  // Where each work's replies sit in a stage's reply list (first, count): what a stage's
+  // *_commands appended, handed back to its *_apply with the replies.
+  using ReplySpans = std::vector<std::pair<std::size_t, std::size_t>>;
+
   // Stage A: claims each id (when `claim`) and loads stored subscribers.
-  void resolve_commands(std::span<Work> batch, bool claim, std::vector<redis::Command>& out) const;
-  void resolve_apply(std::span<Work> batch, bool claim,
+  ReplySpans resolve_commands(std::span<Work> batch, bool claim,
+                              std::vector<redis::Command>& out) const;
+  void resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& spans,
                      const std::vector<redis::Reply>& replies) const;
 
   // Stage B: the state every rule needs, for the whole batch.
-  void state_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out) const;
-  void state_apply(std::span<Work> batch, const std::vector<redis::Reply>& replies) const;
+  ReplySpans state_commands(std::span<Work> batch, TimePoint now,
+                            std::vector<redis::Command>& out) const;
+  void state_apply(std::span<Work> batch, const ReplySpans& spans,
+                   const std::vector<redis::Reply>& replies) const;
 
   void decide(Work& w, TimePoint now) const;
   // Decides a whole batch in order; marketing sends earlier in the batch count toward the

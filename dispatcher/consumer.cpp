@@ -50,6 +50,7 @@ struct Consumer::Io {
 
 struct Consumer::Batch {
   std::vector<Work> works;
+  Gate::ReplySpans spans;  // of the stage whose round trip is under way
   std::size_t sends_pending = 0;
   TimePoint now;
 };
@@ -280,7 +281,7 @@ void Consumer::process(std::vector<Work> works) {
   for (Work& w : b->works)
     if (w.fate == Fate::pending) gate_.parse(w);
   std::vector<Command> cmds;
-  gate_.resolve_commands(b->works, /*claim=*/true, cmds);
+  b->spans = gate_.resolve_commands(b->works, /*claim=*/true, cmds);
   io_state_->writer->exec(
       std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
         self->on_resolved(b, err, std::move(r));
@@ -290,9 +291,9 @@ void Consumer::process(std::vector<Work> works) {
 void Consumer::on_resolved(std::shared_ptr<Batch> b, std::error_code err,
                            std::vector<Reply> replies) {
   if (err) return batch_failed(b, err);
-  gate_.resolve_apply(b->works, true, replies);
+  gate_.resolve_apply(b->works, true, b->spans, replies);
   std::vector<Command> cmds;
-  gate_.state_commands(b->works, b->now, cmds);
+  b->spans = gate_.state_commands(b->works, b->now, cmds);
   io_state_->writer->exec(
       std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
         self->on_state(b, err, std::move(r));
@@ -301,7 +302,7 @@ void Consumer::on_resolved(std::shared_ptr<Batch> b, std::error_code err,
 
 void Consumer::on_state(std::shared_ptr<Batch> b, std::error_code err, std::vector<Reply> replies) {
   if (err) return batch_failed(b, err);
-  gate_.state_apply(b->works, replies);
+  gate_.state_apply(b->works, b->spans, replies);
   gate_.decide_batch(b->works, b->now);
   for (Work& w : b->works) gate_.prepare(w, b->now);
   send_all(std::move(b));

@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "codec/phone.hpp"  // valid_e164, with the other address checks
 #include "config/clock.hpp"
 #include "config/vocabulary.hpp"
 
@@ -108,7 +109,6 @@ std::string inline_subject_key(const Contact& c, std::string_view secret);
 
 // Field checks shared by messages, subscribers and webhooks.
 bool valid_email(std::string_view s);
-bool valid_e164(std::string_view s);  // libphonenumber: a possible number already in E.164
 bool valid_sender(std::string_view s);
 
 }  // namespace dispatcher

@@ -7,6 +7,7 @@
 
 #include "channels/email/mime.hpp"
 #include "channels/http_util.hpp"
+#include "codec/mask.hpp"
 
 namespace dispatcher::channels::email {
 

@@ -4,6 +4,8 @@
 
 #include "channels/http_outcome.hpp"
 #include "channels/http_util.hpp"
+#include "codec/mask.hpp"
+#include "codec/phone.hpp"
 
 namespace dispatcher::channels::sms {
 
@@ -41,7 +43,7 @@ HttpSmsProvider::HttpSmsProvider(std::string name, HttpSmsSettings settings, cur
     : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi) {}
 
 void HttpSmsProvider::do_send(const Envelope& e, Completion done) {
-  if (!is_e164(e.to))
+  if (!e164_form(e.to))
     return complete_later(multi_.io(), std::move(done),
                           permanent("recipient is not an E.164 number"));
   nlohmann::json body = nlohmann::json::object();

@@ -4,7 +4,9 @@
 
 #include "channels/http_outcome.hpp"
 #include "channels/http_util.hpp"
+#include "codec/mask.hpp"
 #include "codec/percent.hpp"
+#include "codec/phone.hpp"
 
 namespace dispatcher::channels::sms {
 
@@ -57,7 +59,7 @@ TwilioProvider::TwilioProvider(std::string name, TwilioSettings settings, curl::
 }
 
 void TwilioProvider::do_send(const Envelope& e, Completion done) {
-  if (!is_e164(e.to))
+  if (!e164_form(e.to))
     return complete_later(multi_.io(), std::move(done),
                           permanent("recipient is not an E.164 number"));
   std::vector<std::pair<std::string, std::string>> form{{"To", e.to}};

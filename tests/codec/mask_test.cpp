@@ -15,3 +15,12 @@ TEST(Mask, AddressesAndPhoneNumbersAreMasked) {
   EXPECT_NE(line.find("1732590000000-0"), std::string::npos)
       << "stream ids stay readable: " << line;
 }
+
+TEST(Mask, RedactRemovesAddressesAndNumbersFromProviderText) {
+  EXPECT_EQ(redact("550 5.1.1 <dead@example.jp>: Recipient address rejected"),
+            "550 5.1.1 <address> Recipient address rejected");
+  EXPECT_EQ(redact("The 'To' number +819012345678 is not a valid phone number."),
+            "The 'To' number <number> is not a valid phone number.");
+  EXPECT_EQ(redact("error 21211"), "error 21211");
+  EXPECT_EQ(redact(std::string(500, 'x')).size(), 200u);
+}

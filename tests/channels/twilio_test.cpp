@@ -16,6 +16,71 @@ using namespace sms::testing;       // NOLINT
 using nlohmann::json;
 namespace asio = boost::asio;
 
+curl::Response twilio_answer(long status, const json& body,
+                             std::vector<std::pair<std::string, std::string>> headers = {}) {
+  curl::Response r;
+  r.status = status;
+  r.kind = classify_http(status);
+  r.body = body.is_string() ? body.get<std::string>() : body.dump();
+  r.headers = std::move(headers);
+  return r;
+}
+
+TEST(TwilioClassify, CreatedWithASidIsAccepted) {
+  const std::chrono::system_clock::time_point now{std::chrono::seconds(1'796'000'400)};
+  const Outcome o =
+      classify_twilio(twilio_answer(201, {{"sid", "SM0123"}, {"status", "queued"}}), now);
+  EXPECT_EQ(o.kind, OutcomeKind::accepted);
+  EXPECT_EQ(o.provider_message_id, "SM0123");
+  const Outcome no_sid = classify_twilio(twilio_answer(201, {{"status", "queued"}}), now);
+  EXPECT_EQ(no_sid.kind, OutcomeKind::transient) << "an answer we cannot track is no acceptance";
+  EXPECT_EQ(classify_twilio(twilio_answer(200, json("not json")), now).kind,
+            OutcomeKind::transient);
+}
+
+TEST(TwilioClassify, BusyAndCredentialsAreTransientOtherRefusalsPermanent) {
+  const std::chrono::system_clock::time_point now{std::chrono::seconds(1'796'000'400)};
+  const Outcome busy =
+      classify_twilio(twilio_answer(429, {{"code", 20429}, {"message", "Too Many Requests"}},
+                                    {{"retry-after", "7"}}),
+                      now);
+  EXPECT_EQ(busy.kind, OutcomeKind::transient);
+  EXPECT_EQ(busy.retry_after, std::chrono::seconds(7));
+  EXPECT_EQ(classify_twilio(twilio_answer(502, json("<html>bad gateway</html>")), now).kind,
+            OutcomeKind::transient);
+  for (long status : {401L, 403L}) {
+    const Outcome o = classify_twilio(twilio_answer(status, {{"code", 20003}}), now);
+    EXPECT_EQ(o.kind, OutcomeKind::transient) << status << ": failover takes over";
+    EXPECT_FALSE(o.suppress_address);
+  }
+  const Outcome landline =
+      classify_twilio(twilio_answer(400, {{"code", 21635}, {"message", "landline"}}), now);
+  EXPECT_EQ(landline.kind, OutcomeKind::permanent);
+  EXPECT_TRUE(landline.suppress_address);
+  EXPECT_NE(landline.error.find("21635"), std::string::npos) << landline.error;
+  const Outcome other = classify_twilio(twilio_answer(400, {{"code", 21602}}), now);
+  EXPECT_EQ(other.kind, OutcomeKind::permanent);
+  EXPECT_FALSE(other.suppress_address)
+      << "other refusals are permanent but say nothing of the number";
+}
+
+TEST(TwilioClassify, NoAnswerIsTransient) {
+  curl::Response r;
+  r.code = CURLE_COULDNT_CONNECT;
+  r.kind = ErrorKind::network;
+  r.error_text = "Failed to connect";
+  const Outcome o = classify_twilio(r, std::chrono::system_clock::time_point{});
+  EXPECT_EQ(o.kind, OutcomeKind::transient);
+  EXPECT_NE(o.error.find("Failed to connect"), std::string::npos) << o.error;
+}
+
+TEST(TwilioDeadNumber, TheCodesThatMeanTheNumberCannotReceive) {
+  for (long code : {21610L, 21211L, 21614L, 21635L, 30005L, 30006L})
+    EXPECT_TRUE(twilio_error_means_dead_number(code)) << code;
+  for (long code : {0L, 20003L, 20429L, 21606L, 21602L, 30003L, 30007L, 30008L})
+    EXPECT_FALSE(twilio_error_means_dead_number(code)) << code;
+}
+
 TEST_F(SmsFixture, TwilioAcceptedWithTheRealRequestFormat) {
   HttpStandin server(dir, "twilio", &cert);
   TwilioProvider p("twilio-main", twilio(server), multi);

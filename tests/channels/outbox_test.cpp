@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/support/standin.hpp"
+#include "codec/percent.hpp"
 
 namespace dispatcher::channels {
 namespace {
@@ -135,6 +136,40 @@ TEST_F(OutboxTest, OddIdsAreWrittenInsideTheOutboxAndFoundAgain) {
                                    "%E4%BA%88%E7%B4%84%3A1.eml", "a%20b.eml"}));
   EXPECT_FALSE(fs::exists(outbox / "escape.eml")) << "a dotted id cannot climb out";
   EXPECT_EQ(files_in(outbox), (std::set<std::string>{"email"}));
+}
+
+TEST_F(OutboxTest, TheLongestValidIdsStillFitInAFileName) {
+  // A message id is 1-200 printable ASCII characters without spaces (model/message.cpp); escaped,
+  // each may take three bytes, and most file systems allow a name of 255.
+  std::string printable;
+  for (char c = '!'; c <= '~'; ++c) printable += c;
+  const std::vector<std::string> ids = {
+      std::string(200, '/'),        // every byte escaped
+      std::string(199, '/') + ":",  // the same but for the last byte
+      std::string(200, 'a'),        // nothing escaped
+      printable + printable.substr(0, 200 - printable.size()),
+      std::string(90, '%') + std::string(110, 'b'),  // well over the limit once escaped
+      "a" + std::string(199, '/'),                   // the cut falls inside an escape …
+      "ab" + std::string(198, '/'),                  // … at either of its places
+  };
+  OutboxProvider p("outbox", outbox, Channel::email, fake_eml);
+  std::set<std::string> names;
+  for (const auto& id : ids) {
+    const std::string name = OutboxProvider::file_name_for(id);
+    names.insert(name);
+    EXPECT_LE(name.size() + std::string(".eml.tmp").size(), 255u) << id;
+    EXPECT_NE(name.front(), '.');
+    EXPECT_EQ(name.find('/'), std::string::npos);
+    EXPECT_TRUE(percent_decode(name.substr(0, name.find('~')), false))
+        << name << ": a shortened name keeps whole escapes";
+    const Outcome o = send_sync(io, p, mail(id));
+    EXPECT_EQ(o.kind, OutcomeKind::accepted) << id << ": " << o.error;
+    EXPECT_TRUE(p.already_accepted(id)) << id;
+  }
+  EXPECT_EQ(names.size(), ids.size()) << "long ids that share a prefix keep their own files";
+  EXPECT_EQ(files_in(outbox / "email").size(), ids.size());
+  EXPECT_EQ(OutboxProvider::file_name_for(std::string(200, 'a')), std::string(200, 'a'))
+      << "a name that fits is the plain escaped id";
 }
 
 TEST_F(OutboxTest, AlreadyAcceptedForEmailOnlyOnceWritten) {

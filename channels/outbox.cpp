@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
 #include "codec/percent.hpp"
 
 namespace dispatcher::channels {
@@ -33,15 +35,29 @@ OutboxProvider::~OutboxProvider() {
 std::string OutboxProvider::file_name_for(std::string_view id) {
   // Ids are printable ASCII without spaces; percent-encode what a file name cannot hold (and a
   // leading dot, which would hide the file).
-  return percent_encode(id, [](unsigned char c, std::size_t pos) {
+  std::string name = percent_encode(id, [](unsigned char c, std::size_t pos) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
            c == '_' || (c == '.' && pos > 0);
   });
+  // Escaped, a 200-character id may take 600 bytes, and a file name may have 255. A longer name
+  // keeps its start and ends in '~' and the id's SHA-256: '~' is always escaped above, so it
+  // cannot meet a name that fits, and the hash keeps long ids with one start apart.
+  constexpr std::size_t max_name = 200;  // with ".eml.tmp", under 255
+  if (name.size() <= max_name) return name;
+  const std::string tail = "~" + to_hex(sha256(id));
+  std::size_t cut = max_name - tail.size();
+  if (name[cut - 1] == '%')  // not inside an escape
+    cut -= 1;
+  else if (name[cut - 2] == '%')
+    cut -= 2;
+  name.resize(cut);
+  return name + tail;
 }
 
 bool OutboxProvider::already_accepted(std::string_view message_id) {
+  std::error_code ec;  // never throws into the consumer: an error reads as "not yet"
   if (channel_ == Channel::email)
-    return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"));
+    return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"), ec);
   // Rare (only redelivered messages ask): scan the lines for the id.
   std::fflush(lines_);
   std::ifstream in(dir_ / (std::string(to_string(channel_)) + ".jsonl"));

@@ -25,7 +25,8 @@ class OutboxProvider final : public Provider {
 
   bool already_accepted(std::string_view message_id) override;
 
-  static std::string file_name_for(std::string_view message_id);  // safe on any file system
+  // Safe on any file system: no '/', no leading dot, at most 200 bytes.
+  static std::string file_name_for(std::string_view message_id);
 
  protected:
   void do_send(const Envelope& e, Completion done) override;

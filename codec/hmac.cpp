@@ -9,11 +9,17 @@ namespace dispatcher {
 
 namespace {
 
+// A default std::string_view has no data pointer; OpenSSL's HMAC fails (and the digest came back
+// empty) when both the key and the data pointers are null, so it always gets real pointers.
+const unsigned char* bytes_of(std::string_view s) {
+  static constexpr unsigned char nothing = 0;
+  return s.data() ? reinterpret_cast<const unsigned char*>(s.data()) : &nothing;
+}
+
 std::string hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char out[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  HMAC(md, key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  HMAC(md, bytes_of(key), static_cast<int>(key.size()), bytes_of(data), data.size(), out, &len);
   return std::string(reinterpret_cast<char*>(out), len);
 }
 

@@ -82,8 +82,12 @@ std::string format_rfc3339(TimePoint t, std::string_view tz) {
     try {
       const date::time_zone* zone = date::locate_zone(tz);
       auto info = zone->get_info(secs);
-      auto local = secs + info.offset;
-      auto off = std::chrono::duration_cast<std::chrono::minutes>(info.offset).count();
+      // RFC 3339 offsets are whole minutes; old zones had seconds too (Monrovia −0:44:30 until
+      // 1972). The local time written is the one the written offset implies, so the string
+      // still names the instant `t`.
+      const auto offset = std::chrono::duration_cast<std::chrono::minutes>(info.offset);
+      auto local = secs + offset;
+      auto off = offset.count();
       char sign = off < 0 ? '-' : '+';
       if (off < 0) off = -off;
       char buf[8];

@@ -17,7 +17,10 @@ PrivateKey load_private_key(std::string_view pem) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(
       BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), &BIO_free);
   if (!bio) throw std::runtime_error("out of memory");
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr);
+  // No passphrase callback would mean OpenSSL's own, which asks the terminal (or stdin when
+  // there is none) and so blocks a service on an encrypted key: refuse to decrypt instead.
+  auto no_passphrase = [](char*, int, int, void*) { return -1; };
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr);
   if (!key) throw std::runtime_error("not a PEM private key");
   return PrivateKey(key, &EVP_PKEY_free);
 }

@@ -14,7 +14,8 @@ namespace dispatcher::channels::push {
 
 using PrivateKey = std::shared_ptr<EVP_PKEY>;
 
-// Reads a PEM private key (PKCS#8 "BEGIN PRIVATE KEY", RSA or EC). Throws std::runtime_error.
+// Reads a PEM private key (PKCS#8 "BEGIN PRIVATE KEY", RSA or EC). Throws std::runtime_error,
+// also for an encrypted key (no passphrase is ever asked for).
 PrivateKey load_private_key(std::string_view pem);
 
 enum class JwtAlg { rs256, es256 };

@@ -1,12 +1,12 @@
 // The official Mustache spec (core files only, no ~optional modules), read at run time.
+#include "templates/mustache.hpp"
+
 #include <gtest/gtest.h>
 
 #include <array>
 #include <fstream>
 #include <iostream>
 #include <string>
-
-#include "templates/mustache.hpp"
 
 namespace dispatcher::templates::mustache {
 namespace {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "channels/error.hpp"
 #include "codec/base64.hpp"
 
 namespace dispatcher::channels::push {
@@ -98,13 +99,21 @@ std::string raw_to_der(const std::string& raw) {
   return out;
 }
 
+// make_jwt that must succeed.
+std::string sign(const json& header, const json& claims, const PrivateKey& key, JwtAlg alg) {
+  std::error_code ec;
+  std::string jwt = make_jwt(header, claims, key, alg, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  return jwt;
+}
+
 const json apns_header = {{"alg", "ES256"}, {"kid", "ABC123DEFG"}};
 const json apns_claims = {{"iss", "DEF123GHIJ"}, {"iat", 1796000400}};
 
 TEST(Jwt, Es256WithAP256KeyVerifiesAsRawRAndS) {
   const PrivateKey generated = generate_ec();
   const PrivateKey key = load_private_key(private_pem(generated));
-  const std::string jwt = make_jwt(apns_header, apns_claims, key, JwtAlg::es256);
+  const std::string jwt = sign(apns_header, apns_claims, key, JwtAlg::es256);
   const auto parts = split_jwt(jwt);
   ASSERT_EQ(parts.size(), 3u) << jwt;
   EXPECT_EQ(jwt.find_first_of("+/="), std::string::npos) << "base64url without padding";
@@ -126,7 +135,7 @@ TEST(Jwt, Es256SignaturesAreFreshEachTimeAndAllVerify) {
   const PrivateKey key = generate_ec();
   std::string previous;
   for (int i = 0; i < 20; ++i) {  // ~1 in 128 signatures has a short R or S: padding is exercised
-    const auto parts = split_jwt(make_jwt(apns_header, apns_claims, key, JwtAlg::es256));
+    const auto parts = split_jwt(sign(apns_header, apns_claims, key, JwtAlg::es256));
     ASSERT_EQ(parts.size(), 3u);
     const std::string sig = b64url_decode(parts[2]);
     ASSERT_EQ(sig.size(), 64u);
@@ -145,7 +154,7 @@ TEST(Jwt, Rs256WithAnRsaKeyVerifies) {
                        {"aud", "https://oauth2.googleapis.com/token"},
                        {"iat", 1796000400},
                        {"exp", 1796004000}};
-  const std::string jwt = make_jwt(header, claims, key, JwtAlg::rs256);
+  const std::string jwt = sign(header, claims, key, JwtAlg::rs256);
   const auto parts = split_jwt(jwt);
   ASSERT_EQ(parts.size(), 3u);
   EXPECT_EQ(jwt.find_first_of("+/="), std::string::npos);
@@ -155,13 +164,18 @@ TEST(Jwt, Rs256WithAnRsaKeyVerifies) {
   EXPECT_EQ(sig.size(), 256u) << "a 2048-bit RSA signature";
   EXPECT_TRUE(verify(generated, parts[0] + "." + parts[1], sig));
   EXPECT_FALSE(verify(generated, parts[0] + "." + parts[0], sig));
-  EXPECT_EQ(make_jwt(header, claims, key, JwtAlg::rs256), jwt) << "PKCS#1 v1.5 is deterministic";
+  EXPECT_EQ(sign(header, claims, key, JwtAlg::rs256), jwt) << "PKCS#1 v1.5 is deterministic";
 }
 
-TEST(Jwt, Es256WithAKeyThatIsNotP256Throws) {
+TEST(Jwt, Es256WithAKeyThatIsNotP256IsAnErrorValue) {
   const json h = {{"alg", "ES256"}};
-  EXPECT_THROW(make_jwt(h, apns_claims, generate_rsa(), JwtAlg::es256), std::runtime_error);
-  EXPECT_THROW(make_jwt(h, apns_claims, generate_ec("P-384"), JwtAlg::es256), std::runtime_error);
+  std::error_code ec;
+  EXPECT_EQ(make_jwt(h, apns_claims, generate_rsa(), JwtAlg::es256, ec), "");
+  EXPECT_TRUE(ec);
+  EXPECT_EQ(kind_of(ec), ErrorKind::client) << "our configuration: never retried";
+  ec.clear();
+  EXPECT_EQ(make_jwt(h, apns_claims, generate_ec("P-384"), JwtAlg::es256, ec), "");
+  EXPECT_EQ(ec, make_error_code(Errc::es256_needs_p256));
 }
 
 TEST(Jwt, LoadPrivateKeyRefusesWhatIsNoPrivateKey) {

@@ -63,7 +63,10 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim,
     std::size_t i = w.first_reply;
     if (claim) {
       const Reply& r = replies[i++];
-      if (r.is_error()) return dead(w, "redis_error", r.str);
+      if (r.is_error()) {
+        dead(w, "redis_error", r.str);
+        continue;  // this message only: the rest of the batch is resolved as usual
+      }
       if (r.is_nil()) {
         w.claimed = true;
       } else if (r.str == claim_value(w)) {

@@ -48,6 +48,8 @@ void Gate::resolve_commands(std::span<Work> batch, bool claim, std::vector<Comma
     if (claim)
       out.push_back(cmd("SET", rt_.keys.done(w.msg->id), claim_value(w), "NX", "GET", "PX",
                         ttl_ms(rt_.config)));
+    else  // explain: only look whether the id was decided (or is being delivered)
+      out.push_back(cmd("GET", rt_.keys.done(w.msg->id)));
     if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
       out.push_back(get_subscriber(rt_.keys, *id));
       out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
@@ -61,13 +63,18 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim,
   for (Work& w : batch) {
     if (w.fate != Fate::pending) continue;
     std::size_t i = w.first_reply;
-    if (claim) {
+    {
       const Reply& r = replies[i++];
       if (r.is_error()) {
         dead(w, "redis_error", r.str);
         continue;  // this message only: the rest of the batch is resolved as usual
       }
-      if (r.is_nil()) {
+      if (!claim) {
+        if (!r.is_nil()) {
+          w.fate = Fate::duplicate;
+          continue;
+        }
+      } else if (r.is_nil()) {
         w.claimed = true;
       } else if (r.str == claim_value(w)) {
         w.claimed = w.redelivered = true;
@@ -372,10 +379,10 @@ nlohmann::json Gate::explain_line(const Work& w) const {
     case Fate::dead:
       j["decision"] = "deny";
       j["reason"] = w.reason;
+      j["dead_letter"] = true;
       break;
     case Fate::duplicate:
-      j["decision"] = "deny";
-      j["reason"] = "duplicate";
+      j["decision"] = "duplicate";
       break;
     default:
       j["decision"] = policy::to_string(w.decision.verdict);

@@ -57,7 +57,8 @@ class Gate {
 
   void parse(Work& w) const;
 
-  // Stage A: claims each id (when `claim`) and loads stored subscribers.
+  // Stage A: claims each id (when `claim`; otherwise only reads whether it was decided) and
+  // loads stored subscribers. An id decided before, or held by another entry, is a duplicate.
   void resolve_commands(std::span<Work> batch, bool claim, std::vector<redis::Command>& out) const;
   void resolve_apply(std::span<Work> batch, bool claim,
                      const std::vector<redis::Reply>& replies) const;
@@ -78,7 +79,8 @@ class Gate {
   void finish_commands(std::span<Work> batch, TimePoint now,
                        std::vector<redis::Command>& out) const;
 
-  // The decision as `explain` prints it (DESIGN.md).
+  // The decision as `explain` prints it (DESIGN.md): a dead letter is a deny with
+  // "dead_letter": true, an id already decided {"id", "decision": "duplicate"}.
   nlohmann::json explain_line(const Work& w) const;
 
   const Runtime& runtime() const { return rt_; }

@@ -369,7 +369,14 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   for (const auto& [field, n] : latency_us)
     out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
-  if (ack.argv.size() > 3) out.push_back(std::move(ack));
+  if (ack.argv.size() > 3) {
+    // Acknowledged entries are done with (their fate is recorded above): removed, so the stream
+    // holds only what waits and Redis does not grow with the messages processed (DESIGN.md).
+    Command del = cmd("XDEL", k.stream());
+    del.argv.insert(del.argv.end(), ack.argv.begin() + 3, ack.argv.end());
+    out.push_back(std::move(ack));
+    out.push_back(std::move(del));
+  }
 }
 
 nlohmann::json Gate::explain_line(const Work& w) const {

@@ -75,7 +75,8 @@ class Gate {
   // For a `send`: renders the template and fills the envelope (or dead-letters the work).
   void prepare(Work& w, TimePoint now) const;
 
-  // Stage C: records every fate (idempotency, audit, dead letters, retries) and acknowledges.
+  // Stage C: records every fate (idempotency, audit, dead letters, retries), then acknowledges
+  // and removes the batch's stream entries.
   void finish_commands(std::span<Work> batch, TimePoint now,
                        std::vector<redis::Command>& out) const;
 

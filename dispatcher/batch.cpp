@@ -46,7 +46,10 @@ Gate::ReplySpans Gate::resolve_commands(std::span<Work> batch, bool claim,
   for (Work& w : batch) {
     const std::size_t first = out.size();
     if (w.fate == Fate::pending) {
-      if (claim) out.push_back(claim_command(rt_.keys, w.msg->id, w.entry_id, ttl_ms(rt_.config)));
+      if (claim)
+        out.push_back(claim_command(rt_.keys, w.msg->id, w.entry_id, ttl_ms(rt_.config)));
+      else  // explain: only look whether the id was decided (or is being delivered)
+        out.push_back(peek_command(rt_.keys, w.msg->id));
       if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
         out.push_back(get_subscriber(rt_.keys, *id));
         out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
@@ -63,10 +66,10 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& sp
     Work& w = batch[n];
     if (w.fate != Fate::pending) continue;
     std::size_t i = spans[n].first;
-    if (claim) {
-      switch (read_claim(replies[i], w.entry_id)) {
+    {
+      switch (claim ? read_claim(replies[i], w.entry_id) : read_peek(replies[i])) {
         case Claim::ours:
-          w.claimed = true;
+          w.claimed = claim;  // a preview holds nothing
           break;
         case Claim::ours_before:
           w.claimed = w.redelivered = true;
@@ -378,7 +381,14 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   for (const auto& [field, n] : latency_us)
     out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
-  if (ack.argv.size() > 3) out.push_back(std::move(ack));
+  if (ack.argv.size() > 3) {
+    // Acknowledged entries are done with (their fate is recorded above): removed, so the stream
+    // holds only what waits and Redis does not grow with the messages processed (DESIGN.md).
+    Command del = cmd("XDEL", k.stream());
+    del.argv.insert(del.argv.end(), ack.argv.begin() + 3, ack.argv.end());
+    out.push_back(std::move(ack));
+    out.push_back(std::move(del));
+  }
 }
 
 nlohmann::json Gate::explain_line(const Work& w) const {
@@ -388,10 +398,10 @@ nlohmann::json Gate::explain_line(const Work& w) const {
     case Fate::dead:
       j["decision"] = "deny";
       j["reason"] = w.reason;
+      j["dead_letter"] = true;
       break;
     case Fate::duplicate:
-      j["decision"] = "deny";
-      j["reason"] = "duplicate";
+      j["decision"] = "duplicate";
       break;
     default:
       j["decision"] = policy::to_string(w.decision.verdict);

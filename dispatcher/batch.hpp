@@ -59,7 +59,8 @@ class Gate {
   // *_commands appended, handed back to its *_apply with the replies.
   using ReplySpans = std::vector<std::pair<std::size_t, std::size_t>>;
 
-  // Stage A: claims each id (when `claim`) and loads stored subscribers.
+  // Stage A: claims each id (when `claim`; otherwise only reads whether it was decided) and
+  // loads stored subscribers. An id decided before, or held by another entry, is a duplicate.
   ReplySpans resolve_commands(std::span<Work> batch, bool claim,
                               std::vector<redis::Command>& out) const;
   void resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& spans,
@@ -79,11 +80,13 @@ class Gate {
   // For a `send`: renders the template and fills the envelope (or dead-letters the work).
   void prepare(Work& w, TimePoint now) const;
 
-  // Stage C: records every fate (idempotency, audit, dead letters, retries) and acknowledges.
+  // Stage C: records every fate (idempotency, audit, dead letters, retries), then acknowledges
+  // and removes the batch's stream entries.
   void finish_commands(std::span<Work> batch, TimePoint now,
                        std::vector<redis::Command>& out) const;
 
-  // The decision as `explain` prints it (DESIGN.md).
+  // The decision as `explain` prints it (DESIGN.md): a dead letter is a deny with
+  // "dead_letter": true, an id already decided {"id", "decision": "duplicate"}.
   nlohmann::json explain_line(const Work& w) const;
 
   const Runtime& runtime() const { return rt_; }

@@ -18,6 +18,15 @@ Claim read_claim(const redis::Reply& r, std::string_view entry_id) {
   return r.str == claim_value(entry_id) ? Claim::ours_before : Claim::taken;
 }
 
+redis::Command peek_command(const Keys& k, std::string_view id) {
+  return redis::cmd("GET", k.done(id));
+}
+
+Claim read_peek(const redis::Reply& r) {
+  if (r.is_error()) return Claim::failed;
+  return r.is_nil() ? Claim::ours : Claim::taken;
+}
+
 redis::Command record_command(const Keys& k, std::string_view id, std::string_view decision,
                               std::int64_t ttl_ms) {
   return redis::cmd("SET", k.done(id), std::string(decision), "PX", std::to_string(ttl_ms));

@@ -25,6 +25,11 @@ enum class Claim : std::uint8_t {
 };
 Claim read_claim(const redis::Reply& r, std::string_view entry_id);
 
+// For a preview (`explain`): whether the id is decided or held, without claiming it. read_peek
+// answers Claim::ours when the id is free (a preview would hold it) and Claim::taken otherwise.
+redis::Command peek_command(const Keys& k, std::string_view id);
+Claim read_peek(const redis::Reply& r);
+
 // The decision ("send", "deny", "failed") replacing the claim, for as long as ids are remembered.
 redis::Command record_command(const Keys& k, std::string_view id, std::string_view decision,
                               std::int64_t ttl_ms);

@@ -1,8 +1,49 @@
 #include "store/redis/sync_client.hpp"
 
 #include <hiredis/hiredis.h>
+#include <pthread.h>
+#include <signal.h>
 
 namespace dispatcher::redis {
+
+namespace {
+
+// hiredis writes with write(2), and writing to a server that went away raises SIGPIPE, whose
+// default action kills the verb before it can say what happened. While hiredis writes, SIGPIPE
+// is held blocked for this thread, and one it raised is consumed, so the write fails with EPIPE
+// and exec() throws Error as documented (libpq's pq_block_sigpipe does the same).
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    sigpending(&pending);
+    was_pending_ = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_, &old_);
+  }
+  ~SigpipeBlock() {
+    if (!was_pending_) {
+      sigset_t pending;
+      sigemptyset(&pending);
+      sigpending(&pending);
+      if (sigismember(&pending, SIGPIPE) == 1) {
+        const timespec zero{0, 0};
+        sigtimedwait(&pipe_, nullptr, &zero);
+      }
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+
+ private:
+  sigset_t pipe_, old_;
+  bool was_pending_ = false;
+};
+
+}  // namespace
 
 void SyncClient::Free::operator()(redisContext* c) const { redisFree(c); }
 
@@ -36,6 +77,7 @@ SyncClient SyncClient::connect(const Endpoint& e) {
 }
 
 std::vector<Reply> SyncClient::exec(const std::vector<Command>& cmds) {
+  SigpipeBlock no_sigpipe;
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& c : cmds) {

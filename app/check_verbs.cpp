@@ -9,6 +9,7 @@
 #include "app/verbs.hpp"
 #include "channels/config_reader.hpp"
 #include "channels/connect_probe.hpp"
+#include "config/yaml_reader.hpp"
 #include "dispatcher/batch.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/runtime.hpp"
@@ -26,8 +27,8 @@ int check(const Common& common, bool connect) {
   config::Config cfg;
   try {
     cfg = config::load(common.config_file);
-  } catch (const config::ConfigError& e) {
-    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
     for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
     return 1;
   }

@@ -41,7 +41,7 @@ std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, 
 
 ProviderSet build_providers(boost::asio::io_context& io, const Runtime& rt) {
   ProviderSet set;
-  const YAML::Node& node = rt.config.channels;
+  const YAML::Node& node = rt.config.channels.node;
   if (node && node.IsMap()) {
     auto multi = std::make_shared<channels::curl::Multi>(io);
     set.engine = multi;

@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "app/verbs.hpp"
-#include "channels/config_reader.hpp"
 #include "channels/connect_probe.hpp"
 #include "config/yaml_reader.hpp"
 #include "dispatcher/batch.hpp"
@@ -66,8 +65,8 @@ int check(const Common& common, bool connect) {
           errors.push_back(fmt::format("connect: {}: {}", where, r.error));
       }
     }
-  } catch (const channels::ConfigErrors& e) {
-    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
   } catch (const std::exception& e) {
     errors.push_back(std::string("channels: ") + e.what());
   }

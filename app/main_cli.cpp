@@ -5,7 +5,6 @@
 #include <iostream>
 
 #include "app/verbs.hpp"
-#include "channels/config_reader.hpp"
 #include "codec/mask.hpp"
 #include "config/config.hpp"
 #include "config/logging.hpp"
@@ -67,9 +66,6 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
   } catch (const policy::PolicyError& e) {
     for (const auto& line : e.errors())
       std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
-    return 2;
-  } catch (const channels::ConfigError& e) {
-    std::fprintf(stderr, "dispatcher: config: %s\n", e.what());
     return 2;
   } catch (const templates::LoadError& e) {
     for (const auto& line : e.errors())

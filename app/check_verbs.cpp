@@ -36,8 +36,8 @@ int check(const Common& common, bool connect) {
   try {
     rt.policy = policy::Policy::load(config::resolve_shipped(cfg.policy_file));
     for (const auto& e : token_scope_errors(*rt.policy)) errors.push_back("policy: " + e);
-  } catch (const policy::PolicyError& e) {
-    for (const auto& l : e.errors()) errors.push_back("policy: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
   }
   std::size_t templates = 0;
   try {

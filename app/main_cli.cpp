@@ -59,13 +59,9 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
   try {
     for (const Verb& v : verbs)
       if (v.command->parsed()) return v.run();
-  } catch (const config::LoadError& e) {
+  } catch (const config::LoadError& e) {  // dispatcher.yaml, its providers, the policy file
     for (const auto& line : e.errors())
       std::fprintf(stderr, "dispatcher: %s: %s\n", e.subject().c_str(), line.c_str());
-    return 2;
-  } catch (const policy::PolicyError& e) {
-    for (const auto& line : e.errors())
-      std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
     return 2;
   } catch (const templates::LoadError& e) {
     for (const auto& line : e.errors())

@@ -7,8 +7,8 @@
 #include <sstream>
 
 #include "app/verbs.hpp"
-#include "channels/config_reader.hpp"
 #include "channels/connect_probe.hpp"
+#include "config/yaml_reader.hpp"
 #include "dispatcher/batch.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/runtime.hpp"
@@ -26,8 +26,8 @@ int check(const Common& common, bool connect) {
   config::Config cfg;
   try {
     cfg = config::load(common.config_file);
-  } catch (const config::ConfigError& e) {
-    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
     for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
     return 1;
   }
@@ -36,8 +36,8 @@ int check(const Common& common, bool connect) {
   try {
     rt.policy = policy::Policy::load(config::resolve_shipped(cfg.policy_file));
     for (const auto& e : token_scope_errors(*rt.policy)) errors.push_back("policy: " + e);
-  } catch (const policy::PolicyError& e) {
-    for (const auto& l : e.errors()) errors.push_back("policy: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
   }
   std::size_t templates = 0;
   try {
@@ -65,8 +65,8 @@ int check(const Common& common, bool connect) {
           errors.push_back(fmt::format("connect: {}: {}", where, r.error));
       }
     }
-  } catch (const channels::ConfigErrors& e) {
-    for (const auto& l : e.errors()) errors.push_back("config: " + l);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
   } catch (const std::exception& e) {
     errors.push_back(std::string("channels: ") + e.what());
   }

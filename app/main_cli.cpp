@@ -5,10 +5,10 @@
 #include <iostream>
 
 #include "app/verbs.hpp"
-#include "channels/config_reader.hpp"
 #include "codec/mask.hpp"
 #include "config/config.hpp"
 #include "config/logging.hpp"
+#include "config/yaml_reader.hpp"
 #include "policy/policy.hpp"
 #include "store/redis/sync_client.hpp"
 #include "templates/catalog.hpp"
@@ -59,16 +59,9 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
   try {
     for (const Verb& v : verbs)
       if (v.command->parsed()) return v.run();
-  } catch (const config::ConfigError& e) {
+  } catch (const config::LoadError& e) {  // dispatcher.yaml, its providers, the policy file
     for (const auto& line : e.errors())
-      std::fprintf(stderr, "dispatcher: config: %s\n", line.c_str());
-    return 2;
-  } catch (const policy::PolicyError& e) {
-    for (const auto& line : e.errors())
-      std::fprintf(stderr, "dispatcher: policy: %s\n", line.c_str());
-    return 2;
-  } catch (const channels::ConfigError& e) {
-    std::fprintf(stderr, "dispatcher: config: %s\n", e.what());
+      std::fprintf(stderr, "dispatcher: %s: %s\n", e.subject().c_str(), line.c_str());
     return 2;
   } catch (const templates::LoadError& e) {
     for (const auto& line : e.errors())

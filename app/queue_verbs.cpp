@@ -44,7 +44,7 @@ void print_summary(const Tally& s, const Runtime& rt) {
   std::fprintf(stderr, "  %-13s %lld\n  %-13s %lld\n", "duplicates",
                static_cast<long long>(s.total("duplicate")), "retries",
                static_cast<long long>(s.total("retried")));
-  bool outbox = !rt.config.channels || rt.config.channels.IsNull();
+  bool outbox = !rt.config.channels.node || rt.config.channels.node.IsNull();
   if (outbox)
     std::fprintf(stderr, "  outbox        %s/outbox/ (email/*.eml, sms.jsonl, push.jsonl)\n",
                  rt.config.data_dir.c_str());

@@ -17,7 +17,8 @@ import json, os, re, resource, shutil, signal, socket, subprocess, sys, tempfile
 from bench_support import wait_sampling_peak_rss
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-binary = os.path.join(root, "build", "bin", "dispatcher")
+# DISPATCHER_BINARY: another build to measure (an A/B comparison in one sitting).
+binary = os.environ.get("DISPATCHER_BINARY") or os.path.join(root, "build", "bin", "dispatcher")
 count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 20_000
 pool = int(sys.argv[sys.argv.index("--pool") + 1]) if "--pool" in sys.argv else 4
 keep = "--keep" in sys.argv

@@ -11,7 +11,8 @@ import json, os, shutil, signal, subprocess, sys, tempfile, time
 from bench_support import wait_sampling_peak_rss
 
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-binary = os.path.join(root, "build", "bin", "dispatcher")
+# DISPATCHER_BINARY: another build to measure (an A/B comparison in one sitting).
+binary = os.environ.get("DISPATCHER_BINARY") or os.path.join(root, "build", "bin", "dispatcher")
 count = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 100_000
 email_share = float(sys.argv[sys.argv.index("--email-share") + 1]) if "--email-share" in sys.argv else 0.1
 

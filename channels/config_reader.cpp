@@ -1,8 +1,11 @@
 #include "channels/config_reader.hpp"
 
+#include <unistd.h>
+
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
+#include <filesystem>
+#include <stdexcept>
+#include <system_error>
 
 #include "channels/http_util.hpp"
 
@@ -15,115 +18,33 @@ std::optional<std::string> system_env(const std::string& name) {
 }
 
 std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string why;
+  std::optional<std::string> text = config::read_regular_file(path, why);
+  if (!text) throw std::runtime_error(path + ": " + why);
+  return *text;
 }
 
-EntryReader::EntryReader(YAML::Node node, std::string path, EnvFn env, std::set<std::string> common)
-    : node_(std::move(node)),
-      path_(std::move(path)),
-      env_(env ? std::move(env) : EnvFn(system_env)),
-      read_(std::move(common)) {
-  if (!node_.IsMap()) throw ConfigError(path_ + ": must be a map");
+EntryReader::EntryReader(YAML::Node node, std::string path, std::string file, EnvFn env,
+                         std::set<std::string> common)
+    : errors_(std::move(file), "config", config::Errors::Mode::stop_at_first),
+      map_(node, std::move(path), errors_, "must be a map", std::move(common)),
+      env_(env ? std::move(env) : EnvFn(system_env)) {
+  if (!node.IsMap()) fail("", "must be a map");  // absent or null: the walker reads it as empty
 }
-
-namespace {
-std::string joined(const std::vector<std::string>& errors) {
-  std::string s;
-  for (const auto& e : errors) s += (s.empty() ? "" : "; ") + e;
-  return s;
-}
-}  // namespace
-
-ConfigErrors::ConfigErrors(std::vector<std::string> errors)
-    : ConfigError(joined(errors)), errors_(std::move(errors)) {}
 
 void EntryReader::fail(const std::string& key, const std::string& what) const {
-  throw ConfigError((key.empty() ? path_ : at(key)) + ": " + what);
+  throw config::LoadError(errors_.subject(), {map_.problem(key, what)});
 }
 
-bool EntryReader::has(const std::string& key) const { return node_[key] && !node_[key].IsNull(); }
-
-std::string EntryReader::str(const std::string& key) {
-  read_.insert(key);
-  if (!has(key)) fail(key, "required");
-  if (!node_[key].IsScalar()) fail(key, "must be a string");
-  std::string v = node_[key].as<std::string>();
-  if (v.empty()) fail(key, "must not be empty");
-  return v;
-}
-
-std::string EntryReader::str(const std::string& key, const std::string& fallback) {
-  read_.insert(key);
-  if (!has(key)) return fallback;
-  if (!node_[key].IsScalar()) fail(key, "must be a string");
-  return node_[key].as<std::string>();
-}
-
-long long EntryReader::integer(const std::string& key, long long fallback, long long min,
-                               long long max) {
-  read_.insert(key);
-  if (!has(key)) return fallback;
-  long long v = 0;
-  try {
-    v = node_[key].as<long long>();
-  } catch (const YAML::Exception&) {
-    fail(key, "must be an integer");
-  }
-  if (v < min || v > max)
-    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  return v;
-}
-
-double EntryReader::number(const std::string& key, double fallback, double min, double max) {
-  read_.insert(key);
-  if (!has(key)) return fallback;
-  double v = 0;
-  try {
-    v = node_[key].as<double>();
-  } catch (const YAML::Exception&) {
-    fail(key, "must be a number");
-  }
-  if (!(v >= min && v <= max))
-    fail(key, "must be between " + std::to_string(min) + " and " + std::to_string(max));
-  return v;
-}
-
-bool EntryReader::boolean(const std::string& key, bool fallback) {
-  read_.insert(key);
-  if (!has(key)) return fallback;
-  try {
-    return node_[key].as<bool>();
-  } catch (const YAML::Exception&) {
-    fail(key, "must be true or false");
-  }
-}
-
-std::vector<std::string> EntryReader::strings(const std::string& key) {
-  read_.insert(key);
-  std::vector<std::string> out;
-  if (!has(key)) return out;
-  if (!node_[key].IsSequence()) fail(key, "must be a list");
-  for (const auto& v : node_[key]) {
-    if (!v.IsScalar()) fail(key, "must be a list of strings");
-    out.push_back(v.as<std::string>());
-  }
-  return out;
-}
-
-YAML::Node EntryReader::map(const std::string& key) {
-  read_.insert(key);
-  if (!has(key)) return YAML::Node();
-  if (!node_[key].IsMap()) fail(key, "must be a map");
-  return node_[key];
+EntryReader EntryReader::map(const std::string& key) {
+  const YAML::Node n = map_.value(key);
+  // Absent or null: an empty map, so that the child's defaults apply.
+  return EntryReader(n.IsDefined() && !n.IsNull() ? n : YAML::Node(YAML::NodeType::Map), at(key),
+                     errors_.file(), env_);
 }
 
 std::string EntryReader::secret(const std::string& key, bool required) {
-  read_.insert(key);
-  if (node_[key])
+  if (map_.value(key).IsDefined())
     fail(key, "secrets are never written inline; use " + key + "_env or " + key + "_file");
   const bool by_env = has(key + "_env"), by_file = has(key + "_file");
   if (by_env && by_file)
@@ -134,7 +55,7 @@ std::string EntryReader::secret(const std::string& key, bool required) {
     if (!v || v->empty()) fail(key + "_env", "environment variable " + var + " is not set");
     return *v;
   }
-  read_.insert(key + "_env");
+  map_.value(key + "_env");  // read, and absent or null
   if (by_file) {
     const std::string path = str(key + "_file");
     std::string v;
@@ -147,7 +68,7 @@ std::string EntryReader::secret(const std::string& key, bool required) {
     if (v.empty()) fail(key + "_file", path + " is empty");
     return v;
   }
-  read_.insert(key + "_file");
+  map_.value(key + "_file");
   if (required) fail(key + "_env", "required (or " + key + "_file)");
   return {};
 }
@@ -175,15 +96,11 @@ std::string EntryReader::file(const std::string& key, bool required) {
     if (required) fail(key, "required");
     return path;
   }
-  if (!std::ifstream(path)) fail(key, "cannot read " + path);
+  if (::access(path.c_str(), R_OK) != 0) fail(key, "cannot read " + path);
+  // A FIFO or a device (/dev/zero) would block or never end when the provider reads it.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) fail(key, path + " is not a regular file");
   return path;
-}
-
-void EntryReader::finish() const {
-  for (const auto& kv : node_) {
-    const std::string k = kv.first.as<std::string>();
-    if (!read_.count(k)) throw ConfigError(at(k) + ": unknown key");
-  }
 }
 
 }  // namespace dispatcher::channels

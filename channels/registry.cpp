@@ -99,34 +99,39 @@ std::unique_ptr<Provider> combine(std::string name, std::vector<std::unique_ptr<
 
 }  // namespace
 
-Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry,
+Channels build_channels(const config::Located& section, const ProviderRegistry& registry,
                         Context& ctx) {
   Channels out;
+  const YAML::Node& channels = section.node;
+  config::Errors errors(section.file);
   if (!channels || channels.IsNull()) return out;
-  if (!channels.IsMap()) throw ConfigErrors({"channels: must be a map"});
+  if (!channels.IsMap()) {
+    errors.add(config::mark_of(channels), "channels", "must be a map");
+    errors.raise_if_any();
+  }
   // Every entry is read even after a mistake, so one run of `check` lists them all (the first
   // mistake of each entry: an entry's later keys may depend on the one that is wrong).
-  std::vector<std::string> errors;
   auto collecting = [&errors](auto&& read) {
     try {
       read();
-    } catch (const ConfigError& e) {
-      errors.emplace_back(e.what());
+    } catch (const config::LoadError& e) {
+      for (const auto& p : e.problems()) errors.add(p);
     }
   };
   BreakerSettings breaker;
   for (const auto& kv : channels) {
-    const std::string key = kv.first.as<std::string>();
+    const std::string key = kv.first.Scalar();
     if (key == "breaker") {
       collecting([&] {
-        EntryReader b(kv.second, "channels.breaker", ctx.env);
+        EntryReader b(kv.second, "channels.breaker", section.file, ctx.env);
         breaker.failures_to_open = static_cast<unsigned>(b.integer("failures_to_open", 5, 1, 1000));
         breaker.cool_down =
             std::chrono::milliseconds(b.integer("cool_down_s", 30, 1, 86'400) * 1000);
         b.finish();
       });
     } else if (!parse_channel(key)) {
-      errors.push_back("channels." + key + ": unknown key (expected email, sms, push or breaker)");
+      errors.add(config::mark_of(kv.first), "channels." + key,
+                 "unknown key (expected email, sms, push or breaker)");
     }
   }
   for (Channel c : all_channels) {
@@ -134,7 +139,7 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
     const YAML::Node list = channels[cname];
     if (!list || list.IsNull()) continue;
     if (!list.IsSequence()) {
-      errors.push_back("channels." + cname + ": must be a list of providers");
+      errors.add(config::mark_of(list), "channels." + cname, "must be a list of providers");
       continue;
     }
     std::vector<std::unique_ptr<Provider>> providers;
@@ -144,26 +149,25 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
       collecting([&] {
         const std::string path = "channels." + cname + "[" + std::to_string(i) + "]";
         const YAML::Node entry = list[i];
-        if (!entry.IsMap()) throw ConfigError(path + ": must be a map");
-        if (!entry["type"] || !entry["type"].IsScalar())
-          throw ConfigError(path + ".type: required");
-        const std::string type = entry["type"].as<std::string>();
+        // Read only for type, name and rate: the factory's reader reports the other keys.
+        EntryReader own(entry, path, section.file, ctx.env);
+        const std::string type = own.str("type");
         const ProviderFactory* factory = registry.find(type);
-        if (!factory) throw ConfigError(path + ".type: unknown provider type \"" + type + "\"");
-        const std::string name =
-            entry["name"] && entry["name"].IsScalar() ? entry["name"].as<std::string>() : type;
+        if (!factory) own.fail("type", "unknown provider type \"" + type + "\"");
+        const std::string name = own.str("name", type);
         if (!names.insert(name).second)
-          throw ConfigError(path + ".name: \"" + name + "\" is used twice in channels." + cname);
-        std::unique_ptr<Provider> p = (*factory)(ProviderEntry{entry, path, name, c}, ctx);
-        if (!p) throw ConfigError(path + ": the factory made nothing");
+          own.fail("name", "\"" + name + "\" is used twice in channels." + cname);
+        std::unique_ptr<Provider> p =
+            (*factory)(ProviderEntry{entry, path, section.file, name, c}, ctx);
+        if (!p) own.fail("", "the factory made nothing");
         if (entry["rate"]) {
-          EntryReader rr(entry["rate"], path + ".rate", ctx.env);
+          EntryReader rr(entry["rate"], path + ".rate", section.file, ctx.env);
           RateSettings rate;
           rate.per_second = rr.number("per_second", 0, 0.001, 1e6);
           rate.burst = rr.number("burst", std::max(1.0, rate.per_second), 1, 1e7);
           rate.queue = static_cast<std::size_t>(rr.integer("queue", 10'000, 1, 10'000'000));
           rr.finish();
-          if (rate.per_second <= 0) throw ConfigError(path + ".rate.per_second: required");
+          if (rate.per_second <= 0) rr.fail("per_second", "required");
           p = std::make_unique<RateLimited>(std::move(p), rate, ctx.io, ctx.now);
         }
         providers.push_back(std::move(p));
@@ -189,7 +193,7 @@ Channels build_channels(const YAML::Node& channels, const ProviderRegistry& regi
     out.by_channel[index(c)] =
         std::make_unique<PlatformRouter>(cname, std::move(providers), std::move(routes), ctx.io);
   }
-  if (!errors.empty()) throw ConfigErrors(std::move(errors));
+  errors.raise_if_any();
   return out;
 }
 

@@ -20,6 +20,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,7 @@
 #include "channels/provider.hpp"
 #include "config/clock.hpp"
 #include "config/vocabulary.hpp"
+#include "config/yaml_reader.hpp"
 
 namespace dispatcher::channels {
 
@@ -44,11 +46,13 @@ struct Context {
 struct ProviderEntry {
   YAML::Node node;   // the entry; keys "type", "name" and "rate" are build_channels' own
   std::string path;  // names it in errors: "channels.sms[0]"
+  std::string file;  // the config file it is in, for the positions in errors
   std::string name;  // the provider's name (default: its type)
   Channel channel;   // the channel it serves
 };
 
-// A factory reads its entry and throws ConfigError (naming entry.path + key) for anything wrong.
+// A factory reads its entry with an EntryReader and throws config::LoadError (naming the
+// position and entry.path + key) for anything wrong.
 using ProviderFactory =
     std::function<std::unique_ptr<Provider>(const ProviderEntry& entry, Context& ctx)>;
 
@@ -77,7 +81,10 @@ struct Channels {
   Provider* get(Channel c) const noexcept { return by_channel[index(c)].get(); }
 };
 
-// Throws ConfigError naming the key path for anything wrong or unknown.
-Channels build_channels(const YAML::Node& channels, const ProviderRegistry& registry, Context& ctx);
+// `channels`: the section and the file it came from. Throws one config::LoadError listing, in
+// file order, the first mistake of every entry and every unknown key, each with its position
+// and key path.
+Channels build_channels(const config::Located& channels, const ProviderRegistry& registry,
+                        Context& ctx);
 
 }  // namespace dispatcher::channels

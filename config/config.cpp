@@ -1,11 +1,7 @@
 #include "config/config.hpp"
 
-#include <fmt/format.h>
-
 #include <cstdlib>
-#include <fstream>
 #include <set>
-#include <sstream>
 
 #ifndef DISPATCHER_SHARE_DIR
 #define DISPATCHER_SHARE_DIR "."
@@ -15,187 +11,96 @@ namespace dispatcher::config {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& e : v) s += (s.empty() ? "" : "; ") + e;
-  return s;
+void read_identity(Map& s, SenderIdentity& id) {
+  id.name = s.str("name", id.name, Map::Empty::refused);
+  id.contact = s.str("contact", id.contact, Map::Empty::refused);
 }
 
-// Walks one mapping, remembering which keys were read so the rest can be reported.
-class Section {
- public:
-  Section(const YAML::Node& node, std::string path, std::vector<std::string>& errors,
-          std::string file)
-      : node_(node), path_(std::move(path)), errors_(errors), file_(std::move(file)) {
-    if (node_ && !node_.IsNull() && !node_.IsMap())
-      error(node_, path_.empty() ? "<top>" : path_, "must be a mapping");
-  }
-
-  ~Section() {
-    if (!node_ || !node_.IsMap()) return;
-    for (const auto& kv : node_) {
-      auto key = kv.first.as<std::string>();
-      if (!seen_.count(key)) error(kv.first, full(key), "unknown key");
-    }
-  }
-
-  YAML::Node get(const std::string& key) {
-    seen_.insert(key);
-    if (!node_ || !node_.IsMap()) return YAML::Node(YAML::NodeType::Null);
-    // Searched rather than indexed: yaml-cpp's operator[] inserts (or yields an invalid node).
-    for (const auto& kv : node_)
-      if (kv.first.as<std::string>() == key) return kv.second;
-    return YAML::Node(YAML::NodeType::Null);
-  }
-
-  void str(const std::string& key, std::string& out, bool allow_empty = true) {
-    auto n = get(key);
-    if (!n || n.IsNull()) return;
-    if (!n.IsScalar()) return error(n, full(key), "must be a string");
-    auto v = n.as<std::string>();
-    if (!allow_empty && v.empty()) return error(n, full(key), "must not be empty");
-    out = v;
-  }
-
-  void path(const std::string& key, std::filesystem::path& out) {
-    std::string s = out.string();
-    str(key, s);
-    out = s;
-  }
-
-  void integer(const std::string& key, int& out, int lo, int hi) {
-    auto n = get(key);
-    if (!n || n.IsNull()) return;
-    try {
-      long long v = n.as<long long>();
-      if (v < lo || v > hi)
-        return error(n, full(key), fmt::format("must be between {} and {}", lo, hi));
-      out = static_cast<int>(v);
-    } catch (const YAML::Exception&) {
-      error(n, full(key), "must be an integer");
-    }
-  }
-
-  void boolean(const std::string& key, bool& out) {
-    auto n = get(key);
-    if (!n || n.IsNull()) return;
-    try {
-      out = n.as<bool>();
-    } catch (const YAML::Exception&) {
-      error(n, full(key), "must be true or false");
-    }
-  }
-
-  Section sub(const std::string& key) { return Section(get(key), full(key), errors_, file_); }
-
-  void error(const YAML::Node& at, const std::string& key, const std::string& what) {
-    auto m = at.Mark();
-    errors_.push_back(
-        m.is_null() ? fmt::format("{}: {}: {}", file_, key, what)
-                    : fmt::format("{}:{}:{}: {}: {}", file_, m.line + 1, m.column + 1, key, what));
-  }
-
-  std::string full(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-
- private:
-  YAML::Node node_;
-  std::string path_;
-  std::vector<std::string>& errors_;
-  std::string file_;
-  std::set<std::string> seen_;
-};
-
-void read_identity(Section& s, SenderIdentity& id) {
-  s.str("name", id.name, false);
-  s.str("contact", id.contact, false);
+std::filesystem::path read_path(Map& s, const std::string& key,
+                                const std::filesystem::path& fallback) {
+  return s.str(key, fallback.string());
 }
 
-Config from_node(const YAML::Node& root, const std::string& name) {
+Config from_document(const Located& doc) {
   Config c;
-  std::vector<std::string> errors;
+  Errors errors(doc.file);
+  const auto refused = Map::Empty::refused;
+  Map top(doc.node, "", errors, "the config file must be a map of settings");
+  c.data_dir = read_path(top, "data_dir", c.data_dir);
   {
-    Section top(root, "", errors, name);
-    top.path("data_dir", c.data_dir);
-    {
-      auto redis = top.sub("redis");
-      redis.str("url", c.redis_url);
-      redis.str("key_prefix", c.key_prefix, false);
-    }
-    {
-      auto s = top.sub("consumer");
-      s.str("group", c.consumer.group, false);
-      s.integer("batch_size", c.consumer.batch_size, 1, 10000);
-      s.integer("block_ms", c.consumer.block_ms, 10, 60000);
-      s.integer("visibility_timeout_ms", c.consumer.visibility_timeout_ms, 100, 86400000);
-      s.integer("max_attempts", c.consumer.max_attempts, 1, 100);
-      s.integer("retry_base_ms", c.consumer.retry_base_ms, 1, 3600000);
-      s.integer("retry_max_ms", c.consumer.retry_max_ms, 1, 86400000);
-      s.integer("retry_after_max_ms", c.consumer.retry_after_max_ms, 0, 86400000);
-      s.integer("scheduler_interval_ms", c.consumer.scheduler_interval_ms, 10, 60000);
-      s.integer("idempotency_ttl_days", c.consumer.idempotency_ttl_days, 1, 3650);
-    }
-    {
-      auto s = top.sub("templates");
-      s.path("dir", c.templates.dir);
-      s.boolean("strict", c.templates.strict);
-      s.integer("max_sms_segments", c.templates.max_sms_segments, 1, 10);
-      auto per = s.get("max_sms_segments_per_template");
-      if (per && per.IsMap()) {
-        for (const auto& kv : per) {
-          int v = 0;
-          try {
-            v = kv.second.as<int>();
-          } catch (const YAML::Exception&) {
-            v = 0;
-          }
-          if (v < 1 || v > 10)
-            s.error(kv.second,
-                    "templates.max_sms_segments_per_template." + kv.first.as<std::string>(),
-                    "must be between 1 and 10");
-          else
-            c.templates.max_sms_segments_per_template[kv.first.as<std::string>()] =
-                static_cast<std::size_t>(v);
-        }
-      } else if (per && !per.IsNull()) {
-        s.error(per, "templates.max_sms_segments_per_template",
-                "must be a mapping of template name to count");
-      }
-    }
-    top.path("policy_file", c.policy_file);
-    {
-      auto s = top.sub("operator");
-      read_identity(s, c.operator_identity);
-    }
-    auto clinics = top.get("clinics");
-    if (clinics && clinics.IsMap()) {
-      for (const auto& kv : clinics) {
-        auto id = kv.first.as<std::string>();
-        Section s(kv.second, "clinics." + id, errors, name);
-        SenderIdentity ident;
-        read_identity(s, ident);
-        c.clinics[id] = ident;
-      }
-    } else if (clinics && !clinics.IsNull()) {
-      top.error(clinics, "clinics", "must be a mapping of clinic id to {name, contact}");
-    }
-    top.str("email_from", c.email_from, false);
-    {
-      auto s = top.sub("unsubscribe");
-      s.str("base_url", c.unsubscribe.base_url, false);
-      s.str("mailto", c.unsubscribe.mailto, false);
-      s.integer("token_ttl_days", c.unsubscribe.token_ttl_days, 1, 3650);
-    }
-    top.path("secret_file", c.secret_file);
-    top.str("log_level", c.log_level, false);
-    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
-    if (!levels.count(c.log_level))
-      top.error(top.get("log_level"), "log_level",
-                "must be one of trace, debug, info, warn, error, off");
-    c.channels = top.get("channels");
-    if (c.channels && !c.channels.IsNull() && !c.channels.IsMap())
-      top.error(c.channels, "channels", "must be a mapping of channel to a list of providers");
+    auto redis = top.map("redis");
+    c.redis_url = redis.str("url", c.redis_url);
+    c.key_prefix = redis.str("key_prefix", c.key_prefix, refused);
+    redis.finish();
   }
-  if (!errors.empty()) throw ConfigError(errors);
+  {
+    auto s = top.map("consumer");
+    auto& k = c.consumer;
+    k.group = s.str("group", k.group, refused);
+    k.batch_size = s.integer("batch_size", k.batch_size, 1, 10000);
+    k.block_ms = s.integer("block_ms", k.block_ms, 10, 60000);
+    k.visibility_timeout_ms =
+        s.integer("visibility_timeout_ms", k.visibility_timeout_ms, 100, 86400000);
+    k.max_attempts = s.integer("max_attempts", k.max_attempts, 1, 100);
+    k.retry_base_ms = s.integer("retry_base_ms", k.retry_base_ms, 1, 3600000);
+    k.retry_max_ms = s.integer("retry_max_ms", k.retry_max_ms, 1, 86400000);
+    k.retry_after_max_ms = s.integer("retry_after_max_ms", k.retry_after_max_ms, 0, 86400000);
+    k.scheduler_interval_ms =
+        s.integer("scheduler_interval_ms", k.scheduler_interval_ms, 10, 60000);
+    k.idempotency_ttl_days = s.integer("idempotency_ttl_days", k.idempotency_ttl_days, 1, 3650);
+    s.finish();
+  }
+  {
+    auto s = top.map("templates");
+    c.templates.dir = read_path(s, "dir", c.templates.dir);
+    c.templates.strict = s.boolean("strict", c.templates.strict);
+    c.templates.max_sms_segments =
+        s.integer("max_sms_segments", c.templates.max_sms_segments, 1, 10);
+    auto per =
+        s.map("max_sms_segments_per_template", "must be a mapping of template name to count");
+    for (const auto& name : per.keys())
+      c.templates.max_sms_segments_per_template[name] =
+          static_cast<std::size_t>(per.integer(name, 1, 10));
+    per.finish();
+    s.finish();
+  }
+  c.policy_file = read_path(top, "policy_file", c.policy_file);
+  {
+    auto s = top.map("operator");
+    read_identity(s, c.operator_identity);
+    s.finish();
+  }
+  {
+    auto clinics = top.map("clinics", "must be a mapping of clinic id to {name, contact}");
+    for (const auto& id : clinics.keys()) {
+      auto s = clinics.map(id);
+      SenderIdentity ident;
+      read_identity(s, ident);
+      s.finish();
+      c.clinics[id] = ident;
+    }
+    clinics.finish();
+  }
+  c.email_from = top.str("email_from", c.email_from, refused);
+  {
+    auto s = top.map("unsubscribe");
+    c.unsubscribe.base_url = s.str("base_url", c.unsubscribe.base_url, refused);
+    c.unsubscribe.mailto = s.str("mailto", c.unsubscribe.mailto, refused);
+    c.unsubscribe.token_ttl_days =
+        s.integer("token_ttl_days", c.unsubscribe.token_ttl_days, 1, 3650);
+    s.finish();
+  }
+  c.secret_file = read_path(top, "secret_file", c.secret_file);
+  c.log_level = top.str("log_level", c.log_level, refused);
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (!levels.count(c.log_level))
+    top.fail("log_level", "must be one of trace, debug, info, warn, error, off");
+  // Read when the providers are built (channels/registry.hpp), which reports its own mistakes.
+  c.channels = {doc.file, top.value("channels")};
+  if (c.channels.node.IsDefined() && !c.channels.node.IsNull() && !c.channels.node.IsMap())
+    top.fail("channels", "must be a mapping of channel to a list of providers");
+  top.finish();
+  errors.raise_if_any();
   return c;
 }
 
@@ -206,18 +111,8 @@ void apply_environment(Config& c) {
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<std::string> errors)
-    : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
-
 Config load_string(const std::string& yaml, const std::string& name) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(
-        {fmt::format("{}:{}:{}: {}", name, e.mark.line + 1, e.mark.column + 1, e.msg)});
-  }
-  Config c = from_node(root, name);
+  Config c = from_document(load_text(yaml, name));
   apply_environment(c);
   return c;
 }
@@ -232,11 +127,8 @@ Config load(const std::filesystem::path& file) {
     apply_environment(c);
     return c;
   }
-  std::ifstream in(path);
-  if (!in) throw ConfigError({path.string() + ": cannot be read"});
-  std::stringstream ss;
-  ss << in.rdbuf();
-  Config c = load_string(ss.str(), path.string());
+  Config c = from_document(load_file(path));
+  apply_environment(c);
   c.source = path;
   return c;
 }

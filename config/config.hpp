@@ -1,29 +1,20 @@
 // dispatcher.yaml: every setting with its documented default, validated strictly.
 //
-// Unknown keys and bad values are errors that name the key ("consumer.batch_size: must be
-// between 1 and 10000"). Loading is start-up work, so errors are exceptions (ConfigError).
+// Unknown keys and bad values are errors that name the place and the key
+// ("dispatcher.yaml:3:15: consumer.batch_size: must be between 1 and 10000"), all of them at
+// once. Loading is start-up work, so errors are exceptions (LoadError, config/yaml_reader.hpp).
 #pragma once
-
-#include <yaml-cpp/yaml.h>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <map>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "config/yaml_reader.hpp"
+
 namespace dispatcher::config {
-
-class ConfigError : public std::runtime_error {
- public:
-  explicit ConfigError(std::vector<std::string> errors);
-  const std::vector<std::string>& errors() const noexcept { return errors_; }
-
- private:
-  std::vector<std::string> errors_;
-};
 
 struct SenderIdentity {
   std::string name;     // shown as the sender (the law's mandatory display item)
@@ -72,11 +63,13 @@ struct Config {
   std::filesystem::path secret_file;  // empty: <data_dir>/secret, created on first use
   std::string log_level = "info";
 
-  YAML::Node channels;  // providers per channel; null: the outbox for every channel
+  // Providers per channel, with the file for their errors; null: the outbox for every channel.
+  Located channels;
 };
 
 // Reads `file` (must exist) or, when `file` is empty, config/dispatcher.yaml if present,
 // else the built-in defaults; then applies DISPATCHER_REDIS_URL and DISPATCHER_DATA_DIR.
+// Throws LoadError with every mistake.
 Config load(const std::filesystem::path& file);
 Config load_string(const std::string& yaml, const std::string& name = "<config>");
 

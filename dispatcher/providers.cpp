@@ -41,19 +41,19 @@ std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, 
 
 ProviderSet build_providers(boost::asio::io_context& io, const Runtime& rt) {
   ProviderSet set;
-  const YAML::Node& node = rt.config.channels;
+  const YAML::Node& node = rt.config.channels.node;
   if (node && node.IsMap()) {
     auto multi = std::make_shared<channels::curl::Multi>(io);
     set.engine = multi;
     channels::ProviderRegistry registry;
     channels::register_builtin_providers(registry);
     registry.add("outbox", [&rt](const channels::ProviderEntry& e, channels::Context& ctx) {
-      channels::EntryReader r(e.node, e.path, ctx.env, channels::common_entry_keys());
+      channels::EntryReader r(e.node, e.path, e.file, ctx.env, channels::common_entry_keys());
       r.finish();
       return outbox(rt, e.name, e.channel);
     });
     channels::Context ctx{io, *multi};
-    auto built = channels::build_channels(node, registry, ctx);
+    auto built = channels::build_channels(rt.config.channels, registry, ctx);
     for (Channel c : all_channels) set.by_channel[index(c)] = std::move(built.by_channel[index(c)]);
   }
   for (Channel c : all_channels) {

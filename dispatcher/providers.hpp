@@ -11,7 +11,7 @@
 
 namespace dispatcher {
 
-// Throws channels::ConfigErrors naming the key of every mistaken provider entry.
+// Throws config::LoadError naming the position and key of every bad provider entry.
 ProviderSet build_providers(boost::asio::io_context& io, const Runtime& rt);
 
 }  // namespace dispatcher

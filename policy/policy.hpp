@@ -12,13 +12,13 @@
 #include <memory>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/clock.hpp"
 #include "config/vocabulary.hpp"
+#include "config/yaml_reader.hpp"
 #include "model/message.hpp"
 
 namespace dispatcher::policy {
@@ -54,19 +54,11 @@ struct Input {
   TimePoint now;
 };
 
-// Raised by Policy::load with every mistake found, each "file:line:col: what".
-class PolicyError : public std::runtime_error {
- public:
-  explicit PolicyError(std::vector<std::string> errors);
-  const std::vector<std::string>& errors() const noexcept { return errors_; }
-
- private:
-  std::vector<std::string> errors_;
-};
-
 class Policy {
  public:
-  static Policy load(const std::filesystem::path& file);  // throws PolicyError
+  // Both throw config::LoadError (subject "policy") with every mistake found, each
+  // "file:line:col: what", in file order.
+  static Policy load(const std::filesystem::path& file);
   static Policy load_string(std::string_view yaml, std::string_view name = "<policy>");
 
   Decision evaluate(const Input& in) const;

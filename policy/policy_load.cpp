@@ -1,16 +1,17 @@
 // Policy::load: reads config/policy.yaml into Policy::Tables, collecting every mistake with its
 // position ("file:line:col: what") before giving up, so an operator fixes the file in one pass.
+// Loading (the guardrails, syntax errors) and the errors are config's (config/yaml_reader.hpp);
+// the rules' own checks, and their wording, are here.
 #include <date/tz.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <fstream>
 #include <initializer_list>
-#include <sstream>
 #include <utility>
 
+#include "config/yaml_reader.hpp"
 #include "policy/policy.hpp"
 #include "policy/policy_tables.hpp"
 
@@ -22,43 +23,20 @@ using Tables = Policy::Tables;
 using PurposeMask = Tables::PurposeMask;
 using KindMask = Tables::KindMask;
 using ChannelSet = Tables::ChannelSet;
-
-std::string join(const std::vector<std::string>& lines) {
-  std::string out = "invalid policy:";
-  for (const std::string& l : lines) out.append("\n  ").append(l);
-  return out;
-}
+using config::mark_of;
 
 // Reads one policy document, remembering every mistake. Each parse_* reads one section; the
 // position of a missing thing is that of the map that should have held it.
 class Loader {
  public:
-  explicit Loader(std::string_view name) : name_(name) {}
+  explicit Loader(std::string file) : errors_(std::move(file), "policy") {}
 
-  std::unique_ptr<Tables> run(std::string_view yaml);
-  // In file order, so that an operator reads them top to bottom.
-  std::vector<std::string> take_errors() {
-    std::stable_sort(errors_.begin(), errors_.end(),
-                     [](const Error& a, const Error& b) { return a.at < b.at; });
-    std::vector<std::string> out;
-    out.reserve(errors_.size());
-    for (Error& e : errors_) out.push_back(std::move(e.text));
-    return out;
-  }
+  // Throws config::LoadError with every mistake (in file order) when there is any.
+  std::unique_ptr<Tables> run(const YAML::Node& root);
 
  private:
   void error(const YAML::Mark& at, std::string_view what) {
-    std::string e = name_;
-    if (!at.is_null()) {
-      e += ':' + std::to_string(at.line + 1) + ':' + std::to_string(at.column + 1);
-    }
-    e.append(": ").append(what);
-    errors_.push_back({{at.line, at.column}, std::move(e)});
-  }
-  static YAML::Mark mark_of(const YAML::Node& n, const YAML::Mark& fallback) {
-    if (!n.IsDefined()) return fallback;
-    YAML::Mark m = n.Mark();
-    return m.is_null() ? fallback : m;
+    errors_.add(at, "", std::string(what));
   }
 
   // A map with exactly these keys allowed; `required` ones must be present.
@@ -182,27 +160,15 @@ class Loader {
   std::optional<std::chrono::minutes> time_of_day(const YAML::Node& n, const YAML::Mark& parent,
                                                   std::string_view where);
 
-  struct Error {
-    std::pair<int, int> at;  // line, column; (-1, -1) for the file as a whole
-    std::string text;
-  };
-  std::string name_;
-  std::vector<Error> errors_;
+  config::Errors errors_;
   std::unique_ptr<Tables> t_ = std::make_unique<Tables>();
 };
 
-std::unique_ptr<Tables> Loader::run(std::string_view yaml) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::ParserException& e) {
-    error(e.mark, "YAML syntax: " + e.msg);
-    return nullptr;
-  }
+std::unique_ptr<Tables> Loader::run(const YAML::Node& root) {
   const YAML::Mark top{};  // line 0, column 0: the start of the file
   if (!root.IsMap()) {
     error(mark_of(root, top), "the policy file must be a map of sections");
-    return nullptr;
+    errors_.raise_if_any();
   }
   check_keys(root, "policy",
              {"purposes", "sender_kinds", "categories", "recipient_categories", "nonmembers",
@@ -219,7 +185,7 @@ std::unique_ptr<Tables> Loader::run(std::string_view yaml) {
   parse_clinic_members(root);
   parse_marketing(root);
   parse_quiet_hours(root);
-  if (!errors_.empty()) return nullptr;
+  errors_.raise_if_any();
   return std::move(t_);
 }
 
@@ -502,22 +468,14 @@ void Loader::parse_quiet_hours(const YAML::Node& root) {
 
 }  // namespace
 
-PolicyError::PolicyError(std::vector<std::string> errors)
-    : std::runtime_error(join(errors)), errors_(std::move(errors)) {}
-
 Policy Policy::load_string(std::string_view yaml, std::string_view name) {
-  Loader loader(name);
-  std::unique_ptr<Tables> t = loader.run(yaml);
-  if (!t) throw PolicyError(loader.take_errors());
-  return Policy(std::move(t));
+  const config::Located doc = config::load_text(yaml, std::string(name), "policy");
+  return Policy(Loader(doc.file).run(doc.node));
 }
 
 Policy Policy::load(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw PolicyError({file.string() + ": cannot read the policy file"});
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_string(text.str(), file.string());
+  const config::Located doc = config::load_file(file, "policy");
+  return Policy(Loader(doc.file).run(doc.node));
 }
 
 }  // namespace dispatcher::policy

@@ -7,7 +7,7 @@
 namespace dispatcher::channels {
 
 std::unique_ptr<Provider> make_smtp(const ProviderEntry& entry, Context& ctx) {
-  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  EntryReader r(entry.node, entry.path, entry.file, ctx.env, common_entry_keys());
   const std::string& name = entry.name;
   email::SmtpSettings s;
   s.url = r.str("url");

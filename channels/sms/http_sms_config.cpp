@@ -5,15 +5,15 @@
 namespace dispatcher::channels {
 
 std::unique_ptr<Provider> make_http_sms(const ProviderEntry& entry, Context& ctx) {
-  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  EntryReader r(entry.node, entry.path, entry.file, ctx.env, common_entry_keys());
   const std::string& name = entry.name;
   sms::HttpSmsSettings s;
   s.url = r.url("url");
   s.auth_header = r.str("auth_header", "Authorization");
   s.auth_value = r.secret("auth_value", false);
   s.from = r.str("from", "");
-  if (YAML::Node fields = r.map("fields"); fields) {
-    EntryReader f(fields, r.at("fields"), ctx.env);
+  {
+    EntryReader f = r.map("fields");
     s.to_field = f.str("to", s.to_field);
     s.text_field = f.str("text", s.text_field);
     s.from_field = f.str("from", s.from_field);

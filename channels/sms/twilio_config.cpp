@@ -6,7 +6,7 @@
 namespace dispatcher::channels {
 
 std::unique_ptr<Provider> make_twilio(const ProviderEntry& entry, Context& ctx) {
-  EntryReader r(entry.node, entry.path, ctx.env, common_entry_keys());
+  EntryReader r(entry.node, entry.path, entry.file, ctx.env, common_entry_keys());
   const std::string& name = entry.name;
   sms::TwilioSettings s;
   s.base_url = r.url("base_url", "https://api.twilio.com");

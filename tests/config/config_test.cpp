@@ -7,8 +7,8 @@
 
 #include "config/clock.hpp"
 
-using dispatcher::config::ConfigError;
 using dispatcher::config::load_string;
+using dispatcher::config::LoadError;
 
 TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   ::unsetenv("DISPATCHER_REDIS_URL");
@@ -26,7 +26,7 @@ TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingTheKey) {
         "consumer:\n  batch_size: zero\n  bogus: 1\nredis:\n  url: 5\nlog_level: loud\nwhat: 1\n",
         "d.yaml");
     FAIL() << "accepted a bad config";
-  } catch (const ConfigError& e) {
+  } catch (const LoadError& e) {
     std::string all;
     for (const auto& l : e.errors()) all += l + "\n";
     EXPECT_NE(all.find("d.yaml:2:15: consumer.batch_size: must be an integer"), std::string::npos)
@@ -35,8 +35,8 @@ TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingTheKey) {
     EXPECT_NE(all.find("log_level: must be one of"), std::string::npos) << all;
     EXPECT_NE(all.find("what: unknown key"), std::string::npos) << all;
   }
-  EXPECT_THROW(load_string("consumer: [1, 2]\n"), ConfigError);
-  EXPECT_THROW(load_string("key: [unclosed\n"), ConfigError);
+  EXPECT_THROW(load_string("consumer: [1, 2]\n"), LoadError);
+  EXPECT_THROW(load_string("key: [unclosed\n"), LoadError);
 }
 
 TEST(Config, EnvironmentOverridesRedisAndDataDir) {

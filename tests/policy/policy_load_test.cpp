@@ -2,6 +2,7 @@
 // file:line:col, all of them at once; the tables are data (changing the file changes decisions).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "policy/policy_tables.hpp"
 #include "policy_test_support.hpp"
@@ -11,6 +12,7 @@ namespace {
 
 using ::testing::AllOf;
 using ::testing::Contains;
+using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
 using ::testing::StartsWith;
@@ -25,8 +27,9 @@ int line_of(std::string_view text, std::string_view needle) {
 std::vector<std::string> errors_of(const std::string& text, std::string_view name = "bad.yaml") {
   try {
     Policy::load_string(text, name);
-  } catch (const PolicyError& e) {
+  } catch (const config::LoadError& e) {
     EXPECT_THAT(std::string(e.what()), HasSubstr(e.errors().front()));
+    EXPECT_EQ(e.subject(), "policy") << "main prints \"dispatcher: policy: \" before each line";
     return e.errors();
   }
   ADD_FAILURE() << "the policy loaded";
@@ -51,9 +54,30 @@ TEST(PolicyLoad, MissingFileNamesIt) {
   try {
     Policy::load("/nonexistent/policy.yaml");
     FAIL();
-  } catch (const PolicyError& e) {
+  } catch (const config::LoadError& e) {
     EXPECT_THAT(e.errors(), Contains(StartsWith("/nonexistent/policy.yaml:")));
   }
+}
+
+// A policy_file that never ends (or a FIFO, a directory) is refused before it is read; today's
+// `check` hung on it. A read that blocks ends the binary with SIGALRM instead of hanging.
+TEST(PolicyLoad, DevZeroIsRefusedAtOnce) {
+  ::alarm(10);
+  try {
+    Policy::load("/dev/zero");
+    ADD_FAILURE() << "loaded /dev/zero";
+  } catch (const config::LoadError& e) {
+    EXPECT_EQ(e.subject(), "policy");
+    EXPECT_THAT(e.errors(), ElementsAre("/dev/zero: not a regular file"));
+  }
+  ::alarm(0);
+}
+
+TEST(PolicyLoad, AListAsAKeyIsAnErrorNotACrash) {
+  EXPECT_THAT(errors_of(shipped_policy_text() + "[a]: b\n"),
+              ElementsAre(AllOf(StartsWith("bad.yaml:"), HasSubstr("a key must be a plain name"))));
+  EXPECT_THAT(errors_of("purposes: [a]\npurposes: [b]\n"),
+              ElementsAre("bad.yaml:2:1: purposes: given twice in one map (first on line 1)"));
 }
 
 TEST(PolicyLoad, LoadNamesTheFileInErrors) {
@@ -63,7 +87,7 @@ TEST(PolicyLoad, LoadNamesTheFileInErrors) {
   try {
     Policy::load(path);
     FAIL();
-  } catch (const PolicyError& e) {
+  } catch (const config::LoadError& e) {
     EXPECT_THAT(e.errors(),
                 Contains(StartsWith(path + ":" + std::to_string(line_of(bad, "max: 0")) + ":")));
   }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "channels/config_reader.hpp"
+#include "config/yaml_reader.hpp"
 #include "dispatcher/runtime_env.hpp"
 
 namespace dispatcher {
@@ -119,7 +120,7 @@ TEST(BuildProviders, AConfiguredChannelGetsItsProviderAndTheOthersTheOutbox) {
   EXPECT_EQ(nlohmann::json::parse(read(env.outbox() / "sms.jsonl"))["id"], "rsv-2");
 }
 
-TEST(BuildProviders, EveryMistakenEntryIsNamedInOneConfigErrors) {
+TEST(BuildProviders, EveryMistakenEntryIsNamedInOneLoadError) {
   RuntimeEnv env("",
                  "channels:\n  sms:\n    - {type: outbox, colour: blue}\n"
                  "  push:\n    - {type: carrier_pigeon}\n");
@@ -127,11 +128,13 @@ TEST(BuildProviders, EveryMistakenEntryIsNamedInOneConfigErrors) {
   try {
     build_providers(io, env.runtime());
     ADD_FAILURE() << "mistaken entries were accepted";
-  } catch (const channels::ConfigErrors& e) {
+  } catch (const config::LoadError& e) {
     EXPECT_EQ(e.errors().size(), 2u) << e.what();
     EXPECT_NE(std::string(e.what()).find("channels.sms[0].colour: unknown key"), std::string::npos)
         << e.what();
     EXPECT_NE(std::string(e.what()).find("channels.push[0].type"), std::string::npos) << e.what();
+    // With the file and the line of the mistake (the shared YAML reader's form).
+    EXPECT_NE(std::string(e.what()).find("dispatcher.yaml:"), std::string::npos) << e.what();
   }
 }
 

@@ -47,6 +47,11 @@ std::string url_scheme(std::string_view url) {
   return s;
 }
 
+std::string without_trailing_slashes(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
 std::string url_host(std::string_view url) {
   auto p = url.find("://");
   if (p == std::string_view::npos) return {};

@@ -21,6 +21,8 @@ std::string form_encode(const std::vector<std::pair<std::string, std::string>>& 
 
 // The host of "scheme://[user@]host[:port]/…" (brackets removed from IPv6), lower-cased.
 std::string url_host(std::string_view url);
+// A base URL as configured, without the slashes a path will be appended after.
+std::string without_trailing_slashes(std::string url);
 std::string url_scheme(std::string_view url);
 // 127.0.0.0/8, ::1, localhost.
 bool is_loopback_host(std::string_view host);

@@ -34,8 +34,7 @@ ApnsProvider::ApnsProvider(std::string name, ApnsSettings settings, curl::Multi&
       settings_(std::move(settings)),
       multi_(multi),
       now_(now ? std::move(now) : NowFn(system_now)) {
-  while (!settings_.base_url.empty() && settings_.base_url.back() == '/')
-    settings_.base_url.pop_back();
+  settings_.base_url = without_trailing_slashes(std::move(settings_.base_url));
 }
 
 const std::string& ApnsProvider::provider_token(std::error_code& ec) {

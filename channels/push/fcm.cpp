@@ -60,8 +60,7 @@ FcmProvider::FcmProvider(std::string name, FcmSettings settings, curl::Multi& mu
       settings_(std::move(settings)),
       multi_(multi),
       now_(now ? std::move(now) : NowFn(system_now)) {
-  while (!settings_.base_url.empty() && settings_.base_url.back() == '/')
-    settings_.base_url.pop_back();
+  settings_.base_url = without_trailing_slashes(std::move(settings_.base_url));
   url_ = settings_.base_url + "/v1/projects/" + percent_encode(settings_.project_id) +
          "/messages:send";
 }

@@ -52,8 +52,7 @@ bool twilio_error_means_dead_number(long code) noexcept {
 
 TwilioProvider::TwilioProvider(std::string name, TwilioSettings settings, curl::Multi& multi)
     : Provider(std::move(name)), settings_(std::move(settings)), multi_(multi) {
-  while (!settings_.base_url.empty() && settings_.base_url.back() == '/')
-    settings_.base_url.pop_back();
+  settings_.base_url = without_trailing_slashes(std::move(settings_.base_url));
   url_ = settings_.base_url + "/2010-04-01/Accounts/" + percent_encode(settings_.account_sid) +
          "/Messages.json";
 }

@@ -62,7 +62,7 @@ channels::Envelope envelope(Channel c, const std::string& id) {
 
 TEST(BuildProviders, EveryChannelGetsTheOutboxWhenNoneIsConfigured) {
   RuntimeEnv env;
-  ASSERT_FALSE(env.runtime().config.channels && env.runtime().config.channels.IsMap());
+  ASSERT_FALSE(env.runtime().config.channels.node && env.runtime().config.channels.node.IsMap());
   boost::asio::io_context io;
   ProviderSet set = build_providers(io, env.runtime());
   EXPECT_FALSE(set.engine);  // no curl engine without a configured provider

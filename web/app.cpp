@@ -49,11 +49,27 @@ std::vector<std::string> segments(std::string_view path) {
 
 std::string nonce() { return random_hex(8); }
 
+// "reservation or support": what the policy lets `sender` message a member for.
+std::string member_purposes(const policy::Policy& p, std::string_view sender) {
+  std::vector<std::string_view> allowed;
+  for (std::string_view purpose : p.purposes())
+    if (p.may_message_member(sender, purpose)) allowed.push_back(purpose);
+  std::string out;
+  for (std::size_t i = 0; i < allowed.size(); ++i)
+    out.append(i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ").append(allowed[i]);
+  return out.empty() ? "no purpose" : out;
+}
+
 }  // namespace
 
 App::App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
          NowFn now)
-    : io_(io), rt_(rt), keys_(keys), options_(o), now_(std::move(now)) {}
+    : io_(io),
+      rt_(rt),
+      keys_(keys),
+      options_(o),
+      now_(std::move(now)),
+      page_purposes_(page_purposes(*rt.policy)) {}
 
 App::~App() = default;
 
@@ -208,9 +224,9 @@ void App::intake(CallPtr c) {
         why = "this key sends only as " + key->sender;
       else if (auto* in = std::get_if<InlineRecipient>(&m.to); in && in->clinic != clinic)
         why = "a clinic may address only its own contacts";
-      else if (std::holds_alternative<std::string>(m.to) && m.purpose != "reservation" &&
-               m.purpose != "support")
-        why = "a clinic may message members only for reservation or support";
+      else if (std::holds_alternative<std::string>(m.to) &&
+               !rt_.policy->may_message_member(m.sender, m.purpose))
+        why = "a clinic may message members only for " + member_purposes(*rt_.policy, m.sender);
       if (!why.empty())
         forbidden.push_back({{"index", i}, {"reason", "forbidden"}, {"detail", why}});
     }
@@ -299,29 +315,29 @@ void App::unsubscribe_get(CallPtr c, std::string token) {
         "text/html; charset=utf-8");
   };
   if (!claims) return gone();
-  redis_exec(
-      {cmd("GET", rt_.keys.unsubscribe_ref(claims->ref))},
-      [this, c, token, gone](const std::string& err, std::vector<Reply> r) {
-        if (!err.empty())
-          return c->error(http::status::service_unavailable, "unavailable, please retry");
-        if (r[0].is_nil()) return gone();
-        const std::string subject = r[0].str;
-        redis_exec({cmd("HGETALL", rt_.keys.state(subject))}, [c, token](const std::string& err,
+  redis_exec({cmd("GET", rt_.keys.unsubscribe_ref(claims->ref))},
+             [this, c, token, gone](const std::string& err, std::vector<Reply> r) {
+               if (!err.empty())
+                 return c->error(http::status::service_unavailable, "unavailable, please retry");
+               if (r[0].is_nil()) return gone();
+               const std::string subject = r[0].str;
+               redis_exec({cmd("HGETALL", rt_.keys.state(subject))}, [this, c, token](
+                                                                         const std::string& err,
                                                                          std::vector<Reply> r) {
-          if (!err.empty())
-            return c->error(http::status::service_unavailable, "unavailable, please retry");
-          PreferencesView v;
-          v.lang = c->lang();
-          v.token = token;
-          v.saved = c->query.count("saved") > 0;
-          v.purposes = page_purposes();
-          for (std::size_t i = 0; i + 1 < r[0].elements.size(); i += 2) {
-            const std::string& f = r[0].elements[i].str;
-            if (f.rfind("optout:", 0) == 0) v.opted_out.insert(f.substr(7));
-          }
-          c->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
-        });
-      });
+                 if (!err.empty())
+                   return c->error(http::status::service_unavailable, "unavailable, please retry");
+                 PreferencesView v;
+                 v.lang = c->lang();
+                 v.token = token;
+                 v.saved = c->query.count("saved") > 0;
+                 v.purposes = page_purposes_;
+                 for (std::size_t i = 0; i + 1 < r[0].elements.size(); i += 2) {
+                   const std::string& f = r[0].elements[i].str;
+                   if (f.rfind("optout:", 0) == 0) v.opted_out.insert(f.substr(7));
+                 }
+                 c->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
+               });
+             });
 }
 
 void App::unsubscribe_post(CallPtr c, std::string token) {
@@ -363,7 +379,7 @@ void App::preferences_post(CallPtr c, std::string token) {
     if (k == "form" && v == "prefs-v1")
       has_marker = true;
     else if (k == "purpose" &&
-             std::find(page_purposes().begin(), page_purposes().end(), v) != page_purposes().end())
+             std::find(page_purposes_.begin(), page_purposes_.end(), v) != page_purposes_.end())
       want_purposes.insert(v);
     else if (k == "channel" && parse_channel(v))
       want_channels.insert(v);
@@ -395,7 +411,7 @@ void App::preferences_post(CallPtr c, std::string token) {
         auto more = optout_commands(rt_.keys, subject, scope, out, "unsubscribe-page", now);
         cmds.insert(cmds.end(), more.begin(), more.end());
       };
-      for (const auto& p : page_purposes()) {
+      for (const auto& p : page_purposes_) {
         const bool out = !want_purposes.count(p);
         if (!out && out_now.count("purpose:" + p)) purpose_back_in = true;
         set("purpose:" + p, out);

@@ -62,6 +62,7 @@ class App {
   const ApiKeys& keys_;
   ServeOptions options_;
   NowFn now_;
+  std::vector<std::string> page_purposes_;  // the policy's marketing purposes, for the page
   Metrics metrics_;
   std::unique_ptr<redis::AsyncClient> redis_;
 };

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "dispatcher/provider_latency.hpp"
+#include "policy/policy.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
 #include "web/preferences_page.hpp"
@@ -164,7 +165,7 @@ TEST(ProviderLatency, BucketsAndStatsFieldsRoundTrip) {
 TEST(PreferencesPage, IsAccessibleBilingualAndShowsState) {
   PreferencesView v;
   v.token = "tok.en";
-  v.purposes = page_purposes();
+  v.purposes = page_purposes(policy::Policy::load(DISPATCHER_SOURCE_DIR "/config/policy.yaml"));
   v.opted_out = {"purpose:advertising", "channel:sms"};
   const std::string ja = render_preferences_page(v);
   EXPECT_NE(ja.find("<html lang=\"ja\">"), std::string::npos);

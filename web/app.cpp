@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/steady_timer.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -63,52 +62,28 @@ std::string member_purposes(const policy::Policy& p, std::string_view sender) {
 }  // namespace
 
 App::App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
-         NowFn now)
-    : io_(io),
-      rt_(rt),
+         redis::Endpoint redis, NowFn now)
+    : rt_(rt),
       keys_(keys),
       options_(o),
       now_(std::move(now)),
-      page_purposes_(page_purposes(*rt.policy)) {}
+      page_purposes_(page_purposes(*rt.policy)),
+      redis_(io, std::move(redis), o.redis_timeout) {}
 
 App::~App() = default;
 
-void App::close() { redis_.reset(); }
+void App::close() { redis_.close(); }
 
 void App::redis_exec(std::vector<Command> cmds, RedisDone done) {
-  if (!redis_ || !redis_->connected()) {
-    if (!redis_ || redis_->outstanding() == 0) {
-      std::error_code error;
-      redis_.reset();
-      redis_ = redis::AsyncClient::connect(io_, rt_.redis_endpoint(), error);
-      if (!redis_) {
-        boost::asio::post(io_, [done, error] { done(error.message(), {}); });
-        return;
-      }
+  redis_.exec(std::move(cmds), [done](std::error_code ec, std::vector<Reply> replies) {
+    // No exception may cross the event loop: a handler that throws loses its answer (the
+    // connection closes) but not the server.
+    try {
+      done(ec ? ec.message() : std::string{}, std::move(replies));
+    } catch (const std::exception& e) {
+      spdlog::error("http: handler failed: {}", e.what());
     }
-  }
-  auto finished = std::make_shared<bool>(false);
-  auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.redis_timeout);
-  timer->async_wait([finished, done](const boost::system::error_code& ec) {
-    if (ec || *finished) return;
-    *finished = true;
-    done("timeout", {});
   });
-  auto copy = cmds;
-  redis_->exec(std::move(cmds),
-               [finished, timer, done, copy](std::error_code error, std::vector<Reply> replies) {
-                 if (*finished) return;
-                 *finished = true;
-                 timer->cancel();
-                 std::string err = error ? error.message() : redis::first_error(copy, replies);
-                 // No exception may cross the event loop: a handler that throws loses its answer
-                 // (the connection closes) but not the server.
-                 try {
-                   done(err, std::move(replies));
-                 } catch (const std::exception& e) {
-                   spdlog::error("http: handler failed: {}", e.what());
-                 }
-               });
 }
 
 void App::handle(Request req, const boost::asio::ip::address& remote, Respond respond) {

@@ -11,9 +11,10 @@
 #include <vector>
 
 #include "dispatcher/runtime.hpp"
-#include "store/redis/async_client.hpp"
+#include "store/redis/endpoint.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
+#include "web/redis_link.hpp"
 #include "web/server.hpp"
 
 namespace dispatcher::web {
@@ -25,13 +26,15 @@ using Respond = std::function<void(Response)>;
 
 class App {
  public:
+  // Start-up, before the loop runs: `redis` is already resolved (resolving may start the
+  // embedded redis-server, a blocking fork/exec and wait that must not run on the loop).
   App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
-      NowFn now);
+      redis::Endpoint redis, NowFn now);
   ~App();
 
   void handle(Request req, const boost::asio::ip::address& remote, Respond respond);
   Metrics& metrics() { return metrics_; }
-  void close();  // drops the Redis connection (shutdown)
+  void close();  // shutdown: drops the Redis connection, fails batches still waiting on it
 
  private:
   struct Call;  // one request in flight: the request, the route label and the responder
@@ -57,14 +60,13 @@ class App {
   void delivery_status(CallPtr c);
   void subject_request(CallPtr c, std::string subject, std::string action);
 
-  boost::asio::io_context& io_;
   const Runtime& rt_;
   const ApiKeys& keys_;
   ServeOptions options_;
   NowFn now_;
   std::vector<std::string> page_purposes_;  // the policy's marketing purposes, for the page
   Metrics metrics_;
-  std::unique_ptr<redis::AsyncClient> redis_;
+  RedisLink redis_;
 };
 
 }  // namespace dispatcher::web

@@ -228,8 +228,11 @@ void Session::do_close() {
 }  // namespace
 
 int serve(const Runtime& rt, const ApiKeys& keys, const ServeOptions& options) {
+  // Before the loop runs: with no Redis configured this starts the embedded redis-server (a
+  // blocking fork/exec and wait). On the loop the app only reconnects to this endpoint.
+  redis::Endpoint redis = rt.redis_endpoint();
   asio::io_context io;
-  App app(io, rt, keys, options, &system_now);
+  App app(io, rt, keys, options, std::move(redis), &system_now);
   Server server(io, app, options);
   auto ep = server.listen(options.listen);
   std::printf("listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());

@@ -8,6 +8,7 @@
 #include "web/metrics.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
+#include "web/webhooks.hpp"
 
 namespace dispatcher::web {
 namespace {

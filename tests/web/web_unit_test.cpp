@@ -1,4 +1,4 @@
-// Pure parts of the HTTP surface: forms, JSON depth, SMS keywords, Twilio signatures, API keys,
+// Pure parts of the HTTP surface: forms, JSON depth, API keys,
 // the metrics registry and the preferences page.
 #include <gtest/gtest.h>
 
@@ -8,7 +8,6 @@
 #include "web/metrics.hpp"
 #include "web/preferences_page.hpp"
 #include "web/text.hpp"
-#include "web/webhooks.hpp"
 
 namespace dispatcher::web {
 namespace {
@@ -38,34 +37,6 @@ TEST(JsonDepth, CountsNestingOutsideStrings) {
   EXPECT_FALSE(json_too_deep("[[[1]]]", 3));
   EXPECT_FALSE(json_too_deep(R"(["\"[[[[["])", 1));
   EXPECT_TRUE(json_too_deep(std::string(33, '[') + std::string(33, ']'), 32));
-}
-
-TEST(Keywords, NormalisesFullWidthCaseAndSpace) {
-  EXPECT_EQ(normalise_keyword("ＳＴＯＰ"), "STOP");
-  EXPECT_EQ(normalise_keyword("  stop \n"), "STOP");
-  EXPECT_EQ(classify_keyword("ｓｔｏｐ"), SmsKeyword::stop);
-  EXPECT_EQ(classify_keyword("配信停止"), SmsKeyword::stop);
-  EXPECT_EQ(classify_keyword(" 停止。"), SmsKeyword::stop);
-  EXPECT_EQ(classify_keyword("Unsubscribe"), SmsKeyword::stop);
-  EXPECT_EQ(classify_keyword("STOPALL"), SmsKeyword::stop);
-  EXPECT_EQ(classify_keyword("start"), SmsKeyword::start);
-  EXPECT_EQ(classify_keyword("再開"), SmsKeyword::start);
-  EXPECT_EQ(classify_keyword("please stop calling"), SmsKeyword::none);
-  EXPECT_EQ(classify_keyword("予約を変更したい"), SmsKeyword::none);
-}
-
-TEST(TwilioSignature, MatchesTheDocumentedExample) {
-  // Twilio's documented example (auth token 12345); cross-checked with Python's hmac module.
-  std::vector<std::pair<std::string, std::string>> p = {{"CallSid", "CA1234567890ABCDE"},
-                                                        {"Caller", "+12349013030"},
-                                                        {"Digits", "1234"},
-                                                        {"From", "+12349013030"},
-                                                        {"To", "+18005551212"}};
-  EXPECT_EQ(twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", p),
-            "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
-  EXPECT_TRUE(constant_time_equal("abc", "abc"));
-  EXPECT_FALSE(constant_time_equal("abc", "abd"));
-  EXPECT_FALSE(constant_time_equal("abc", "ab"));
 }
 
 TEST(ApiKeys, StoresHashesAndAuthenticatesBearerKeys) {

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <utility>
 
 #include "web/services.hpp"
 #include "web/text.hpp"
@@ -54,7 +55,10 @@ void Exchange::finish(Response res) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - started_);
   spdlog::info("http {} {} {} {}ms", sv(req_.method_string()), route_, code, ms.count());
-  respond_(std::move(res));
+  // Let go of the connection once answered: a round trip still pending (one Redis never
+  // answered) keeps this exchange, not the session, alive.
+  auto respond = std::exchange(respond_, nullptr);
+  respond(std::move(res));
 }
 
 Response Exchange::with_body(http::status status, std::string body,

@@ -5,6 +5,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <string>
+#include <utility>
 
 namespace dispatcher::web {
 
@@ -68,22 +69,24 @@ void RedisLink::exec(std::vector<redis::Command> cmds, Done done) {
       return;
     }
   }
-  // One answer per batch: whichever of the replies and the timer comes first.
-  auto answered = std::make_shared<bool>(false);
+  // One answer per batch: whichever of the replies and the timer comes first takes `done` out
+  // of the slot, so that a batch Redis never answers does not keep what `done` holds (the
+  // request and its connection) alive after the timeout answered it.
+  auto slot = std::make_shared<Done>(std::move(done));
   auto timer = std::make_shared<asio::steady_timer>(io_, timeout_);
-  timer->async_wait([answered, done](const boost::system::error_code& ec) {
-    if (ec || *answered) return;
-    *answered = true;
-    done(make_error_code(LinkErrc::timed_out), {});
+  timer->async_wait([slot](const boost::system::error_code& ec) {
+    if (ec || !*slot) return;
+    auto answer = std::exchange(*slot, nullptr);
+    answer(make_error_code(LinkErrc::timed_out), {});
   });
   // first_error() names the refused command by its first word: keep only those words.
   std::vector<redis::Command> names;
   names.reserve(cmds.size());
   for (const auto& c : cmds) names.push_back(redis::cmd(c.argv.empty() ? "?" : c.argv.front()));
-  auto finish = [answered, timer, done, names = std::move(names)](
-                    std::error_code ec, std::vector<redis::Reply> replies) {
-    if (*answered) return;
-    *answered = true;
+  auto finish = [slot, timer, names = std::move(names)](std::error_code ec,
+                                                        std::vector<redis::Reply> replies) {
+    if (!*slot) return;
+    auto answer = std::exchange(*slot, nullptr);
     timer->cancel();
     if (!ec) {
       const std::string refused = redis::first_error(names, replies);
@@ -92,7 +95,7 @@ void RedisLink::exec(std::vector<redis::Command> cmds, Done done) {
         ec = make_error_code(LinkErrc::refused);
       }
     }
-    done(ec, std::move(replies));
+    answer(ec, std::move(replies));
   };
   // The client may fail a batch inside exec() (a context going away): such an answer is posted,
   // so that `done` never runs inside this call.

@@ -67,6 +67,15 @@ bool Policy::is_marketing(std::string_view purpose) const {
   return i != Tables::npos && (tables_->marketing >> i & 1) != 0;
 }
 
+bool Policy::may_message_member(std::string_view sender, std::string_view purpose) const {
+  const Tables& t = *tables_;
+  const std::size_t p = t.purpose_index(purpose);
+  const Tables::Sender s = t.parse_sender(sender);
+  if (p == Tables::npos || s.kind == Tables::npos) return false;
+  const bool limited = (t.clinic_member_senders >> s.kind & 1) != 0;
+  return !limited || (t.clinic_member_purposes >> p & 1) != 0;
+}
+
 std::chrono::seconds Policy::cap_window() const { return tables_->cap_window; }
 std::int64_t Policy::cap_count() const { return tables_->cap_max; }
 std::string_view Policy::default_zone() const { return tables_->quiet_zone_name; }

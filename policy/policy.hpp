@@ -65,6 +65,10 @@ class Policy {
 
   bool known_purpose(std::string_view purpose) const;
   bool is_marketing(std::string_view purpose) const;
+  // Rule 8 alone (the file's clinic_members): whether `sender` may message a member for
+  // `purpose`, so that intake can refuse at once what evaluate() would deny. False for a sender
+  // kind or purpose the file does not name.
+  bool may_message_member(std::string_view sender, std::string_view purpose) const;
   std::chrono::seconds cap_window() const;
 
   // The policy file's vocabularies, for validation elsewhere (`dispatcher check`, the parser).

@@ -1,69 +1,46 @@
-// The routes of the HTTP surface: one handler per endpoint, each answering exactly once through
-// `Respond`, on the loop. Redis is the non-blocking client; no blocking call runs here.
+// The HTTP surface: every route in one table (app.cpp) over the services every handler
+// reaches (services.hpp). Routes live one file per family: intake.hpp, unsubscribe.hpp,
+// subjects.hpp, webhooks.hpp, operations.hpp; each handler answers exactly once, through its
+// Exchange, on the loop, and no blocking call runs there.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
-#include <boost/beast/http.hpp>
-#include <functional>
 #include <memory>
-#include <string>
-#include <vector>
+#include <span>
 
+#include "config/clock.hpp"
 #include "dispatcher/runtime.hpp"
-#include "store/redis/async_client.hpp"
+#include "store/redis/endpoint.hpp"
 #include "web/api_keys.hpp"
+#include "web/exchange.hpp"
 #include "web/metrics.hpp"
+#include "web/router.hpp"
 #include "web/server.hpp"
 
 namespace dispatcher::web {
 
-namespace http = boost::beast::http;
-using Request = http::request<http::string_body>;
-using Response = http::response<http::string_body>;
-using Respond = std::function<void(Response)>;
+// The routes of the HTTP surface, method + pattern → handler, in the order a reader scans them.
+std::span<const Route> routes();
 
 class App {
  public:
+  // Start-up, before the loop runs: `redis` is already resolved (resolving may start the
+  // embedded redis-server, which must not happen on the loop). Throws when the runtime has no
+  // policy.
   App(boost::asio::io_context& io, const Runtime& rt, const ApiKeys& keys, const ServeOptions& o,
-      NowFn now);
-  ~App();
+      redis::Endpoint redis, NowFn now);
+  ~App();  // closes the Redis link
 
+  // Routes one request: 404 for a path no route has, 405 with Allow for a method it does not
+  // take, else the route's handler.
   void handle(Request req, const boost::asio::ip::address& remote, Respond respond);
-  Metrics& metrics() { return metrics_; }
-  void close();  // drops the Redis connection (shutdown)
+  Metrics& metrics();
+  void close();  // shutdown: drops the Redis connection, fails batches still waiting on it
 
  private:
-  struct Call;  // one request in flight: the request, the route label and the responder
-  using CallPtr = std::shared_ptr<Call>;
-  using RedisDone =
-      std::function<void(const std::string& error, std::vector<redis::Reply> replies)>;
-
-  void redis_exec(std::vector<redis::Command> cmds, RedisDone done);
-
-  void healthz(CallPtr c);
-  void metrics_page(CallPtr c);
-  void intake(CallPtr c);
-  void cancel(CallPtr c, std::string id);
-  void unsubscribe_get(CallPtr c, std::string token);
-  void unsubscribe_post(CallPtr c, std::string token);
-  void preferences_post(CallPtr c, std::string token);
-  // A Twilio webhook is genuine: its X-Twilio-Signature matches, or (no auth token configured)
-  // it came from loopback.
-  bool twilio_verified(const Call& c,
-                       const std::vector<std::pair<std::string, std::string>>& form) const;
-  void sms_inbound(CallPtr c);
-  void email_bounce(CallPtr c);
-  void delivery_status(CallPtr c);
-  void subject_request(CallPtr c, std::string subject, std::string action);
-
-  boost::asio::io_context& io_;
-  const Runtime& rt_;
-  const ApiKeys& keys_;
-  ServeOptions options_;
-  NowFn now_;
-  Metrics metrics_;
-  std::unique_ptr<redis::AsyncClient> redis_;
+  std::shared_ptr<Services> services_;
+  Router router_;
 };
 
 }  // namespace dispatcher::web

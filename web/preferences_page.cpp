@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "config/vocabulary.hpp"
 #include "web/text.hpp"
 
 namespace dispatcher::web {
@@ -100,11 +101,11 @@ std::string checkbox(const std::string& name, const std::string& value, const st
 
 }  // namespace
 
-const std::vector<std::string>& page_purposes() {
-  static const std::vector<std::string> p = {"advertising", "campaign",       "recommendation",
-                                             "coupon_info", "product_notice", "points",
-                                             "survey"};
-  return p;
+std::vector<std::string> page_purposes(const policy::Policy& p) {
+  std::vector<std::string> out;
+  for (std::string_view purpose : p.purposes())
+    if (p.is_marketing(purpose)) out.emplace_back(purpose);
+  return out;
 }
 
 std::string render_preferences_page(const PreferencesView& v) {
@@ -152,9 +153,10 @@ std::string render_preferences_page(const PreferencesView& v) {
   body += "</fieldset>\n";
   body +=
       fmt::format("<fieldset>\n<legend>{}</legend>\n", t(lang, "受け取る方法", "How we reach you"));
-  for (const char* c : {"email", "sms", "push"})
-    body += checkbox("channel", c, std::string("channel-") + c,
-                     !v.opted_out.count(std::string("channel:") + c), label(c));
+  for (Channel ch : all_channels) {
+    const std::string c(to_string(ch));
+    body += checkbox("channel", c, "channel-" + c, !v.opted_out.count("channel:" + c), label(c));
+  }
   body += "</fieldset>\n";
   body += fmt::format("<fieldset class=\"danger\">\n<legend>{}</legend>\n",
                       t(lang, "すべて停止", "Stop everything"));

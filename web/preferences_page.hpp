@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "policy/policy.hpp"
+
 namespace dispatcher::web {
 
 struct PreferencesView {
@@ -20,7 +22,7 @@ std::string render_message_page(const std::string& lang, int status, const std::
                                 const std::string& title_en, const std::string& body_ja,
                                 const std::string& body_en);
 
-// The purposes the page groups as marketing, in this order.
-const std::vector<std::string>& page_purposes();
+// The purposes the page offers: the policy's marketing purposes, in the policy file's order.
+std::vector<std::string> page_purposes(const policy::Policy& p);
 
 }  // namespace dispatcher::web

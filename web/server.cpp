@@ -25,7 +25,7 @@ class Server;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, Server& server);
+  Session(tcp::socket socket, std::shared_ptr<Server> server);
   void start() { do_read(); }
   void stop();  // shutdown: close when idle, else after the answer in flight
 
@@ -41,13 +41,16 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> res_;
-  Server& server_;
+  std::shared_ptr<Server> server_;  // the listener: its options, its app, whether it is stopping
   asio::ip::address remote_;
   bool busy_ = false;
   bool keep_alive_ = false;
 };
 
-class Server {
+// The listener owns itself, as Beast's does: every handler it leaves on the loop holds it, and so
+// does every session. The app it hands requests to is serve()'s, which outlives the loop: nothing
+// runs on the loop after serve() returns (what is left is destroyed with the io_context).
+class Server : public std::enable_shared_from_this<Server> {
  public:
   Server(asio::io_context& io, App& app, const ServeOptions& o)
       : io_(io), app_(app), options_(o), acceptor_(io), signals_(io, SIGINT, SIGTERM), drain_(io) {}
@@ -78,8 +81,8 @@ class Server {
     acceptor_.bind(ep, ec);
     if (ec) throw std::runtime_error("cannot listen on " + host_port + ": " + ec.message());
     acceptor_.listen(asio::socket_base::max_listen_connections);
-    signals_.async_wait([this](error_code ec, int sig) {
-      if (!ec) on_signal(sig);
+    signals_.async_wait([self = shared_from_this()](error_code ec, int sig) {
+      if (!ec) self->on_signal(sig);
     });
     do_accept();
     return acceptor_.local_endpoint();
@@ -91,8 +94,9 @@ class Server {
 
  private:
   void do_accept() {
-    acceptor_.async_accept(
-        [this](error_code ec, tcp::socket socket) { on_accept(ec, std::move(socket)); });
+    acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+      self->on_accept(ec, std::move(socket));
+    });
   }
   void on_accept(error_code ec, tcp::socket socket) {
     if (stopping_ || ec == asio::error::operation_aborted) return;
@@ -101,7 +105,7 @@ class Server {
       if (sessions_.size() >= 1024) {
         spdlog::warn("http: too many connections, refusing one");
       } else {
-        auto s = std::make_shared<Session>(std::move(socket), *this);
+        auto s = std::make_shared<Session>(std::move(socket), shared_from_this());
         sessions_.push_back(s);
         s->start();
       }
@@ -131,7 +135,7 @@ class Server {
       return;
     }
     drain_.expires_after(std::chrono::milliseconds(20));
-    drain_.async_wait([this](error_code) { do_drain(); });
+    drain_.async_wait([self = shared_from_this()](error_code) { self->do_drain(); });
   }
 
   asio::io_context& io_;
@@ -145,7 +149,8 @@ class Server {
   std::chrono::steady_clock::time_point deadline_;
 };
 
-Session::Session(tcp::socket socket, Server& server) : stream_(std::move(socket)), server_(server) {
+Session::Session(tcp::socket socket, std::shared_ptr<Server> server)
+    : stream_(std::move(socket)), server_(std::move(server)) {
   error_code ec;
   auto ep = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = ep.address();
@@ -161,11 +166,11 @@ void Session::stop() {
 
 void Session::do_read() {
   busy_ = false;
-  if (server_.stopping()) return do_close();
+  if (server_->stopping()) return do_close();
   parser_.emplace();
-  parser_->body_limit(server_.options().body_limit);
-  parser_->header_limit(static_cast<std::uint32_t>(server_.options().header_limit));
-  stream_.expires_after(server_.options().read_timeout);
+  parser_->body_limit(server_->options().body_limit);
+  parser_->header_limit(static_cast<std::uint32_t>(server_->options().header_limit));
+  stream_.expires_after(server_->options().read_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
@@ -186,7 +191,7 @@ void Session::on_read(error_code ec, std::size_t) {
   busy_ = true;
   Request req = parser_->release();
   keep_alive_ = req.keep_alive();
-  server_.app().handle(std::move(req), remote_, [self = shared_from_this()](Response res) {
+  server_->app().handle(std::move(req), remote_, [self = shared_from_this()](Response res) {
     self->do_write(std::move(res));
   });
 }
@@ -202,10 +207,10 @@ void Session::send_error(http::status s, const char* text) {
 }
 
 void Session::do_write(Response res) {
-  res.keep_alive(keep_alive_ && !server_.stopping());
+  res.keep_alive(keep_alive_ && !server_->stopping());
   res.prepare_payload();
   res_ = std::make_shared<Response>(std::move(res));
-  stream_.expires_after(server_.options().read_timeout);
+  stream_.expires_after(server_->options().read_timeout);
   http::async_write(
       stream_, *res_,
       beast::bind_front_handler(&Session::on_write, shared_from_this(), res_->need_eof()));
@@ -228,10 +233,13 @@ void Session::do_close() {
 }  // namespace
 
 int serve(const Runtime& rt, const ApiKeys& keys, const ServeOptions& options) {
+  // Before the loop runs: with no Redis configured this starts the embedded redis-server (a
+  // blocking fork/exec and wait). On the loop the app only reconnects to this endpoint.
+  redis::Endpoint redis = rt.redis_endpoint();
   asio::io_context io;
-  App app(io, rt, keys, options, &system_now);
-  Server server(io, app, options);
-  auto ep = server.listen(options.listen);
+  App app(io, rt, keys, options, std::move(redis), &system_now);
+  auto server = std::make_shared<Server>(io, app, options);
+  auto ep = server->listen(options.listen);
   std::printf("listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
   std::fflush(stdout);
   spdlog::info("serve: listening on {}:{} ({} API key{})", ep.address().to_string(), ep.port(),

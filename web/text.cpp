@@ -1,14 +1,9 @@
 #include "web/text.hpp"
 
 #include <openssl/rand.h>
-#include <unicode/locid.h>
-#include <unicode/normalizer2.h>
-#include <unicode/unistr.h>
 
-#include <algorithm>
 #include <stdexcept>
 
-#include "codec/base64.hpp"
 #include "codec/hex.hpp"
 #include "codec/hmac.hpp"
 #include "codec/percent.hpp"
@@ -16,6 +11,7 @@
 namespace dispatcher::web {
 
 std::optional<std::string> url_decode(std::string_view s) { return percent_decode(s, true); }
+std::optional<std::string> path_decode(std::string_view s) { return percent_decode(s, false); }
 
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body) {
   std::vector<std::pair<std::string, std::string>> out;
@@ -65,51 +61,6 @@ bool json_too_deep(std::string_view text, int limit) {
     }
   }
   return false;
-}
-
-std::string normalise_keyword(std::string_view body) {
-  UErrorCode status = U_ZERO_ERROR;
-  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
-  icu::UnicodeString s = icu::UnicodeString::fromUTF8(
-      icu::StringPiece(body.data(), static_cast<int32_t>(body.size())));
-  if (U_SUCCESS(status)) {
-    icu::UnicodeString n = nfkc->normalize(s, status);
-    if (U_SUCCESS(status)) s = n;
-  }
-  s.trim();
-  // Trailing punctuation people type ("STOP." "停止。") does not change the meaning.
-  while (s.length() > 0) {
-    UChar32 last = s.char32At(s.length() - 1);
-    if (last == u'.' || last == u'!' || last == u'。' || last == u'！' || last == u'、')
-      s.truncate(s.length() - 1);
-    else
-      break;
-  }
-  s.trim();
-  s.toUpper(icu::Locale::getRoot());
-  std::string out;
-  s.toUTF8String(out);
-  return out;
-}
-
-SmsKeyword classify_keyword(std::string_view body) {
-  static const char* const stops[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL",
-                                      "END",  "QUIT",    "停止",        "配信停止"};
-  static const char* const starts[] = {"START", "再開", "UNSTOP"};
-  const std::string k = normalise_keyword(body);
-  for (const char* s : stops)
-    if (k == s) return SmsKeyword::stop;
-  for (const char* s : starts)
-    if (k == s) return SmsKeyword::start;
-  return SmsKeyword::none;
-}
-
-std::string twilio_signature(std::string_view auth_token, std::string_view url,
-                             std::vector<std::pair<std::string, std::string>> params) {
-  std::sort(params.begin(), params.end());
-  std::string data(url);
-  for (const auto& [k, v] : params) data.append(k).append(v);
-  return base64(hmac_sha1(auth_token, data));
 }
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }

@@ -1,5 +1,6 @@
-// Pure helpers of the HTTP surface: form bodies, JSON nesting, SMS keywords, signatures, keys.
-// No I/O; each has a unit test.
+// Pure helpers every route family of the HTTP surface shares: form bodies, targets and path
+// segments, JSON nesting, hashing and randomness for keys and ids, HTML escaping. No I/O; each
+// has a unit test.
 #pragma once
 
 #include <map>
@@ -14,6 +15,8 @@ namespace dispatcher::web {
 
 // application/x-www-form-urlencoded: '+' is a space, %XX decoded. nullopt on a bad escape.
 std::optional<std::string> url_decode(std::string_view s);
+// A path segment: %XX decoded, '+' stays '+' (as in E.164 numbers). nullopt on a bad escape.
+std::optional<std::string> path_decode(std::string_view s);
 // Pairs in body order (a key may repeat, as checkboxes do). nullopt when malformed.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body);
 // Splits "/path?query" into the path and its decoded query parameters (last one wins).
@@ -21,15 +24,6 @@ std::pair<std::string, std::map<std::string, std::string>> split_target(std::str
 
 // Whether JSON text nests arrays/objects deeper than `limit` (strings are skipped).
 bool json_too_deep(std::string_view text, int limit);
-
-// An inbound SMS body as a keyword: NFKC (full-width ＳＴＯＰ → STOP), trimmed, upper-cased.
-std::string normalise_keyword(std::string_view body);
-enum class SmsKeyword { none, stop, start };
-SmsKeyword classify_keyword(std::string_view body);
-
-// Twilio's X-Twilio-Signature: base64(HMAC-SHA1(auth_token, url + sorted (name + value)...)).
-std::string twilio_signature(std::string_view auth_token, std::string_view url,
-                             std::vector<std::pair<std::string, std::string>> params);
 
 std::string sha256_hex(std::string_view data);
 std::string random_hex(std::size_t bytes);  // from the OS's CSPRNG (OpenSSL RAND_bytes)

@@ -550,5 +550,25 @@ TEST(PolicyAccessors, ShippedVocabulary) {
   EXPECT_FALSE(p.known_category("shoe_size"));
 }
 
+// Rule 8 alone, as intake asks it: the clinic_members section of the file, not a list in code.
+TEST(PolicyAccessors, MayMessageMemberIsRuleEightFromTheFile) {
+  const Policy& p = shipped_policy();
+  EXPECT_TRUE(p.may_message_member("clinic:c-102", "reservation"));
+  EXPECT_TRUE(p.may_message_member("clinic:c-102", "support"));
+  EXPECT_FALSE(p.may_message_member("clinic:c-102", "coupon_info"));
+  EXPECT_FALSE(p.may_message_member("clinic:c-102", "maintenance"));
+  EXPECT_TRUE(p.may_message_member("operator", "coupon_info")) << "not a clinic_members sender";
+  EXPECT_TRUE(p.may_message_member("group:g-1", "coupon_info"));
+  EXPECT_FALSE(p.may_message_member("clinic:c-102", "lottery")) << "unknown purpose";
+  EXPECT_FALSE(p.may_message_member("shop:s-1", "reservation")) << "unknown sender kind";
+  EXPECT_FALSE(p.may_message_member("clinic:", "reservation")) << "names no clinic";
+  const Policy edited_policy =
+      Policy::load_string(edited(shipped_policy_text(), "  purposes: [reservation, support]",
+                                 "  purposes: [reservation, support, survey]"),
+                          "variant.yaml");
+  EXPECT_TRUE(edited_policy.may_message_member("clinic:c-102", "survey"));
+  EXPECT_FALSE(edited_policy.may_message_member("clinic:c-102", "coupon_info"));
+}
+
 }  // namespace
 }  // namespace dispatcher::policy::testing

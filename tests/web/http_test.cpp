@@ -11,6 +11,7 @@
 #include "model/unsubscribe_token.hpp"
 #include "web/text.hpp"
 #include "web/web_env.hpp"
+#include "web/webhooks.hpp"
 
 namespace web_testing {
 namespace {
@@ -72,6 +73,17 @@ TEST(Serve, HealthzAndUnknownRoutes) {
   EXPECT_EQ(env.request("PUT", "/healthz").status, 405);
   EXPECT_EQ(env.request("GET", "/v1/messages", "", WebEnv::auth(env.operator_key)).status, 405);
   EXPECT_EQ(env.snapshot(), before);
+}
+
+TEST(Serve, WrongMethodIs405NamingTheMethodsTheRouteTakes) {
+  WebEnv env;
+  auto r = env.request("PUT", "/healthz");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.headers["allow"], "GET");
+  EXPECT_EQ(r.json()["error"], "method not allowed");
+  EXPECT_EQ(env.request("PUT", "/u/some-token").headers["allow"], "GET, HEAD, POST");
+  EXPECT_EQ(env.request("GET", "/v1/subjects/m-1/optout").headers["allow"], "POST");
+  EXPECT_EQ(env.get("/nope").headers.count("allow"), 0u);
 }
 
 TEST(Serve, MetricsParseAsPrometheusText) {
@@ -327,6 +339,11 @@ TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
   EXPECT_TRUE(env.state_field("m-1", "optout:purpose:campaign").empty());
   auto page = env.get(r.headers["location"]);
   EXPECT_NE(page.body.find("role=\"status\""), std::string::npos);
+  // The page to return to is the token's, however the path was written: never "//…", which a
+  // browser reads as another host.
+  auto odd = env.post_form("//u/" + token + "/preferences/?lang=en", body);
+  EXPECT_EQ(odd.status, 303);
+  EXPECT_EQ(odd.headers["location"], "/u/" + token + "?saved=1&lang=en");
   // Back in to advertising: the opt-out goes and a consent with its proof is recorded for e-mail.
   auto back = env.post_form("/u/" + token + "/preferences", body + "&purpose=advertising");
   EXPECT_EQ(back.status, 303);

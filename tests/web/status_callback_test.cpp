@@ -8,6 +8,7 @@
 
 #include "channels/support/standin.hpp"
 #include "web/text.hpp"
+#include "web/webhooks.hpp"
 #include "web_env.hpp"
 
 namespace web_testing {

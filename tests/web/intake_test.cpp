@@ -1,0 +1,202 @@
+// Intake's pure parts: a body into a batch or refusals (400 per invalid element, 403 per element
+// the key may not send, the clinic rule read from the policy file), the batch's commands, and
+// a cancel's reply into its answer.
+#include "web/intake.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+
+#include "model/keys.hpp"
+
+namespace dispatcher::web {
+namespace {
+
+using boost::beast::http::status;
+using nlohmann::json;
+
+const policy::Policy& shipped_policy() {
+  static const auto p = policy::Policy::load(DISPATCHER_SOURCE_DIR "/config/policy.yaml");
+  return p;
+}
+
+MessageVocabulary vocabulary() {
+  MessageVocabulary v;
+  v.known_purpose = [](std::string_view p) { return shipped_policy().known_purpose(p); };
+  return v;
+}
+
+json reminder(const std::string& id, const std::string& clinic = "c-102") {
+  return {{"id", id},
+          {"sender", "clinic:" + clinic},
+          {"purpose", "reservation"},
+          {"to",
+           {{"contact", {{"phone", "+819012345678"}}},
+            {"clinic", clinic},
+            {"source", "patient_registry"}}},
+          {"channels", {"sms"}},
+          {"template", "reservation.reminder"},
+          {"data", json::object()}};
+}
+
+json to_member(const std::string& id, const std::string& sender, const std::string& purpose) {
+  return {{"id", id},
+          {"sender", sender},
+          {"purpose", purpose},
+          {"to", {{"subscriber", "m-1"}}},
+          {"channels", {"email"}},
+          {"template", "t.x"}};
+}
+
+const ApiKey clinic{"clinic:c-102"};
+const ApiKey operator_key{"operator"};
+
+std::variant<IntakeBatch, IntakeRefusal> parse(const std::string& body, const ApiKey& key,
+                                               IntakeLimits limits = {}) {
+  return parse_intake(body, key, limits, vocabulary(), shipped_policy());
+}
+
+const IntakeRefusal& refusal(const std::variant<IntakeBatch, IntakeRefusal>& v) {
+  static const IntakeRefusal none{status::ok, {}};
+  auto* r = std::get_if<IntakeRefusal>(&v);
+  EXPECT_NE(r, nullptr) << "expected a refusal";
+  return r ? *r : none;
+}
+
+TEST(IntakeParse, OneMessageOrAnArrayIsABatchWithItsPayloads) {
+  auto one = parse(reminder("a-1").dump(), clinic);
+  ASSERT_TRUE(std::holds_alternative<IntakeBatch>(one));
+  const auto& b = std::get<IntakeBatch>(one);
+  ASSERT_EQ(b.messages.size(), 1u);
+  EXPECT_EQ(b.messages[0].id, "a-1");
+  EXPECT_EQ(json::parse(b.payloads[0]), reminder("a-1")) << "queued as sent";
+  auto two = parse(json::array({reminder("a-1"), reminder("a-2")}).dump(), clinic);
+  ASSERT_TRUE(std::holds_alternative<IntakeBatch>(two));
+  EXPECT_EQ(std::get<IntakeBatch>(two).messages.size(), 2u);
+}
+
+TEST(IntakeParse, TheWholeBodyIsRefusedAtIndexZero) {
+  auto bad = refusal(parse("{\"id\": ", clinic));
+  EXPECT_EQ(bad.status, status::bad_request);
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].index, 0u);
+  EXPECT_EQ(bad.errors[0].reason, "invalid_message:bad_json");
+  auto deep = refusal(parse(std::string(40, '[') + std::string(40, ']'), clinic));
+  EXPECT_EQ(deep.errors[0].reason, "invalid_message:too_deep");
+  EXPECT_EQ(deep.errors[0].detail, "JSON nests deeper than 32");
+  EXPECT_EQ(refusal(parse("[]", clinic)).errors[0].reason, "invalid_message:batch_size");
+  auto three = json::array({reminder("a"), reminder("b"), reminder("c")}).dump();
+  auto big = refusal(parse(three, clinic, {32, 2}));
+  EXPECT_EQ(big.errors[0].reason, "invalid_message:batch_size");
+  EXPECT_EQ(big.errors[0].detail, "send 1 to 2 messages");
+}
+
+TEST(IntakeParse, EveryInvalidElementIsNamedBeforeAnyForbiddenOne) {
+  auto bad = reminder("b-2");
+  bad["purpose"] = "no_such_purpose";
+  auto foreign = reminder("b-3", "c-200");
+  auto r = refusal(parse(json::array({reminder("b-1"), bad, foreign}).dump(), clinic));
+  EXPECT_EQ(r.status, status::bad_request) << "400 first: the batch is not even valid";
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].index, 1u);
+  EXPECT_EQ(r.errors[0].reason.rfind("invalid_message:", 0), 0u);
+  auto body = errors_body(r.errors);
+  EXPECT_EQ(body["errors"][0]["index"], 1);
+  EXPECT_EQ(body["errors"][0]["reason"], r.errors[0].reason);
+  EXPECT_TRUE(body["errors"][0].contains("detail"));
+}
+
+TEST(IntakeParse, AClinicKeySendsOnlyAsItselfToItsOwnContacts) {
+  auto r = refusal(parse(json::array({reminder("x-1"), reminder("x-2", "c-200")}).dump(),
+                         ApiKey{"clinic:c-200"}));
+  EXPECT_EQ(r.status, status::forbidden);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_EQ(r.errors[0].index, 0u);
+  EXPECT_EQ(r.errors[0].reason, "forbidden");
+  EXPECT_EQ(r.errors[0].detail, "this key sends only as clinic:c-200");
+  auto foreign = reminder("x-3", "c-102");
+  foreign["sender"] = "clinic:c-200";
+  EXPECT_EQ(refusal(parse(foreign.dump(), ApiKey{"clinic:c-200"})).errors[0].detail,
+            "a clinic may address only its own contacts");
+  EXPECT_TRUE(std::holds_alternative<IntakeBatch>(parse(foreign.dump(), operator_key)))
+      << "the operator sends anything the policy may later decide";
+}
+
+TEST(IntakeParse, AClinicMessagesMembersOnlyForThePolicysClinicMemberPurposes) {
+  auto coupon = refusal(parse(to_member("x-4", "clinic:c-102", "coupon_info").dump(), clinic));
+  EXPECT_EQ(coupon.status, status::forbidden);
+  EXPECT_EQ(coupon.errors[0].detail,
+            "a clinic may message members only for reservation or support");
+  for (const char* p : {"reservation", "support"})
+    EXPECT_TRUE(std::holds_alternative<IntakeBatch>(
+        parse(to_member("x", "clinic:c-102", p).dump(), clinic)))
+        << p;
+  // The rule comes from the file's clinic_members section, not from a list in web/.
+  auto text = [] {
+    std::ifstream in(DISPATCHER_SOURCE_DIR "/config/policy.yaml");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  const std::string from = "  purposes: [reservation, support]";
+  ASSERT_NE(text.find(from), std::string::npos);
+  text.replace(text.find(from), from.size(), "  purposes: [reservation, support, coupon_info]");
+  const auto edited = policy::Policy::load_string(text, "variant.yaml");
+  const auto m = std::get<Message>(
+      parse_message_json(to_member("x", "clinic:c-102", "coupon_info"), vocabulary()));
+  EXPECT_EQ(forbidden_reason(m, clinic, edited), "");
+  const auto survey =
+      std::get<Message>(parse_message_json(to_member("x", "clinic:c-102", "survey"), vocabulary()));
+  EXPECT_EQ(forbidden_reason(survey, clinic, edited),
+            "a clinic may message members only for reservation, coupon_info or support");
+  EXPECT_EQ(forbidden_reason(survey, operator_key, edited), "");
+}
+
+TEST(IntakeCommands, TheBatchGoesInOneTransaction) {
+  auto parsed = parse(json::array({reminder("a-1"), reminder("a-2")}).dump(), clinic);
+  const auto& batch = std::get<IntakeBatch>(parsed);
+  const Keys k;
+  auto cmds = intake_commands(k, batch, parse_rfc3339("2026-11-30T10:00:00+09:00").value());
+  ASSERT_GE(cmds.size(), 4u);
+  EXPECT_EQ(cmds.front().argv, std::vector<std::string>{"MULTI"});
+  EXPECT_EQ(cmds.back().argv, std::vector<std::string>{"EXEC"});
+  std::size_t with_payload = 0;
+  for (const auto& c : cmds)
+    for (const auto& a : c.argv)
+      if (a == batch.payloads[0] || a == batch.payloads[1]) ++with_payload;
+  EXPECT_EQ(with_payload, 2u);
+}
+
+redis::Reply string_reply(std::string s) {
+  redis::Reply r;
+  r.type = redis::Reply::Type::string;
+  r.str = std::move(s);
+  return r;
+}
+
+TEST(IntakeCancel, AClinicCancelsOnlyWhatItScheduled) {
+  EXPECT_TRUE(sent_by(string_reply(reminder("c-1").dump()), "clinic:c-102"));
+  EXPECT_FALSE(sent_by(string_reply(reminder("c-1").dump()), "clinic:c-200"));
+  EXPECT_FALSE(sent_by(redis::Reply{}, "clinic:c-102")) << "nil: not scheduled";
+  EXPECT_FALSE(sent_by(string_reply("not json"), "clinic:c-102"));
+  EXPECT_FALSE(sent_by(string_reply("[1]"), "clinic:c-102"));
+}
+
+TEST(IntakeCancel, TheScriptsWordIsTheAnswer) {
+  auto reply = [](const char* word) {
+    redis::Reply r;
+    r.type = redis::Reply::Type::array;
+    if (*word) r.elements.push_back(string_reply(word));
+    return r;
+  };
+  auto a = cancel_answer("c-1", reply("cancelled"));
+  EXPECT_EQ(a.status, status::ok);
+  EXPECT_EQ(a.body, (json{{"id", "c-1"}, {"status", "cancelled"}}));
+  EXPECT_EQ(cancel_answer("c-1", reply("marked")).status, status::accepted);
+  auto busy = cancel_answer("c-1", reply("in_flight"));
+  EXPECT_EQ(busy.status, status::conflict);
+  EXPECT_EQ(busy.body["status"], "in_flight");
+  EXPECT_EQ(cancel_answer("c-1", reply("")).body["status"], "already");
+}
+
+}  // namespace
+}  // namespace dispatcher::web

@@ -1,0 +1,193 @@
+// Webhooks' pure parts: SMS keywords, Twilio's signature, and each webhook's form or body into
+// the event it reports and that event into its commands.
+#include "web/webhooks.hpp"
+
+#include <gtest/gtest.h>
+
+#include "codec/hmac.hpp"
+#include "model/message.hpp"
+#include "store/subject_requests.hpp"
+#include "store/subject_store.hpp"
+
+namespace dispatcher::web {
+namespace {
+
+using nlohmann::json;
+
+TEST(Keywords, NormalisesFullWidthCaseAndSpace) {
+  EXPECT_EQ(normalise_keyword("ＳＴＯＰ"), "STOP");
+  EXPECT_EQ(normalise_keyword("  stop \n"), "STOP");
+  EXPECT_EQ(classify_keyword("ｓｔｏｐ"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("配信停止"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword(" 停止。"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("Unsubscribe"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("STOPALL"), SmsKeyword::stop);
+  EXPECT_EQ(classify_keyword("start"), SmsKeyword::start);
+  EXPECT_EQ(classify_keyword("再開"), SmsKeyword::start);
+  EXPECT_EQ(classify_keyword("please stop calling"), SmsKeyword::none);
+  EXPECT_EQ(classify_keyword("予約を変更したい"), SmsKeyword::none);
+}
+
+TEST(TwilioSignature, MatchesTheDocumentedExample) {
+  // Twilio's documented example (auth token 12345); cross-checked with Python's hmac module.
+  std::vector<std::pair<std::string, std::string>> p = {{"CallSid", "CA1234567890ABCDE"},
+                                                        {"Caller", "+12349013030"},
+                                                        {"Digits", "1234"},
+                                                        {"From", "+12349013030"},
+                                                        {"To", "+18005551212"}};
+  EXPECT_EQ(twilio_signature("12345", "https://mycompany.com/myapp.php?foo=1&bar=2", p),
+            "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "ab"));
+}
+
+TEST(Loopback, OnlyLoopbackAddressesOfEitherFamily) {
+  using boost::asio::ip::make_address;
+  EXPECT_TRUE(is_loopback(make_address("127.0.0.1")));
+  EXPECT_TRUE(is_loopback(make_address("127.8.9.10")));
+  EXPECT_TRUE(is_loopback(make_address("::1")));
+  EXPECT_TRUE(is_loopback(make_address("::ffff:127.0.0.1")));
+  EXPECT_FALSE(is_loopback(make_address("10.0.0.1")));
+  EXPECT_FALSE(is_loopback(make_address("::ffff:10.0.0.1")));
+  EXPECT_FALSE(is_loopback(make_address("2001:db8::1")));
+  EXPECT_FALSE(is_loopback(boost::asio::ip::address{}));
+}
+
+const std::string secret(64, 's');
+const TimePoint now = parse_rfc3339("2026-11-30T10:00:00+09:00").value();
+
+TEST(InboundSms, FromMustBeE164AndTheBodyAKeyword) {
+  auto stop =
+      parse_inbound_sms({{"From", "+819012345678"}, {"To", "+815000000000"}, {"Body", "STOP"}});
+  ASSERT_TRUE(std::holds_alternative<InboundSms>(stop));
+  EXPECT_EQ(std::get<InboundSms>(stop).from, "+819012345678");
+  EXPECT_EQ(std::get<InboundSms>(stop).keyword, SmsKeyword::stop);
+  auto hello = parse_inbound_sms({{"From", "+819012345678"}, {"Body", "hello"}});
+  EXPECT_EQ(std::get<InboundSms>(hello).keyword, SmsKeyword::none);
+  auto nobody = parse_inbound_sms({{"From", "nobody"}, {"Body", "STOP"}});
+  EXPECT_EQ(std::get<std::string>(nobody), "From must be an E.164 number");
+  EXPECT_TRUE(std::holds_alternative<std::string>(parse_inbound_sms({})));
+}
+
+TEST(InboundSms, StopAndStartAreTheNumbersSmsOptOut) {
+  const Keys k;
+  const auto subject = resolve_subject("+819012345678", secret);
+  auto out = inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::stop}, now);
+  auto want = optout_commands(k, subject, "channel:sms", true, "sms-keyword", now);
+  ASSERT_EQ(out.size(), want.size());
+  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].argv, want[i].argv);
+  auto in = inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::start}, now);
+  EXPECT_EQ(in.front().argv,
+            optout_commands(k, subject, "channel:sms", false, "sms-keyword", now).front().argv);
+  EXPECT_TRUE(inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::none}, now).empty());
+}
+
+TEST(Bounce, IsAnAddressAndOneOfThreeTypes) {
+  auto hard = parse_bounce(R"({"address":"a@example.jp","type":"hard"})", 32);
+  ASSERT_TRUE(std::holds_alternative<Bounce>(hard));
+  EXPECT_EQ(std::get<Bounce>(hard).address, "a@example.jp");
+  EXPECT_EQ(std::get<std::string>(parse_bounce(R"({"address":"nope","type":"hard"})", 32)),
+            "not an e-mail address");
+  EXPECT_EQ(std::get<std::string>(parse_bounce(R"({"address":"a@example.jp","type":"x"})", 32)),
+            "type must be hard, soft or complaint");
+  EXPECT_EQ(std::get<std::string>(parse_bounce(R"({"address":"a@example.jp"})", 32)),
+            "expected {\"address\", \"type\"}");
+  EXPECT_EQ(std::get<std::string>(parse_bounce("[[[1]]]", 2)), "too deep");
+}
+
+TEST(Bounce, HardSuppressesComplaintOptsOutSoftChangesNothing) {
+  const Keys k;
+  EXPECT_TRUE(bounce_commands(k, secret, {"a@example.jp", "soft"}, now).empty());
+  auto hard = bounce_commands(k, secret, {"a@example.jp", "hard"}, now);
+  auto suppress = suppress_commands(k, address_hash("a@example.jp", secret), "email", "webhook",
+                                    "hard bounce", now);
+  ASSERT_EQ(hard.size(), suppress.size());
+  EXPECT_EQ(hard.front().argv, suppress.front().argv);
+  auto complaint = bounce_commands(k, secret, {"b@example.jp", "complaint"}, now);
+  EXPECT_EQ(complaint.front().argv, optout_commands(k, resolve_subject("b@example.jp", secret),
+                                                    "channel:email", true, "email-complaint", now)
+                                        .front()
+                                        .argv);
+}
+
+TEST(DeliveryStatus, TwilioFormsMarkADeadNumberByItsErrorCode) {
+  auto delivered = parse_twilio_status({{"MessageSid", "SM1"}, {"MessageStatus", "delivered"}});
+  EXPECT_EQ(delivered.provider_message_id, "SM1");
+  EXPECT_EQ(delivered.status, "delivered");
+  EXPECT_FALSE(delivered.address_dead);
+  auto dead = parse_twilio_status(
+      {{"MessageSid", "SM2"}, {"MessageStatus", "undelivered"}, {"ErrorCode", "30006"}});
+  EXPECT_TRUE(dead.address_dead);
+  EXPECT_FALSE(
+      parse_twilio_status(
+          {{"MessageSid", "SM3"}, {"MessageStatus", "undelivered"}, {"ErrorCode", "30003"}})
+          .address_dead)
+      << "unreachable handset, not a dead number";
+  EXPECT_FALSE(parse_twilio_status(
+                   {{"MessageSid", "SM4"}, {"MessageStatus", "delivered"}, {"ErrorCode", "30006"}})
+                   .address_dead);
+  EXPECT_FALSE(parse_twilio_status(
+                   {{"MessageSid", "SM5"}, {"MessageStatus", "failed"}, {"ErrorCode", "30006x"}})
+                   .address_dead);
+}
+
+TEST(DeliveryStatus, JsonFromOtherProvidersIsCheckedFieldByField) {
+  auto ok = parse_status_json(
+      R"({"provider_message_id":"p-1","status":"bounced","error_code":550,"address_dead":true})",
+      32);
+  ASSERT_TRUE(std::holds_alternative<DeliveryStatus>(ok));
+  EXPECT_EQ(std::get<DeliveryStatus>(ok).error_code, "550");
+  EXPECT_TRUE(std::get<DeliveryStatus>(ok).address_dead);
+  auto why = [](const char* body) {
+    auto r = parse_status_json(body, 32);
+    return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  };
+  EXPECT_EQ(why(R"({"status":"x"})"), "expected {\"provider_message_id\", \"status\"}");
+  EXPECT_EQ(why(R"({"provider_message_id":"p","status":"x","error_code":1.5})"),
+            "error_code must be a string or an integer");
+  EXPECT_EQ(why(R"({"provider_message_id":"p","status":"x","address_dead":"yes"})"),
+            "address_dead must be true or false");
+  EXPECT_EQ(status_problem({"p-1", "delivered", "", false}), std::nullopt);
+  EXPECT_EQ(status_problem({"", "delivered", "", false}), "missing or malformed message id");
+  EXPECT_EQ(status_problem({"p 1", "delivered", "", false}), "missing or malformed message id");
+  EXPECT_EQ(status_problem({"p-1", "Delivered", "", false}), "missing or malformed status");
+  EXPECT_EQ(status_problem({"p-1", "delivered", "5 5", false}), "malformed error code");
+}
+
+redis::Reply str(std::string s) {
+  redis::Reply r;
+  r.type = redis::Reply::Type::string;
+  r.str = std::move(s);
+  return r;
+}
+
+TEST(DeliveryStatus, IsAuditedOnTheSubjectAndADeadAddressSuppressed) {
+  const Keys k;
+  EXPECT_EQ(delivery_commands(k, redis::Reply{}, {"p-1", "delivered", "", false}, now),
+            std::nullopt)
+      << "not one of ours";
+  EXPECT_EQ(delivery_commands(k, str("garbage"), {"p-1", "delivered", "", false}, now),
+            std::nullopt);
+  const json about = {{"subject", "m-1"},
+                      {"id", "st-1"},
+                      {"channel", "sms"},
+                      {"provider", "twilio-1"},
+                      {"address", "ab12"}};
+  auto alive = delivery_commands(k, str(about.dump()), {"p-1", "delivered", "", false}, now);
+  ASSERT_TRUE(alive);
+  ASSERT_EQ(alive->size(), 1u) << "the audit record alone";
+  const std::string record = alive->back().argv.back();
+  auto dead = delivery_commands(k, str(about.dump()), {"p-1", "undelivered", "30006", true}, now);
+  ASSERT_TRUE(dead);
+  auto suppress =
+      suppress_commands(k, "ab12", "sms", "twilio-1", "delivery status undelivered 30006", now);
+  ASSERT_EQ(dead->size(), suppress.size() + 1);
+  EXPECT_EQ(dead->front().argv, suppress.front().argv);
+  bool named = false;
+  for (const auto& a : dead->back().argv) named |= a.find("address_suppressed:sms") != a.npos;
+  EXPECT_TRUE(named) << "the audit says why";
+}
+
+}  // namespace
+}  // namespace dispatcher::web

@@ -1,0 +1,80 @@
+// POST /v1/messages (intake) and DELETE /v1/messages/{id} (cancel): the pure parts, a body
+// into messages or refusals and a cancel's reply into an answer, beside the two thin handlers
+// (intake.cpp).
+#pragma once
+
+#include <boost/beast/http/status.hpp>
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "config/clock.hpp"
+#include "model/keys.hpp"
+#include "model/message.hpp"
+#include "policy/policy.hpp"
+#include "store/redis/reply.hpp"
+#include "web/api_keys.hpp"
+#include "web/router.hpp"
+
+namespace dispatcher::web {
+
+struct IntakeLimits {
+  int json_depth = 32;
+  std::size_t max_batch = 1000;  // messages per request
+};
+
+// One element's refusal: its index in the batch, the reason code the pipeline would record,
+// and words for a person.
+struct IntakeError {
+  std::size_t index = 0;
+  std::string reason, detail;
+};
+
+struct IntakeBatch {
+  std::vector<Message> messages;
+  std::vector<std::string> payloads;  // each element as it is queued (compact JSON)
+};
+
+struct IntakeRefusal {
+  boost::beast::http::status status;  // 400: not valid; 403: not for this key
+  std::vector<IntakeError> errors;
+};
+
+// The body as a batch, all or nothing: one message or an array of 1 to max_batch. Not JSON,
+// too deep, a bad batch size or any invalid element is a 400 naming each element; then any
+// element this key may not send is a 403 naming each.
+std::variant<IntakeBatch, IntakeRefusal> parse_intake(std::string_view body, const ApiKey& key,
+                                                      const IntakeLimits& limits,
+                                                      const MessageVocabulary& vocab,
+                                                      const policy::Policy& policy);
+
+// Why `key` may not send `m`, or empty when it may: the operator sends anything; a clinic sends
+// only as itself, only to its own inline contacts, and to members only for the purposes the
+// policy's clinic_members section lists (rule 8, refused here rather than denied later).
+std::string forbidden_reason(const Message& m, const ApiKey& key, const policy::Policy& policy);
+
+// {"errors": [{"index", "reason", "detail"}]}
+nlohmann::json errors_body(const std::vector<IntakeError>& errors);
+
+// The whole batch in one MULTI/EXEC, through the one enqueue path (dispatcher/enqueue.hpp).
+std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now);
+
+// Whether a scheduled message's payload (HGET sched:<id> payload) was sent by `sender`: a
+// clinic cancels only its own, and "not yours" looks like "not there".
+bool sent_by(const redis::Reply& payload, std::string_view sender);
+
+struct CancelAnswer {
+  boost::beast::http::status status;
+  nlohmann::json body;
+};
+// The cancel script's reply ([status, payload]) as the answer: 200 cancelled, 202 marked (it
+// will not be delivered if still queued), else 409 with the script's word (in_flight, already).
+CancelAnswer cancel_answer(std::string_view id, const redis::Reply& reply);
+
+void post_messages(const ExchangePtr& x);
+void delete_message(const ExchangePtr& x);
+
+}  // namespace dispatcher::web

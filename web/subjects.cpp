@@ -1,0 +1,206 @@
+#include "web/subjects.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "model/message.hpp"
+#include "store/subject_store.hpp"
+#include "web/exchange.hpp"
+#include "web/services.hpp"
+#include "web/text.hpp"
+
+namespace dispatcher::web {
+
+using json = nlohmann::json;
+using redis::cmd;
+using redis::Reply;
+namespace http = boost::beast::http;
+
+std::string_view to_string(SubjectAction a) noexcept {
+  switch (a) {
+    case SubjectAction::history:
+      return "history";
+    case SubjectAction::optout:
+      return "optout";
+    case SubjectAction::optin:
+      return "optin";
+    case SubjectAction::stop:
+      return "stop";
+    case SubjectAction::erase:
+      return "erase";
+  }
+  return "?";
+}
+
+std::string_view request_kind(SubjectAction a) noexcept {
+  return a == SubjectAction::history ? "disclosure" : to_string(a);
+}
+
+std::string_view done_status(SubjectAction a) noexcept {
+  switch (a) {
+    case SubjectAction::stop:
+      return "stopped";
+    case SubjectAction::optout:
+      return "opted_out";
+    case SubjectAction::optin:
+      return "opted_in";
+    case SubjectAction::erase:
+      return "erased";
+    case SubjectAction::history:
+      break;
+  }
+  return "done";
+}
+
+std::optional<std::string> subject_problem(std::string_view subject, const SubjectRef& ref) {
+  const bool printable =
+      std::all_of(subject.begin(), subject.end(), [](char ch) { return ch > 0x20 && ch < 0x7f; });
+  if (subject.empty() || subject.size() > 320 || !printable) return "bad subject";
+  if (!ref.address_hash.empty() && !(valid_email(subject) || valid_e164(subject)))
+    return "not an e-mail address or E.164 number";
+  return std::nullopt;
+}
+
+std::variant<SubjectChange, std::string> parse_subject_body(SubjectAction a, std::string_view body,
+                                                            int json_depth_limit,
+                                                            const policy::Policy& policy) {
+  SubjectChange change;
+  if (a == SubjectAction::history || a == SubjectAction::erase) return change;
+  json j = json::object();
+  if (!body.empty()) {
+    if (json_too_deep(body, json_depth_limit)) return std::string("too deep");
+    j = json::parse(body, nullptr, false);
+    if (!j.is_object()) return std::string("expected a JSON object");
+  }
+  if (a == SubjectAction::stop) {
+    if (j.contains("purpose")) {
+      if (!j["purpose"].is_string()) return std::string("purpose must be a string");
+      change.purpose = j["purpose"];
+      if (!policy.known_purpose(change.purpose)) return std::string("unknown purpose");
+    }
+    return change;
+  }
+  if (!j.contains("scope") || !j["scope"].is_string()) return std::string("scope required");
+  change.scope = j["scope"];
+  std::string why;
+  if (!valid_scope(change.scope, why)) return why;
+  if (change.scope.rfind("purpose:", 0) == 0 && !policy.known_purpose(change.scope.substr(8)))
+    return std::string("unknown purpose");
+  return change;
+}
+
+std::vector<redis::Command> change_commands(const Keys& k, const SubjectRef& ref, SubjectAction a,
+                                            const SubjectChange& change, std::string_view by,
+                                            TimePoint now) {
+  switch (a) {
+    case SubjectAction::optout:
+    case SubjectAction::optin:
+      return optout_commands(k, ref, change.scope, a == SubjectAction::optout, by, now);
+    case SubjectAction::stop:
+      return stop_commands(k, ref, change.purpose, by, now);
+    case SubjectAction::history:
+    case SubjectAction::erase:
+      break;
+  }
+  return {};
+}
+
+json request_record(std::string_view id, SubjectAction a, std::string_view subject_key,
+                    TimePoint now, std::string_view by) {
+  constexpr auto two_weeks = std::chrono::hours(24 * 14);
+  return {{"id", id},
+          {"kind", request_kind(a)},
+          {"subject", subject_key},
+          {"received", format_rfc3339(now)},
+          {"due", format_rfc3339(now + two_weeks)},
+          {"status", "completed"},
+          {"completed", format_rfc3339(now)},
+          {"by", by}};
+}
+
+json history_entries(const Reply& xrange) {
+  json entries = json::array();
+  for (const auto& e : xrange.elements) {
+    if (e.elements.size() < 2) continue;
+    const auto& f = e.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2)
+      if (f[i].str == "r") entries.push_back(json::parse(f[i + 1].str, nullptr, false));
+  }
+  return entries;
+}
+
+// ---- the handlers ----
+
+namespace {
+
+void unavailable(const ExchangePtr& x) {
+  x->error(http::status::service_unavailable, "unavailable, please retry");
+}
+
+void subject_request(const ExchangePtr& x, SubjectAction action) {
+  const Services& s = x->services();
+  auto key = x->api_key();
+  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
+  if (!key->is_operator())
+    return x->error(http::status::forbidden, "subject requests need the operator's key");
+  // Path segments decode %XX only: a '+' stays a '+', as in E.164 numbers.
+  const std::string subject = path_decode(x->param(0)).value_or(std::string{});
+  const SubjectRef ref = resolve_subject(subject, s.rt.secret);
+  if (auto why = subject_problem(subject, ref)) return x->error(http::status::bad_request, *why);
+  auto parsed = parse_subject_body(action, x->body(), s.options.json_depth_limit, s.policy);
+  if (auto* why = std::get_if<std::string>(&parsed))
+    return x->error(http::status::bad_request, *why);
+  const SubjectChange& change = std::get<SubjectChange>(parsed);
+
+  const TimePoint now = s.now();
+  const std::string by = "api:" + key->sender;
+  const std::string rid = fmt::format("req-{}-{}", to_epoch_ms(now), random_hex(8));
+  const auto record =
+      cmd("HSET", s.rt.keys.requests(), rid, request_record(rid, action, ref.key, now, by).dump());
+  auto finish = [x, action, rid](json reply) {
+    x->services().metrics.inc("dispatcher_subject_requests_total",
+                              {{"kind", std::string(request_kind(action))}});
+    reply["request"] = rid;
+    x->json_reply(http::status::ok, reply);
+  };
+
+  if (action == SubjectAction::history) {
+    x->redis({cmd("XRANGE", s.rt.keys.history(ref.key), "-", "+"), record},
+             [x, finish](std::error_code ec, std::vector<Reply> r) {
+               if (ec) return unavailable(x);
+               finish({{"history", history_entries(r[0])}});
+             });
+    return;
+  }
+  if (action == SubjectAction::erase) {
+    // Erasure marks every address the stored record had: read it first.
+    x->redis({cmd("HGETALL", s.rt.keys.subscriber(ref.key))},
+             [x, ref, by, now, record, finish](std::error_code ec, std::vector<Reply> r) {
+               if (ec) return unavailable(x);
+               auto cmds = erase_commands(x->services().rt.keys, ref, r[0], by, now);
+               cmds.push_back(record);
+               x->redis(std::move(cmds), [x, finish](std::error_code ec, std::vector<Reply>) {
+                 if (ec) return unavailable(x);
+                 finish({{"status", done_status(SubjectAction::erase)}});
+               });
+             });
+    return;
+  }
+  auto cmds = change_commands(s.rt.keys, ref, action, change, by, now);
+  cmds.push_back(record);
+  x->redis(std::move(cmds), [x, finish, action](std::error_code ec, std::vector<Reply>) {
+    if (ec) return unavailable(x);
+    finish({{"status", done_status(action)}});
+  });
+}
+
+}  // namespace
+
+void get_subject_history(const ExchangePtr& x) { subject_request(x, SubjectAction::history); }
+void post_subject_optout(const ExchangePtr& x) { subject_request(x, SubjectAction::optout); }
+void post_subject_optin(const ExchangePtr& x) { subject_request(x, SubjectAction::optin); }
+void post_subject_stop(const ExchangePtr& x) { subject_request(x, SubjectAction::stop); }
+void post_subject_erase(const ExchangePtr& x) { subject_request(x, SubjectAction::erase); }
+
+}  // namespace dispatcher::web

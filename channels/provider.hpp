@@ -22,8 +22,9 @@ namespace dispatcher::channels {
 // One message to one address on one channel, already rendered.
 struct Envelope {
   std::string message_id;  // the producer's id (idempotency key)
+  std::string sender;      // operator | clinic:<id> | group:<id>: ids are unique per sender
   Channel channel = Channel::email;
-  std::string to;             // e-mail address, E.164 number, or push token
+  std::string to;             // e-mail address, E.164 number, push token or LINE user id
   std::string push_platform;  // "fcm" | "apns" for push
   std::string purpose;
   std::string campaign;
@@ -39,6 +40,8 @@ struct Envelope {
   // push
   std::string push_title, push_body;
   nlohmann::json push_data = nlohmann::json::object();  // opaque ids only, never personal data
+  // line
+  std::string line_text;
 
   std::chrono::system_clock::time_point created = std::chrono::system_clock::now();
 };
@@ -55,6 +58,9 @@ struct Outcome {
   std::string error;  // when not accepted: a sentence, no personal data
   bool suppress_address = false;  // permanent and the address is dead (hard bounce, UNREGISTERED …)
   std::optional<std::chrono::milliseconds> retry_after;  // transient: the provider's Retry-After
+  // transient: the channel itself is spent (LINE's monthly quota) until this time; waiting
+  // seconds cures nothing, so the message falls over to its next channel instead of retrying.
+  std::optional<std::chrono::system_clock::time_point> exhausted_until;
   // How long the answering provider took (set by Provider::send of a provider that answers
   // itself; 0 when a wrapper refused the send, so no provider's latency counts it).
   std::chrono::microseconds latency{0};

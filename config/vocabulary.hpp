@@ -9,9 +9,10 @@
 
 namespace dispatcher {
 
-enum class Channel : std::uint8_t { email = 0, sms = 1, push = 2 };
+enum class Channel : std::uint8_t { email = 0, sms = 1, push = 2, line = 3 };
 
-inline constexpr std::array<Channel, 3> all_channels{Channel::email, Channel::sms, Channel::push};
+inline constexpr std::array<Channel, 4> all_channels{Channel::email, Channel::sms, Channel::push,
+                                                     Channel::line};
 inline constexpr std::size_t channel_count = all_channels.size();
 
 constexpr std::string_view to_string(Channel c) noexcept {
@@ -22,6 +23,8 @@ constexpr std::string_view to_string(Channel c) noexcept {
       return "sms";
     case Channel::push:
       return "push";
+    case Channel::line:
+      return "line";
   }
   return "?";
 }

@@ -27,6 +27,7 @@ struct Contact {
   std::string email;  // empty when absent
   std::string phone;  // E.164, empty when absent
   std::vector<PushToken> push;
+  std::string line;  // LINE user id ("U" and 32 hex digits), empty when absent
 
   bool has(Channel c) const noexcept {
     switch (c) {
@@ -36,6 +37,8 @@ struct Contact {
         return !phone.empty();
       case Channel::push:
         return !push.empty();
+      case Channel::line:
+        return !line.empty();
     }
     return false;
   }

@@ -153,7 +153,7 @@ struct RenderOptions {
 
 int render(const Common& common, const RenderOptions& o) {
   auto ch = parse_channel(o.channel);
-  if (!ch) throw std::runtime_error("--channel must be email, sms or push: " + o.channel);
+  if (!ch) throw std::runtime_error("--channel must be email, sms, push or line: " + o.channel);
   Runtime rt = open_runtime(common.config_file, Needs{true, false});
   if (!o.templates_dir.empty()) rt.config.templates.dir = o.templates_dir;
   rt.catalog = templates::Catalog::load(config::resolve_shipped(rt.config.templates.dir),
@@ -193,6 +193,9 @@ int render(const Common& common, const RenderOptions& o) {
       break;
     case Channel::push:
       parts = {{"push.title", &r.push_title}, {"push.body", &r.push_body}};
+      break;
+    case Channel::line:
+      parts = {{"line.txt", &r.line_text}};
       break;
   }
   if (o.json) {
@@ -240,7 +243,7 @@ void add_check_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* ren = app.add_subcommand("render", "preview a rendered message");
   auto ro = std::make_shared<RenderOptions>();
   ren->add_option("template", ro->name, "template name, e.g. reservation.reminder")->required();
-  ren->add_option("--channel", ro->channel, "email, sms or push")->required();
+  ren->add_option("--channel", ro->channel, "email, sms, push or line")->required();
   ren->add_option("--locale", ro->locale, "locale (default ja)");
   ren->add_option("--data", ro->data_file, "JSON file with the template's data");
   ren->add_option("--templates", ro->templates_dir, "templates directory (default from config)");

@@ -88,7 +88,7 @@ int history(const Common& common, const std::string& subject) {
 int consent(const Common& common, const std::string& subject, const std::string& channel,
             const ConsentProof& proof) {
   auto c = parse_channel(channel);
-  if (!c) throw std::runtime_error("channel must be email, sms or push: " + channel);
+  if (!c) throw std::runtime_error("channel must be email, sms, push or line: " + channel);
   Session s(common);
   exec_checked(s.redis, consent_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), *c,
                                          proof, system_now()));
@@ -196,7 +196,7 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto proof = opt<ConsentProof>();
   proof->recorded_by = operator_name();
   con->add_option("subject", *csubject, "subscriber id, e-mail or E.164 number")->required();
-  con->add_option("channel", *cchannel, "email, sms or push")->required();
+  con->add_option("channel", *cchannel, "email, sms, push or line")->required();
   con->add_option("--source", proof->source, "the form or way through which the person agreed")
       ->required();
   con->add_option("--wording", proof->wording, "the wording, or its version, the person agreed to");

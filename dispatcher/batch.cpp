@@ -135,16 +135,27 @@ Gate::ReplySpans Gate::state_commands(std::span<Work> batch, TimePoint now,
                                   : 0;
     spans.emplace_back(first, count);
   }
+  // The last reply: when each channel comes back, if it is spent.
+  Command spent = cmd("MGET");
+  for (Channel c : all_channels) spent.argv.push_back(rt_.keys.exhausted(to_string(c)));
+  out.push_back(std::move(spent));
   return spans;
 }
 
 void Gate::state_apply(std::span<Work> batch, const ReplySpans& spans,
                        const std::vector<Reply>& replies) const {
+  std::array<std::optional<TimePoint>, channel_count> exhausted{};
+  if (!replies.empty() && replies.back().type == Reply::Type::array &&
+      replies.back().elements.size() == channel_count)
+    for (Channel c : all_channels)
+      if (const Reply& r = replies.back().elements[index(c)]; r.is_string())
+        exhausted[index(c)] = from_epoch_ms(std::strtoll(r.str.c_str(), nullptr, 10));
   for (std::size_t n = 0; n < batch.size(); ++n) {
     Work& w = batch[n];
     if (w.fate != Fate::pending) continue;
     w.state = parse_state(replies.data() + spans[n].first, spans[n].second, w.hashes, w.marketing,
                           &w.push_usable);
+    w.exhausted_until = exhausted;
   }
 }
 
@@ -153,7 +164,9 @@ void Gate::decide(Work& w, TimePoint now) const {
   static const std::vector<std::string> no_categories;
   std::span<const std::string> cats =
       w.tmpl ? w.tmpl->categories() : std::span<const std::string>(no_categories);
-  w.decision = rt_.policy->evaluate(policy::Input{*w.msg, w.recipient, w.state, cats, now});
+  policy::Input in{*w.msg, w.recipient, w.state, cats, now};
+  in.exhausted_until = w.exhausted_until;
+  w.decision = rt_.policy->evaluate(in);
   if (w.decision.verdict != policy::Verdict::send) w.fate = Fate::decided;
 }
 
@@ -201,6 +214,7 @@ void Gate::prepare(Work& w, TimePoint now) const {
 
   channels::Envelope& e = w.envelope;
   e.message_id = m.id;
+  e.sender = m.sender;
   e.channel = ch;
   e.purpose = m.purpose;
   e.campaign = m.campaign;
@@ -235,7 +249,24 @@ void Gate::prepare(Work& w, TimePoint now) const {
       e.push_data = {{"message_id", m.id}};
       break;
     }
+    case Channel::line:
+      e.to = w.recipient.contact.line;
+      e.line_text = std::move(r.line_text);
+      break;
   }
+}
+
+bool Gate::fall_over(Work& w, TimePoint until, TimePoint now) const {
+  const Channel spent = w.envelope.channel;
+  auto& known = w.exhausted_until[index(spent)];
+  if (!known || *known < until) known = until;
+  w.found_spent = true;
+  w.fate = Fate::pending;
+  w.envelope = channels::Envelope{};
+  w.outcome = channels::Outcome{};
+  decide(w, now);
+  prepare(w, now);
+  return w.fate == Fate::pending;
 }
 
 AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
@@ -291,6 +322,8 @@ std::string Gate::delivered_address_hash(const Work& w) const {
       return w.hashes.email;
     case Channel::sms:
       return w.hashes.phone;
+    case Channel::line:
+      return w.hashes.line;
     case Channel::push:
       break;
   }
@@ -310,7 +343,13 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     out.push_back(release_command(k, w.msg->id));
   };
   std::map<std::string, long long> latency_us;
+  std::array<std::optional<TimePoint>, channel_count> spent{};
   for (const Work& w : batch) {
+    if (w.found_spent)
+      for (Channel c : all_channels)
+        if (const auto& u = w.exhausted_until[index(c)];
+            u && (!spent[index(c)] || *spent[index(c)] < *u))
+          spent[index(c)] = u;
     if (!w.entry_id.empty()) ack.argv.push_back(w.entry_id);
     if (w.outcome.latency.count() > 0) {  // a provider answered this delivery
       const auto kind = channels::to_string(w.outcome.kind);
@@ -377,6 +416,11 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       }
     }
   }
+  for (Channel c : all_channels)
+    if (const auto& u = spent[index(c)]; u && *u > now) {
+      const std::string ms = std::to_string(to_epoch_ms(*u));
+      out.push_back(cmd("SET", k.exhausted(to_string(c)), ms, "PXAT", ms));
+    }
   for (const auto& [field, n] : counts)
     out.push_back(cmd("HINCRBY", k.stats(), field, std::to_string(n)));
   for (const auto& [field, n] : latency_us)

@@ -40,6 +40,9 @@ struct Work {
   std::vector<bool> push_usable;
   const templates::Template* tmpl = nullptr;
   policy::SubjectState state;
+  // Channels spent until a time (LINE's monthly quota), as Redis and this consumer know it.
+  std::array<std::optional<TimePoint>, channel_count> exhausted_until{};
+  bool found_spent = false;  // a provider said so during this delivery: finish() records it
   policy::Decision decision;
   bool marketing = false;
 
@@ -66,7 +69,8 @@ class Gate {
   void resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& spans,
                      const std::vector<redis::Reply>& replies) const;
 
-  // Stage B: the state every rule needs, for the whole batch.
+  // Stage B: the state every rule needs, for the whole batch (and, once per batch, which
+  // channels are spent).
   ReplySpans state_commands(std::span<Work> batch, TimePoint now,
                             std::vector<redis::Command>& out) const;
   void state_apply(std::span<Work> batch, const ReplySpans& spans,
@@ -79,6 +83,11 @@ class Gate {
 
   // For a `send`: renders the template and fills the envelope (or dead-letters the work).
   void prepare(Work& w, TimePoint now) const;
+
+  // The provider of a send answered that its channel is spent until `until` (LINE's monthly
+  // quota): rules 10–12 are decided again without that channel, and the envelope prepared for
+  // the next one. True when the work is to be sent again (on another channel).
+  bool fall_over(Work& w, TimePoint until, TimePoint now) const;
 
   // Stage C: records every fate (idempotency, audit, dead letters, retries), then acknowledges
   // and removes the batch's stream entries.

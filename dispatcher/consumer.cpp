@@ -303,6 +303,12 @@ void Consumer::on_resolved(std::shared_ptr<Batch> b, std::error_code err,
 void Consumer::on_state(std::shared_ptr<Batch> b, std::error_code err, std::vector<Reply> replies) {
   if (err) return batch_failed(b, err);
   gate_.state_apply(b->works, b->spans, replies);
+  // What this consumer learnt of spent channels may not have reached Redis yet.
+  for (Work& w : b->works)
+    for (Channel c : all_channels)
+      if (auto& u = w.exhausted_until[index(c)];
+          spent_until_[index(c)] && (!u || *u < *spent_until_[index(c)]))
+        u = spent_until_[index(c)];
   gate_.decide_batch(b->works, b->now);
   for (Work& w : b->works) gate_.prepare(w, b->now);
   send_all(std::move(b));
@@ -333,6 +339,25 @@ void Consumer::send_all(std::shared_ptr<Batch> b) {
 }
 
 void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o) {
+  if (o.exhausted_until) {
+    // The channel is spent (LINE's monthly quota): no blind retries; this consumer passes it over
+    // from now on, and this message goes on by its next channel, decided again.
+    const Channel c = w.envelope.channel;
+    const TimePoint until = std::chrono::floor<std::chrono::milliseconds>(*o.exhausted_until);
+    auto& known = spent_until_[index(c)];
+    if (!known || *known < until) known = until;
+    spdlog::warn("{}: channel {} is spent until {}; messages fall over to their next channel",
+                 o.provider, to_string(c), format_rfc3339(until));
+    if (gate_.fall_over(w, until, now_())) {
+      providers_[w.envelope.channel]->send(
+          w.envelope, [self = shared_from_this(), b, &w](channels::Outcome o2) {
+            self->on_outcome(b, w, std::move(o2));
+          });
+      return;
+    }
+    if (--b->sends_pending == 0) finish(b);
+    return;
+  }
   w.outcome = std::move(o);
   Delivery d = fate_of(w.outcome, w.attempts, retry_, io_state_->rng);
   w.fate = d.fate;

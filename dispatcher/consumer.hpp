@@ -86,6 +86,8 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   int exit_code_ = 0;
   Tally stats_;
   std::int64_t batches_ = 0;
+  // Channels a provider said are spent, until when (also written to Redis with the batch).
+  std::array<std::optional<TimePoint>, channel_count> spent_until_{};
 };
 
 }  // namespace dispatcher

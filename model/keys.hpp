@@ -49,6 +49,12 @@ struct Keys {
   std::string provider_message(std::string_view provider_message_id) const {
     return cat("pmid:", provider_message_id);
   }
+  // LINE user id's keyed hash → the subscriber id holding it (the LINE webhook names users
+  // only by their id); checked against the subscriber's own line_h before it is trusted.
+  std::string line_user(std::string_view hash) const { return cat("lineuser:", hash); }
+  // A channel whose provider is spent (LINE's monthly quota): epoch ms it comes back, expiring
+  // then, so every consumer and `explain` pass the channel over until that time.
+  std::string exhausted(std::string_view channel) const { return cat("exhausted:", channel); }
   std::string consumers() const {
     return prefix + "consumers";
   }  // zset: consumer name → last heartbeat (ms)

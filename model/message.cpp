@@ -77,6 +77,9 @@ std::optional<Invalid> parse_contact_fields(const json& j, Contact& c) {
   if (const json* p = field(j, "push")) {
     if (auto e = parse_push(*p, c.push)) return e;
   }
+  if (!optional_string(j, "line", c.line, err, "invalid_line")) return err;
+  if (!c.line.empty() && !valid_line_user_id(c.line))
+    return invalid("invalid_line", "line must be a LINE user id: U and 32 hex digits");
   return std::nullopt;
 }
 
@@ -137,6 +140,12 @@ std::optional<Invalid> parse_time(const json& obj, std::string_view name,
 }
 
 }  // namespace
+
+bool valid_line_user_id(std::string_view s) {
+  if (s.size() != 33 || s[0] != 'U') return false;
+  return std::all_of(s.begin() + 1, s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
 
 bool valid_email(std::string_view s) {
   if (s.size() < 3 || s.size() > 254) return false;
@@ -220,7 +229,7 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
     return invalid("bad_channels", "channels must be a non-empty array");
   for (const auto& c : *channels) {
     auto ch = c.is_string() ? parse_channel(c.get_ref<const std::string&>()) : std::nullopt;
-    if (!ch) return invalid("unknown_channel", "channels may hold only email, sms and push");
+    if (!ch) return invalid("unknown_channel", "channels may hold only email, sms, push and line");
     if (std::find(m.channels.begin(), m.channels.end(), *ch) != m.channels.end())
       return invalid("duplicate_channel", "a channel is named twice");
     m.channels.push_back(*ch);
@@ -268,8 +277,8 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
   };
   if (j.is_discarded()) return bad("not_json", "line is not valid JSON");
   if (!j.is_object()) return bad("not_object", "a subscriber must be a JSON object");
-  static constexpr std::array<std::string_view, 9> fields{
-      "id", "member", "clinic", "source", "email", "phone", "push", "locale", "tz"};
+  static constexpr std::array<std::string_view, 10> fields{
+      "id", "member", "clinic", "source", "email", "phone", "push", "line", "locale", "tz"};
   for (const auto& [k, v] : j.items())
     if (std::find(fields.begin(), fields.end(), k) == fields.end())
       return bad("unknown_field", "unknown field: " + k);
@@ -313,6 +322,7 @@ nlohmann::json to_json(const Subscriber& s) {
     for (const auto& t : s.contact.push)
       j["push"].push_back({{"platform", t.platform}, {"token", t.token}});
   }
+  if (!s.contact.line.empty()) j["line"] = s.contact.line;
   if (!s.locale.empty()) j["locale"] = s.locale;
   if (!s.tz.empty()) j["tz"] = s.tz;
   return j;

@@ -112,6 +112,8 @@ std::string inline_subject_key(const Contact& c, std::string_view secret);
 
 // Field checks shared by messages, subscribers and webhooks.
 bool valid_email(std::string_view s);
+// A LINE user id as the Messaging API gives it: "U" and 32 lower-case hex digits.
+bool valid_line_user_id(std::string_view s);
 bool valid_sender(std::string_view s);
 
 }  // namespace dispatcher

@@ -219,9 +219,12 @@ Decision Policy::evaluate(const Input& in) const {
   if (has_optout(st.optouts, "all", {})) return deny("opted_out:all");
   if (has_optout(st.optouts, "sender:", m.sender)) return deny("opted_out:sender:", m.sender);
   if (has_optout(st.optouts, "purpose:", m.purpose)) return deny("opted_out:purpose:", m.purpose);
+  const bool marketing = (t.marketing & pbit) != 0;
+  if (marketing && has_optout(st.optouts, "marketing", {})) return deny("opted_out:marketing");
 
   // Rule 10: the first channel, in the message's order, that nothing passes over.
-  const bool marketing = (t.marketing & pbit) != 0;
+  std::optional<TimePoint> exhausted;  // the earliest a spent channel comes back
+  Channel exhausted_channel{};
   std::optional<Channel> chosen;
   std::string_view first_reason;
   Channel first_channel{};
@@ -232,12 +235,21 @@ Decision Policy::evaluate(const Input& in) const {
       why = "nonmember_channel_not_permitted:";  // rule 4's channel list
     else if (has_optout(st.optouts, "channel:", to_string(c)))
       why = "opted_out:channel:";
+    else if (marketing && has_optout(st.optouts, "marketing:channel:", to_string(c)))
+      why = "opted_out:marketing:channel:";
     else if (marketing && t.consent_channels[ci] && !st.consent[ci])
       why = "no_consent:";
     else if (!r.contact.has(c))
       why = "unreachable:";
     else if (st.suppressed[ci])
       why = "address_suppressed:";
+    else if (const auto& until = in.exhausted_until[ci]; until && *until > in.now) {
+      why = "channel_exhausted:";
+      if (!exhausted || *until < *exhausted) {
+        exhausted = *until;
+        exhausted_channel = c;
+      }
+    }
     if (why.empty()) {
       chosen = c;
       break;
@@ -246,6 +258,13 @@ Decision Policy::evaluate(const Input& in) const {
       first_reason = why;
       first_channel = c;
     }
+  }
+  if (!chosen && exhausted) {
+    Decision d;
+    d.verdict = Verdict::defer;
+    d.reason = "channel_exhausted:" + std::string(to_string(exhausted_channel));
+    d.until = *exhausted;
+    return d;
   }
   if (!chosen) {
     if (first_reason.empty()) return deny("invalid_message:no_channels");

@@ -52,6 +52,10 @@ struct Input {
   const SubjectState& state;
   std::span<const std::string> template_categories;  // the template's tagged categories
   TimePoint now;
+  // Channels whose provider is spent until a time (LINE's monthly quota): rule 10 passes them
+  // over with channel_exhausted:<c>; when nothing else carries the message it is deferred until
+  // the earliest of those times, never denied for it.
+  std::array<std::optional<TimePoint>, channel_count> exhausted_until{};
 };
 
 class Policy {

@@ -8,7 +8,8 @@ using redis::cmd;
 using redis::Command;
 
 SubjectRef resolve_subject(std::string_view name, std::string_view secret) {
-  if (name.find('@') != std::string_view::npos || (!name.empty() && name.front() == '+')) {
+  if (name.find('@') != std::string_view::npos || (!name.empty() && name.front() == '+') ||
+      valid_line_user_id(name)) {
     SubjectRef r;
     r.address_hash = address_hash(name, secret);
     r.key = "contact:" + r.address_hash;
@@ -76,7 +77,7 @@ std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const re
   if (!s.address_hash.empty()) hashes.push_back(s.address_hash);
   for (std::size_t i = 0; i + 1 < sub.elements.size(); i += 2) {
     const std::string& f = sub.elements[i].str;
-    if (f != "email_h" && f != "phone_h" && f != "push_h") continue;
+    if (f != "email_h" && f != "phone_h" && f != "line_h" && f != "push_h") continue;
     std::istringstream words(sub.elements[i + 1].str);
     for (std::string h; words >> h;) hashes.push_back(h);
   }
@@ -88,6 +89,7 @@ std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const re
                            cmd("HSET", k.state(s.key), "erased", when)};
   for (const auto& h : hashes) {
     out.push_back(cmd("DEL", k.address(h)));
+    out.push_back(cmd("DEL", k.line_user(h)));  // the LINE id's way back to the subject
     out.push_back(cmd("HSET", k.address(h), "erased", when));
   }
   out.push_back(audit_command(k, event("erase", s, now, {{"recorded_by", by}})));

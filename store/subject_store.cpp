@@ -12,6 +12,7 @@ AddressHashes hash_addresses(const Contact& c, std::string_view secret) {
   AddressHashes h;
   if (!c.email.empty()) h.email = address_hash(c.email, secret);
   if (!c.phone.empty()) h.phone = address_hash(c.phone, secret);
+  if (!c.line.empty()) h.line = address_hash(c.line, secret);
   for (const auto& t : c.push) h.push.push_back(address_hash(t.token, secret));
   return h;
 }
@@ -20,9 +21,11 @@ std::vector<Command> put_subscriber(const Keys& k, const Subscriber& s, std::str
   AddressHashes h = hash_addresses(s.contact, secret);
   std::string push;
   for (const auto& p : h.push) push += (push.empty() ? "" : " ") + p;
-  return {cmd("DEL", k.subscriber(s.id)),
-          cmd("HSET", k.subscriber(s.id), "json", to_json(s).dump(), "email_h", h.email, "phone_h",
-              h.phone, "push_h", push)};
+  std::vector<Command> out{cmd("DEL", k.subscriber(s.id)),
+                           cmd("HSET", k.subscriber(s.id), "json", to_json(s).dump(), "email_h",
+                               h.email, "phone_h", h.phone, "line_h", h.line, "push_h", push)};
+  if (!h.line.empty()) out.push_back(cmd("SET", k.line_user(h.line), s.id));
+  return out;
 }
 
 Command get_subscriber(const Keys& k, std::string_view id) {
@@ -42,6 +45,7 @@ std::size_t state_commands(const Keys& k, std::string_view subject, const Addres
   out.push_back(cmd("HGETALL", k.state(subject)));
   out.push_back(cmd("HGETALL", k.address(h.email.empty() ? "-" : h.email)));
   out.push_back(cmd("HGETALL", k.address(h.phone.empty() ? "-" : h.phone)));
+  out.push_back(cmd("HGETALL", k.address(h.line.empty() ? "-" : h.line)));
   for (const auto& p : h.push) out.push_back(cmd("HGETALL", k.address(p)));
   if (marketing)
     out.push_back(
@@ -104,6 +108,9 @@ policy::SubjectState parse_state(const Reply* replies, std::size_t count, const 
   if (i < count)
     s.suppressed[index(Channel::sms)] =
         fold_address(replies[i++], s, Channel::sms) && !h.phone.empty();
+  if (i < count)
+    s.suppressed[index(Channel::line)] =
+        fold_address(replies[i++], s, Channel::line) && !h.line.empty();
   bool any_push_usable = false;
   if (push_usable) push_usable->assign(h.push.size(), false);
   for (std::size_t p = 0; p < h.push.size() && i < count; ++p) {
@@ -129,18 +136,26 @@ std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view ad
 }
 
 bool valid_scope(std::string_view scope, std::string& error) {
-  if (scope == "all") return true;
+  if (scope == "all" || scope == "marketing") return true;
   auto colon = scope.find(':');
   std::string_view kind = scope.substr(0, colon),
                    rest = colon == std::string_view::npos ? "" : scope.substr(colon + 1);
   if (kind == "channel") {
     if (parse_channel(rest)) return true;
-    error = "channel scope must be channel:email, channel:sms or channel:push";
+    error = "channel scope must be channel:email, channel:sms, channel:push or channel:line";
+    return false;
+  }
+  if (kind == "marketing") {
+    // marketing:channel:<c>: marketing on one channel (the preference page's boxes).
+    if (rest.starts_with("channel:") && parse_channel(rest.substr(8))) return true;
+    error = "marketing scope must be marketing or marketing:channel:<email|sms|push|line>";
     return false;
   }
   if (kind == "purpose" && !rest.empty()) return true;
   if (kind == "sender" && valid_sender(rest)) return true;
-  error = "scope must be all, channel:<c>, purpose:<p> or sender:<operator|clinic:id|group:id>";
+  error =
+      "scope must be all, marketing, channel:<c>, marketing:channel:<c>, purpose:<p> or "
+      "sender:<operator|clinic:id|group:id>";
   return false;
 }
 

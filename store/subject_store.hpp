@@ -23,12 +23,12 @@ namespace dispatcher {
 
 // The addresses of a recipient, each with its keyed hash, per channel.
 struct AddressHashes {
-  std::string email, phone;
+  std::string email, phone, line;
   std::vector<std::string> push;  // one per token, in the recipient's order
 };
 AddressHashes hash_addresses(const Contact& c, std::string_view secret);
 
-// Subscriber records: stored as a hash {json, email_h, phone_h, push_h} so that erasure can
+// Subscriber records: stored as a hash {json, email_h, phone_h, line_h, push_h} so that erasure can
 // mark every address the subject had.
 std::vector<redis::Command> put_subscriber(const Keys& k, const Subscriber& s,
                                            std::string_view secret);
@@ -53,7 +53,8 @@ std::vector<redis::Command> suppress_commands(const Keys& k, std::string_view ad
                                               std::string_view channel, std::string_view by,
                                               std::string_view why, TimePoint now);
 
-// Opt-out scopes as the CLI spells them: all, channel:<c>, purpose:<p>, sender:<s>.
+// Opt-out scopes as the CLI spells them (POLICY.md): all, marketing, channel:<c>,
+// marketing:channel:<c>, purpose:<p>, sender:<s>.
 bool valid_scope(std::string_view scope, std::string& error);
 
 }  // namespace dispatcher

@@ -26,13 +26,15 @@ enum class Part : std::uint8_t {
   email_html,
   sms_text,
   push_title,
-  push_body
+  push_body,
+  line_text
 };
-constexpr std::size_t part_count = 6;
+constexpr std::size_t part_count = 7;
 constexpr std::array<std::string_view, part_count> part_files{
-    "email.subject", "email.txt", "email.html", "sms.txt", "push.title", "push.body"};
+    "email.subject", "email.txt", "email.html", "sms.txt", "push.title", "push.body", "line.txt"};
 constexpr std::array<Channel, part_count> part_channel{
-    Channel::email, Channel::email, Channel::email, Channel::sms, Channel::push, Channel::push};
+    Channel::email, Channel::email, Channel::email, Channel::sms,
+    Channel::push,  Channel::push,  Channel::line};
 
 constexpr std::array<std::string_view, 4> injected_variables{"unsubscribe_url", "sender_name",
                                                              "sender_contact", "message_id"};
@@ -57,8 +59,20 @@ std::string& part_of(Rendered& r, Part p) {
       return r.push_title;
     case Part::push_body:
       return r.push_body;
+    case Part::line_text:
+      return r.line_text;
   }
   return r.email_subject;
+}
+
+// How many UTF-16 code units well-formed UTF-8 `s` takes (a 4-byte sequence is two).
+std::size_t utf16_units(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char b : s) {
+    if ((b & 0xC0) != 0x80) ++n;  // a lead byte starts a character
+    if ((b & 0xF8) == 0xF0) ++n;  // … and one outside the BMP is a surrogate pair
+  }
+  return n;
 }
 
 // The 1-based line of the first byte that is not well-formed UTF-8, if any.
@@ -172,6 +186,15 @@ class TemplateImpl final : public Template {
                                std::to_string(count.segments) + " segments; at most " +
                                std::to_string(max_sms_segments_) + " are allowed"};
     }
+    if (c == Channel::line) {
+      // The Messaging API refuses a text message object over 5,000 characters (UTF-16 units).
+      constexpr std::size_t line_max_units = 5000;
+      if (const std::size_t units = utf16_units(out.line_text); units > line_max_units)
+        return RenderError{"line_too_long", "template " + name_ + " (" + locale_ +
+                                                ") renders a LINE message of " +
+                                                std::to_string(units) + " characters; at most " +
+                                                std::to_string(line_max_units) + " are allowed"};
+    }
     return std::nullopt;
   }
 };
@@ -214,7 +237,7 @@ class Loader {
       } else {
         error(p, 1,
               "unknown file in a template folder (expected meta.yaml, email.subject, email.txt, "
-              "email.html, sms.txt, push.title, push.body)");
+              "email.html, sms.txt, push.title, push.body, line.txt)");
       }
     }
 
@@ -242,11 +265,12 @@ class Loader {
         if (part_channel[p] == c && !present[p])
           error(dir / part_files[p], 1,
                 "missing: the template offers " + std::string(to_string(c)) + ", which needs " +
-                    (c == Channel::email ? "email.subject, email.txt and email.html"
-                     : c == Channel::sms ? "sms.txt"
-                                         : "push.title and push.body"));
+                    (c == Channel::email  ? "email.subject, email.txt and email.html"
+                     : c == Channel::sms  ? "sms.txt"
+                     : c == Channel::line ? "line.txt"
+                                          : "push.title and push.body"));
     }
-    if (!tpl->channels_[0] && !tpl->channels_[1] && !tpl->channels_[2])
+    if (std::none_of(tpl->channels_.begin(), tpl->channels_.end(), [](bool b) { return b; }))
       error(dir, 1, "the template has no parts for any channel");
 
     bool all_compiled = true;
@@ -456,6 +480,12 @@ class Loader {
     }
     if (tpl.channels_[index(Channel::push)])
       require_sender(Part::push_body, {Part::push_title, Part::push_body});
+    if (tpl.channels_[index(Channel::line)]) {
+      require_sender(Part::line_text, {Part::line_text});
+      if (!has(Part::line_text, "unsubscribe_url"))
+        error(dir / "line.txt", 1,
+              "has no way to stop {{unsubscribe_url}} outside a section" + why);
+    }
   }
 
   const LoadOptions& opts_;

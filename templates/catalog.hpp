@@ -27,6 +27,7 @@ struct Rendered {
   std::string email_subject, email_text, email_html;  // email
   std::string sms_text;                               // sms
   std::string push_title, push_body;                  // push
+  std::string line_text;                              // line
 };
 
 // reason is a stable code for the dead-letter stream: "template_missing_variable:<name>",

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "web/intake.hpp"
+#include "web/line_webhook.hpp"
 #include "web/operations.hpp"
 #include "web/services.hpp"
 #include "web/subjects.hpp"
@@ -31,6 +32,7 @@ constexpr Route kRoutes[] = {
     {verb::post, "/webhooks/sms/inbound", post_sms_inbound},
     {verb::post, "/webhooks/email/bounce", post_email_bounce},
     {verb::post, "/webhooks/status", post_delivery_status},
+    {verb::post, "/webhooks/line", post_line_webhook},
     // subjects.hpp (operator key)
     {verb::get, "/v1/subjects/{subject}/history", get_subject_history},
     {verb::post, "/v1/subjects/{subject}/optout", post_subject_optout},

@@ -28,6 +28,7 @@ const std::map<std::string, Label>& labels() {
       {"email", {"メール", "E-mail"}},
       {"sms", {"SMS（ショートメッセージ）", "SMS (text messages)"}},
       {"push", {"アプリのプッシュ通知", "App push notifications"}},
+      {"line", {"LINE", "LINE"}},
   };
   return m;
 }
@@ -153,7 +154,7 @@ std::string render_preferences_page(const PreferencesView& v) {
   body += "</fieldset>\n";
   body +=
       fmt::format("<fieldset>\n<legend>{}</legend>\n", t(lang, "受け取る方法", "How we reach you"));
-  for (Channel ch : all_channels) {
+  for (Channel ch : v.channels) {
     const std::string c(to_string(ch));
     body += checkbox("channel", c, "channel-" + c, !v.opted_out.count("channel:" + c), label(c));
   }
@@ -166,6 +167,12 @@ std::string render_preferences_page(const PreferencesView& v) {
   body +=
       fmt::format("<button type=\"submit\">{}</button>\n</form>\n", t(lang, "保存する", "Save"));
   return page(lang, t(lang, "配信設定", "Message preferences"), lang_link, body);
+}
+
+std::vector<Channel> offered_channels(const redis::Reply& line_h) {
+  std::vector<Channel> out{Channel::email, Channel::sms, Channel::push};
+  if (line_h.is_string() && !line_h.str.empty()) out.push_back(Channel::line);
+  return out;
 }
 
 std::string render_message_page(const std::string& lang, int status, const std::string& title_ja,

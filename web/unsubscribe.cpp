@@ -55,7 +55,8 @@ std::set<std::string> opted_out_scopes(const Reply& state) {
 
 PreferenceChanges preference_changes(const PreferencesForm& form,
                                      const std::set<std::string>& out_now,
-                                     const std::vector<std::string>& offered_purposes) {
+                                     const std::vector<std::string>& offered_purposes,
+                                     const std::vector<Channel>& offered_channels) {
   PreferenceChanges c;
   auto set = [&](std::string scope, bool out) {
     if (out != (out_now.count(scope) > 0)) c.optouts.push_back({std::move(scope), out});
@@ -66,12 +67,15 @@ PreferenceChanges preference_changes(const PreferencesForm& form,
     if (!out && out_now.count("purpose:" + p)) purpose_back_in = true;
     set("purpose:" + p, out);
   }
-  for (Channel ch : all_channels)
+  for (Channel ch : offered_channels)
     set("channel:" + std::string(to_string(ch)), !form.channels.count(std::string(to_string(ch))));
   if (!form.stop_all && out_now.count("all")) purpose_back_in = true;
   set("all", form.stop_all);
   if (purpose_back_in && !form.stop_all)
-    for (const auto& ch : form.channels) c.consents.push_back(*parse_channel(ch));
+    for (const auto& ch : form.channels)
+      if (std::find(offered_channels.begin(), offered_channels.end(), *parse_channel(ch)) !=
+          offered_channels.end())
+        c.consents.push_back(*parse_channel(ch));
   return c;
 }
 
@@ -134,7 +138,8 @@ void get_unsubscribe(const ExchangePtr& x) {
                                                                             std::vector<Reply> r) {
     if (ec) return unavailable(x);
     if (r[0].is_nil()) return link_gone_page(x);
-    x->redis({cmd("HGETALL", x->services().rt.keys.state(r[0].str))},
+    const Keys& k = x->services().rt.keys;
+    x->redis({cmd("HGETALL", k.state(r[0].str)), cmd("HGET", k.subscriber(r[0].str), "line_h")},
              [x, token](std::error_code ec, std::vector<Reply> r) {
                if (ec) return unavailable(x);
                PreferencesView v;
@@ -143,6 +148,7 @@ void get_unsubscribe(const ExchangePtr& x) {
                v.saved = x->query().count("saved") > 0;
                v.purposes = x->services().page_purposes;
                v.opted_out = opted_out_scopes(r[0]);
+               v.channels = offered_channels(r[1]);
                x->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
              });
   });
@@ -188,12 +194,14 @@ void post_preferences(const ExchangePtr& x) {
     if (ec) return unavailable(x);
     if (r[0].is_nil()) return link_gone(x);
     const SubjectRef subject = subject_from_key(r[0].str);
+    const Keys& k = x->services().rt.keys;
     x->redis(
-        {cmd("HGETALL", x->services().rt.keys.state(subject.key))},
+        {cmd("HGETALL", k.state(subject.key)), cmd("HGET", k.subscriber(subject.key), "line_h")},
         [x, form, subject](std::error_code ec, std::vector<Reply> r) {
           if (ec) return unavailable(x);
           const Services& s = x->services();
-          const auto changes = preference_changes(form, opted_out_scopes(r[0]), s.page_purposes);
+          const auto changes = preference_changes(form, opted_out_scopes(r[0]), s.page_purposes,
+                                                  offered_channels(r[1]));
           auto saved = [x] {
             x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "preferences"}});
             x->redirect(saved_location(x->param(0), x->lang()));

@@ -47,9 +47,12 @@ struct PreferenceChanges {
   std::vector<Channel> consents;
 };
 // What saving `form` changes for a subject now opted out of `out_now`.
+// Only what the page offered changes: a channel without a box (LINE for a member without a LINE
+// id) keeps its opt-out state whatever the form says.
 PreferenceChanges preference_changes(const PreferencesForm& form,
                                      const std::set<std::string>& out_now,
-                                     const std::vector<std::string>& offered_purposes);
+                                     const std::vector<std::string>& offered_purposes,
+                                     const std::vector<Channel>& offered_channels);
 std::vector<redis::Command> preference_commands(const Keys& k, const SubjectRef& subject,
                                                 const PreferenceChanges& changes, TimePoint now);
 

@@ -9,6 +9,7 @@ namespace dispatcher::web {
 namespace {
 
 const std::vector<std::string> offered = {"coupon_info", "survey", "advertising"};
+const std::vector<Channel> channels = {Channel::email, Channel::sms, Channel::push};
 
 TEST(OneClick, IsExactlyTheOneFieldOfRfc8058) {
   EXPECT_TRUE(is_one_click("List-Unsubscribe=One-Click"));
@@ -80,20 +81,20 @@ TEST(PreferenceChanges, WritesOnlyWhatChanges) {
   auto all = form_of(
       "form=prefs-v1&purpose=coupon_info&purpose=survey&purpose=advertising"
       "&channel=email&channel=sms&channel=push");
-  EXPECT_TRUE(preference_changes(all, {}, offered).optouts.empty());
-  EXPECT_TRUE(preference_changes(all, {}, offered).consents.empty());
+  EXPECT_TRUE(preference_changes(all, {}, offered, channels).optouts.empty());
+  EXPECT_TRUE(preference_changes(all, {}, offered, channels).consents.empty());
   // Unticking a purpose and a channel: those two, in the page's order.
   auto some = form_of(
       "form=prefs-v1&purpose=coupon_info&purpose=survey&channel=email"
       "&channel=push");
-  EXPECT_EQ(optouts(preference_changes(some, {}, offered)),
+  EXPECT_EQ(optouts(preference_changes(some, {}, offered, channels)),
             (std::vector<std::pair<std::string, bool>>{{"purpose:advertising", true},
                                                        {"channel:sms", true}}));
   // Saving the same again changes nothing.
-  EXPECT_TRUE(
-      preference_changes(some, {"purpose:advertising", "channel:sms"}, offered).optouts.empty());
+  EXPECT_TRUE(preference_changes(some, {"purpose:advertising", "channel:sms"}, offered, channels)
+                  .optouts.empty());
   // Stop everything.
-  auto stop = preference_changes(form_of("form=prefs-v1&stop_all=1"), {}, offered);
+  auto stop = preference_changes(form_of("form=prefs-v1&stop_all=1"), {}, offered, channels);
   EXPECT_EQ(stop.optouts.back().scope, "all");
   EXPECT_TRUE(stop.optouts.back().out);
   EXPECT_TRUE(stop.consents.empty());
@@ -101,15 +102,35 @@ TEST(PreferenceChanges, WritesOnlyWhatChanges) {
 
 TEST(PreferenceChanges, ComingBackToMarketingRecordsAConsentPerTickedChannel) {
   auto back = form_of("form=prefs-v1&purpose=advertising&channel=email&channel=push");
-  auto c = preference_changes(back, {"purpose:advertising"}, offered);
+  auto c = preference_changes(back, {"purpose:advertising"}, offered, channels);
   EXPECT_EQ(c.consents, (std::vector<Channel>{Channel::email, Channel::push}));
-  auto from_all = preference_changes(back, {"all"}, offered);
+  auto from_all = preference_changes(back, {"all"}, offered, channels);
   EXPECT_EQ(optouts(from_all).back(), (std::pair<std::string, bool>{"all", false}));
   EXPECT_EQ(from_all.consents.size(), 2u) << "leaving stop-all is coming back too";
-  EXPECT_TRUE(preference_changes(back, {}, offered).consents.empty())
+  EXPECT_TRUE(preference_changes(back, {}, offered, channels).consents.empty())
       << "never opted out: no new consent";
   auto still_stopped = form_of("form=prefs-v1&purpose=advertising&channel=email&stop_all=1");
-  EXPECT_TRUE(preference_changes(still_stopped, {"purpose:advertising"}, offered).consents.empty());
+  EXPECT_TRUE(preference_changes(still_stopped, {"purpose:advertising"}, offered, channels)
+                  .consents.empty());
+}
+
+TEST(PreferenceChanges, AChannelWithoutABoxKeepsItsState) {
+  // A member without a LINE id gets no LINE box: saving the page must not opt them out of (or
+  // back into) LINE.
+  auto f = form_of(
+      "form=prefs-v1&purpose=coupon_info&purpose=survey&purpose=advertising"
+      "&channel=email&channel=sms&channel=push&channel=line");
+  EXPECT_TRUE(preference_changes(f, {"channel:line"}, offered, channels).optouts.empty());
+  auto with_line = channels;
+  with_line.push_back(Channel::line);
+  EXPECT_EQ(optouts(preference_changes(f, {"channel:line"}, offered, with_line)),
+            (std::vector<std::pair<std::string, bool>>{{"channel:line", false}}));
+  auto unticked = form_of(
+      "form=prefs-v1&purpose=coupon_info&purpose=survey&purpose=advertising"
+      "&channel=email&channel=sms&channel=push");
+  EXPECT_TRUE(preference_changes(unticked, {}, offered, channels).optouts.empty());
+  EXPECT_EQ(optouts(preference_changes(unticked, {}, offered, with_line)),
+            (std::vector<std::pair<std::string, bool>>{{"channel:line", true}}));
 }
 
 TEST(PreferenceChanges, BecomeOptOutAndConsentCommands) {

@@ -102,6 +102,8 @@ void OutboxProvider::do_send(const Envelope& e, Completion done) {
   if (!e.campaign.empty()) j["campaign"] = e.campaign;
   if (channel_ == Channel::sms) {
     j["text"] = e.sms_text;
+  } else if (channel_ == Channel::line) {
+    j["text"] = e.line_text.empty() ? e.text : e.line_text;  // as the line provider sends it
   } else {
     j["platform"] = e.push_platform;
     j["title"] = e.push_title;

@@ -1,5 +1,5 @@
-// The embedded default channel: every e-mail an RFC 5322 .eml file, every SMS and push a
-// JSON line, under <data dir>/outbox/. Writing a file is "the provider accepted it".
+// The embedded default channel: every e-mail an RFC 5322 .eml file, every SMS, push and LINE
+// message a JSON line, under <data dir>/outbox/. Writing a file is "the provider accepted it".
 //
 // Exactly once: an e-mail file is named by the message id and written by rename, and a
 // redelivered message is first looked up (already_accepted), so a consumer killed mid-batch
@@ -35,7 +35,8 @@ class OutboxProvider final : public Provider {
   std::filesystem::path dir_;
   Channel channel_;
   EmlWriter render_eml_;
-  std::FILE* lines_ = nullptr;  // sms.jsonl / push.jsonl, appended and flushed per batch of lines
+  std::FILE* lines_ =
+      nullptr;  // sms.jsonl / push.jsonl / line.jsonl, appended and flushed per batch of lines
 };
 
 }  // namespace dispatcher::channels

@@ -1,12 +1,14 @@
 #include "channels/registry.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
 #include "channels/builtin.hpp"
 #include "channels/failover.hpp"
 #include "channels/http_outcome.hpp"
+#include "channels/line/line.hpp"
 #include "channels/rate_limit.hpp"
 
 namespace dispatcher::channels {
@@ -36,6 +38,7 @@ void register_builtin_providers(ProviderRegistry& registry) {
   registry.add("http_sms", make_http_sms);
   registry.add("fcm", make_fcm);
   registry.add("apns", make_apns);
+  registry.add("line", make_line);
 }
 
 namespace {
@@ -91,6 +94,13 @@ class PlatformRouter final : public Provider {
   boost::asio::io_context& io_;
 };
 
+// The limit an entry of this type gets when it has no `rate` of its own: LINE's published
+// per-channel limit, so that a burst queues here instead of collecting 429s.
+std::optional<RateSettings> default_rate(std::string_view type) {
+  if (type == "line") return RateSettings{line::requests_per_second, line::requests_per_second};
+  return std::nullopt;
+}
+
 std::unique_ptr<Provider> combine(std::string name, std::vector<std::unique_ptr<Provider>> ps,
                                   BreakerSettings breaker, Context& ctx) {
   if (ps.size() == 1) return std::move(ps.front());
@@ -131,7 +141,7 @@ Channels build_channels(const config::Located& section, const ProviderRegistry& 
       });
     } else if (!parse_channel(key)) {
       errors.add(config::mark_of(kv.first), "channels." + key,
-                 "unknown key (expected email, sms, push or breaker)");
+                 "unknown key (expected email, sms, push, line or breaker)");
     }
   }
   for (Channel c : all_channels) {
@@ -169,6 +179,8 @@ Channels build_channels(const config::Located& section, const ProviderRegistry& 
           rr.finish();
           if (rate.per_second <= 0) rr.fail("per_second", "required");
           p = std::make_unique<RateLimited>(std::move(p), rate, ctx.io, ctx.now);
+        } else if (const auto rate = default_rate(type)) {
+          p = std::make_unique<RateLimited>(std::move(p), *rate, ctx.io, ctx.now);
         }
         providers.push_back(std::move(p));
         types.push_back(type);

@@ -1,16 +1,18 @@
 // Providers are named plug-ins: a registry maps a type name ("smtp", "twilio", "http_sms", "fcm",
-// "apns", the lead's "outbox") to a factory, filled explicitly by the caller; build_channels turns
-// the `channels:` config node into one Provider per channel (rate-limited where configured,
-// several providers behind a Failover, push routed by platform).
+// "apns", "line", the lead's "outbox") to a factory, filled explicitly by the caller;
+// build_channels turns the `channels:` config node into one Provider per channel (rate-limited
+// where configured, several providers behind a Failover, push routed by platform).
 //
 //   channels:
 //     breaker: {failures_to_open: 5, cool_down_s: 30}        # optional
 //     email: [ {type: smtp, name: primary-smtp, url: "smtps://smtp.example.jp:465", ...} ]
 //     sms:   [ {type: twilio, ...}, {type: http_sms, ...} ]
 //     push:  [ {type: fcm, ...}, {type: apns, ...} ]
+//     line:  [ {type: line, channel_access_token_env: LINE_TOKEN, channel_secret_env: ...} ]
 //
 // Every entry: `type` (required), `name` (default: the type; unique per channel), optional
-// `rate: {per_second: 100, burst: 200, queue: 10000}`; everything else belongs to the type.
+// `rate: {per_second: 100, burst: 200, queue: 10000}` (a `line` entry without one: LINE's 2,000
+// a second); everything else belongs to the type.
 #pragma once
 
 #include <yaml-cpp/yaml.h>
@@ -67,7 +69,7 @@ class ProviderRegistry {
   std::map<std::string, ProviderFactory, std::less<>> factories_;
 };
 
-// Registers smtp, twilio, http_sms, fcm and apns.
+// Registers smtp, twilio, http_sms, fcm, apns and line.
 void register_builtin_providers(ProviderRegistry& registry);
 
 // The keys every entry may carry besides its type's own.

@@ -246,6 +246,32 @@ TEST_F(OutboxTest, APushIsOneJsonLineWithItsPlatformTitleBodyAndData) {
                           {"data", {{"rid", "r_123"}}}}));
 }
 
+TEST_F(OutboxTest, ALineMessageIsOneJsonLineWithItsUserIdAndText) {
+  OutboxProvider p("outbox", outbox, Channel::line, fake_eml);
+  Envelope e;
+  e.message_id = "l-1";
+  e.sender = "clinic:42";
+  e.channel = Channel::line;
+  e.to = "U4af4980629d4a3e1b9b5b1e5b6a1c2d3";
+  e.purpose = "reservation.reminder";
+  e.line_text = "さくら歯科です。明日10:00のご予約をお待ちしております。";
+  const Outcome o = send_sync(io, p, e);
+  EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
+  EXPECT_EQ(o.provider_message_id, "outbox:l-1");
+  const std::string text = read_file((outbox / "line.jsonl").string());
+  EXPECT_EQ(text.rfind("{\"id\":\"l-1\",", 0), 0u) << text;
+  const auto got = lines(outbox / "line.jsonl");
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0], (json{{"id", "l-1"},
+                          {"channel", "line"},
+                          {"to", "U4af4980629d4a3e1b9b5b1e5b6a1c2d3"},
+                          {"purpose", "reservation.reminder"},
+                          {"text", e.line_text}}));
+  EXPECT_TRUE(p.already_accepted("l-1"));
+  EXPECT_FALSE(p.already_accepted("l-2"));
+  EXPECT_FALSE(fs::exists(outbox / "push.jsonl")) << "LINE has its own file";
+}
+
 TEST_F(OutboxTest, LinesAreAppendedAcrossProvidersAndRestarts) {
   {
     OutboxProvider p("outbox", outbox, Channel::sms, fake_eml);

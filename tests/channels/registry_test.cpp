@@ -42,7 +42,7 @@ TEST(Registry, RefusesDuplicateTypes) {
       std::invalid_argument);
   EXPECT_NO_THROW(reg.add(
       "outbox", [](const ProviderEntry&, Context&) { return std::unique_ptr<Provider>(); }));
-  EXPECT_EQ(reg.types().size(), 6u);
+  EXPECT_EQ(reg.types().size(), 7u);
 }
 
 TEST_F(RegistryFixture, ConfigErrorsNameThePlaceAndTheKeyPath) {
@@ -86,7 +86,7 @@ TEST_F(RegistryFixture, ConfigErrorsNameThePlaceAndTheKeyPath) {
   EXPECT_EQ(config_error("{email: [{type: carrier-pigeon}]}", ctx),
             "d.yaml:1:17: channels.email[0].type: unknown provider type \"carrier-pigeon\"");
   EXPECT_EQ(config_error("{fax: []}", ctx),
-            "d.yaml:1:2: channels.fax: unknown key (expected email, sms, push or breaker)");
+            "d.yaml:1:2: channels.fax: unknown key (expected email, sms, push, line or breaker)");
   EXPECT_EQ(config_error("{sms: [" + twilio_ok + ", " + twilio_ok + "]}", ctx),
             "d.yaml:1:100: channels.sms[1].name: \"twilio\" is used twice in channels.sms");
   EXPECT_EQ(config_error("{sms: [{type: twilio, account_sid: AC1, auth_token_env: "
@@ -114,7 +114,7 @@ TEST_F(RegistryFixture, EveryMistakenEntryIsReportedInOneGo) {
   } catch (const config::LoadError& e) {
     // In file order, each with its position.
     const std::vector<std::string> want{
-        "d.yaml:1:2: channels.fax: unknown key (expected email, sms, push or breaker)",
+        "d.yaml:1:2: channels.fax: unknown key (expected email, sms, push, line or breaker)",
         "d.yaml:1:39: channels.breaker.failures_to_open: must be between 1 and 1000",
         "d.yaml:1:49: channels.sms[0].account_sid: required",
         "d.yaml:1:143: channels.sms[1].url: plain http:// is only allowed to a loopback host; use "

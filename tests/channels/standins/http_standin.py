@@ -1,16 +1,25 @@
 #!/usr/bin/python3
-"""Loopback HTTPS stand-ins for the providers' HTTP APIs (Twilio, generic JSON SMS, FCM, APNs).
+"""Loopback HTTPS stand-ins for the providers' HTTP APIs (Twilio, generic JSON SMS, FCM, APNs, LINE).
 
 Binds 127.0.0.1 on a port the OS chooses and prints "PORT <n>" on stdout. Every request is
 appended to --log as one JSON line (method, path, headers, body, http version, jwt check) before
 the answer is sent, so a client that has its answer can read the record.
 
---mode plain|twilio|http_sms|fcm|apns ; --cert/--key serve TLS (apns: HTTP/2 over TLS, ALPN h2).
+--mode plain|twilio|http_sms|fcm|apns|line ; --cert/--key serve TLS (apns: HTTP/2 over TLS, ALPN h2).
 --script FILE: {"<recipient>": [response, …], "*": response}: per recipient, scripted answers
 are used in order before the mode's success answer; "*" answers every request (set or cleared at
 run time with POST /_control {"*": response|null}). A response is
 {"status": 500, "body": {...} | "text", "headers": {"Retry-After": "2"}}.
 --verify-key PEM: the private key whose public half must verify the JWTs (RS256 / ES256).
+
+line: the Messaging API's push (POST /v2/bot/message/push) and quota (GET /v2/bot/message/quota,
+/v2/bot/message/quota/consumption). --bearer TOKEN: any other Authorization answers 401. Scripts
+are keyed by the body's "to". An accepted push answers 200 with x-line-request-id and remembers
+its X-Line-Retry-Key; a repeat of that key answers 409 with x-line-accepted-request-id and is not
+accepted again. The record of a push carries "retry_key", "accepted" and "request_id". A scripted
+response may carry "delay_s" (the answer waits that long, after the record is written) and
+"accept": true (the push is accepted as usual, then answered late: a client that gave up and
+retries with the same key finds it accepted).
 """
 import argparse
 import base64
@@ -20,11 +29,15 @@ import socket
 import ssl
 import sys
 import threading
+import re
 import time
 import urllib.parse
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-STATE = {"lock": threading.Lock(), "script": {}, "counts": {}, "tokens": set(), "token_requests": 0}
+STATE = {"lock": threading.Lock(), "script": {}, "counts": {}, "tokens": set(), "token_requests": 0,
+         "line_accepted": {}}
+UUID_FORM = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 ARGS = None
 VERIFY_KEY = None
 
@@ -82,6 +95,51 @@ def encode(resp):
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     return resp.get("status", 200), resp.get("headers", {}), body.encode()
+
+
+def answer_line(method, path, headers, body, extra):
+    def err(status, message, more=None):
+        h = {"Content-Type": "application/json", "x-line-request-id": str(uuid.uuid4())}
+        h.update(more or {})
+        return status, h, json.dumps({"message": message}).encode(), extra
+
+    if ARGS.bearer is not None and headers.get("authorization", "") != "Bearer " + ARGS.bearer:
+        return err(401, "Authentication failed. Confirm that the access token in the authorization header is valid.")
+    ok = {"Content-Type": "application/json", "x-line-request-id": str(uuid.uuid4())}
+    if method == "GET" and path == "/v2/bot/message/quota":
+        return 200, ok, json.dumps({"type": "limited", "value": 1000}).encode(), extra
+    if method == "GET" and path == "/v2/bot/message/quota/consumption":
+        with STATE["lock"]:
+            used = len(STATE["line_accepted"])
+        return 200, ok, json.dumps({"totalUsage": used}).encode(), extra
+    if method != "POST" or path != "/v2/bot/message/push":
+        return err(404, "Not found")
+    try:
+        doc = json.loads(body)
+    except Exception:
+        return err(400, "The request body has 1 error(s)")
+    key = headers.get("x-line-retry-key", "")
+    extra["retry_key"] = key
+    extra["accepted"] = False
+    if key and not UUID_FORM.match(key):
+        return err(400, "The value for the 'X-Line-Retry-Key' header is invalid")
+    with STATE["lock"]:
+        previous = STATE["line_accepted"].get(key) if key else None
+    if previous:
+        status, h, rb, extra = err(409, "The retry key is already accepted", {"x-line-accepted-request-id": previous})
+        return status, h, json.dumps({"message": "The retry key is already accepted",
+                                      "sentMessages": [{"id": "1", "quoteToken": "q"}]}).encode(), extra
+    s = scripted(str(doc.get("to", "")))
+    if s:
+        extra["delay_s"] = s.get("delay_s", 0)
+        if not s.get("accept"):
+            return (*encode(s), extra)
+    rid = ok["x-line-request-id"]
+    with STATE["lock"]:
+        STATE["line_accepted"][key or rid] = rid
+    extra["accepted"] = True
+    extra["request_id"] = rid
+    return 200, ok, json.dumps({"sentMessages": [{"id": str(int(time.time() * 1e6)), "quoteToken": "q"}]}).encode(), extra
 
 
 def answer(method, path, headers, body, version):
@@ -157,6 +215,8 @@ def answer(method, path, headers, body, version):
         project = path.split("/")[3]
         return 200, {"Content-Type": "application/json"}, json.dumps(
             {"name": "projects/%s/messages/0:%d" % (project, int(time.time() * 1e6))}).encode(), extra
+    if mode == "line":
+        return answer_line(method, path, headers, body, extra)
     if mode == "apns":
         auth = headers.get("authorization", "")
         extra["jwt_ok"] = check_jwt(auth[7:], "ES256") if auth.startswith("bearer ") else False
@@ -183,12 +243,17 @@ class Handler(BaseHTTPRequestHandler):
         if path != "/_control":
             log({"method": method, "path": path, "headers": headers, "body": body.decode(errors="replace"),
                  "http_version": "1.1", "status": status, "connection": self.client_address[1], **extra})
-        self.send_response(status)
-        for k, v in rh.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(rb)))
-        self.end_headers()
-        self.wfile.write(rb)
+        if extra.get("delay_s"):
+            time.sleep(extra["delay_s"])
+        try:
+            self.send_response(status)
+            for k, v in rh.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(rb)))
+            self.end_headers()
+            self.wfile.write(rb)
+        except (OSError, ssl.SSLError):  # the client gave up waiting (a delayed answer)
+            self.close_connection = True
 
     def do_GET(self):
         self.handle_one("GET")
@@ -250,6 +315,7 @@ def main():
     ap.add_argument("--script")
     ap.add_argument("--verify-key")
     ap.add_argument("--to-field", default="to")
+    ap.add_argument("--bearer")
     ARGS = ap.parse_args()
     if ARGS.script:
         with open(ARGS.script) as f:

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "app/verbs.hpp"
+#include "channels/builtin.hpp"
 #include "channels/connect_probe.hpp"
 #include "config/yaml_reader.hpp"
 #include "dispatcher/batch.hpp"
@@ -52,6 +53,14 @@ int check(const Common& common, bool connect) {
     boost::asio::io_context io;
     rt.keys.prefix = cfg.key_prefix;
     ProviderSet set = build_providers(io, rt);
+    // LINE accepts pushes to users who blocked the account and drops them: without the secret
+    // that verifies its webhook, unfollows are never heard and the channel is not honest.
+    if (set.by_channel[index(Channel::line)] &&
+        channels::line_channel_secrets(cfg.channels).empty())
+      std::fprintf(stderr,
+                   "dispatcher: warning: channels.line has no channel_secret_env or "
+                   "channel_secret_file: POST /webhooks/line is disabled, so unfollows (blocks) "
+                   "are never recorded as opt-outs\n");
     // --connect: each endpoint's handshake (TLS, SMTP EHLO/STARTTLS/AUTH), one line each.
     for (Channel c : all_channels) {
       if (!connect || !set.by_channel[index(c)]) continue;

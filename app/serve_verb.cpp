@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "channels/builtin.hpp"
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
 #include "dispatcher/runtime.hpp"
@@ -38,6 +39,8 @@ int run_serve(const verbs::Common& common, const ServeArgs& args) {
       throw std::runtime_error("environment variable " + args.twilio_env + " is not set");
     o.twilio_auth_token = v;
   }
+  // The LINE webhook is verified with the secrets of the line providers' own entries.
+  o.line_channel_secrets = channels::line_channel_secrets(rt.config.channels);
   return serve(rt, keys, o);
 }
 

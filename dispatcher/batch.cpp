@@ -286,10 +286,15 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
       a.decision = std::string(policy::to_string(w.decision.verdict));
       a.reason = w.decision.reason;
       if (w.decision.until) a.until = format_rfc3339(*w.decision.until, zone_of(w));
+      if (!w.decision.passed_over.empty())
+        a.extra = {{"passed_over", w.decision.passed_over_reason()}};
       break;
     case Fate::sent:
       a.decision = "send";
       a.channel = std::string(to_string(w.envelope.channel));
+      // Why not an earlier channel of the message's (an unfollow, an opt-out, a spent quota).
+      if (!w.decision.passed_over.empty())
+        a.extra = {{"passed_over", w.decision.passed_over_reason()}};
       a.provider = w.outcome.provider;
       a.provider_message_id = w.outcome.provider_message_id;
       a.attempts = w.attempts + 1;

@@ -285,6 +285,8 @@ Decision Policy::evaluate(const Input& in) const {
       d.verdict = Verdict::defer;
       d.reason = "quiet_hours";
       d.until = *until;
+      d.passed_over = first_reason;
+      d.passed_over_channel = first_channel;
       return d;
     }
   }
@@ -292,6 +294,8 @@ Decision Policy::evaluate(const Input& in) const {
   Decision d;
   d.verdict = Verdict::send;
   d.channel = *chosen;
+  d.passed_over = first_reason;
+  d.passed_over_channel = first_channel;
   return d;
 }
 

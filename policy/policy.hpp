@@ -31,6 +31,16 @@ struct Decision {
   std::optional<Channel> channel;  // set when verdict == send
   std::string reason;              // POLICY.md reason code; empty for send
   std::optional<TimePoint> until;  // set when verdict == defer
+  // When rule 10 passed over a channel before the one chosen: the first such channel and the
+  // prefix of its reason ("opted_out:channel:"), so history can say why a message went by SMS
+  // and not LINE. A view of static text: deciding still allocates nothing.
+  std::string_view passed_over;
+  Channel passed_over_channel{};
+  std::string passed_over_reason() const {
+    return passed_over.empty()
+               ? std::string()
+               : std::string(passed_over) + std::string(to_string(passed_over_channel));
+  }
 };
 
 // Everything Redis knows about a subject (and about the addresses it would be reached at)

@@ -28,6 +28,13 @@ bool line_signature_valid(std::string_view channel_secret, std::string_view body
          constant_time_equal(line_signature(channel_secret, body), header);
 }
 
+bool line_signature_valid(const std::vector<std::string>& secrets, std::string_view body,
+                          std::string_view header) {
+  for (const auto& secret : secrets)
+    if (line_signature_valid(secret, body, header)) return true;
+  return false;
+}
+
 std::variant<std::vector<LineEvent>, std::string> parse_line_events(std::string_view body,
                                                                     int json_depth_limit) {
   if (json_too_deep(body, json_depth_limit)) return std::string("too deep");
@@ -101,9 +108,9 @@ void unavailable(const ExchangePtr& x) {
 void post_line_webhook(const ExchangePtr& x) {
   const Services& s = x->services();
   // No channel secret, no route: nothing unsigned is ever trusted.
-  if (s.options.line_channel_secret.empty())
+  if (s.options.line_channel_secrets.empty())
     return x->error(http::status::not_found, "no such route");
-  if (!line_signature_valid(s.options.line_channel_secret, x->body(),
+  if (!line_signature_valid(s.options.line_channel_secrets, x->body(),
                             x->header("X-Line-Signature")))
     return x->error(http::status::forbidden, "bad or missing X-Line-Signature");
   auto parsed = parse_line_events(x->body(), s.options.json_depth_limit);
@@ -115,19 +122,20 @@ void post_line_webhook(const ExchangePtr& x) {
            [x, events](std::error_code ec, std::vector<Reply> ids) {
              if (ec) return unavailable(x);
              const Services& s = x->services();
-             x->redis(
-                 line_check_commands(s.rt.keys, ids),
-                 [x, events, ids = std::move(ids)](std::error_code ec, std::vector<Reply> hashes) {
-                   if (ec) return unavailable(x);
-                   const Services& s = x->services();
-                   auto cmds =
-                       line_event_commands(s.rt.keys, s.rt.secret, *events, ids, hashes, s.now());
-                   if (cmds.empty()) return answer(x, "ignored", events->size());
-                   x->redis(std::move(cmds), [x, events](std::error_code ec, std::vector<Reply>) {
-                     if (ec) return unavailable(x);
-                     answer(x, "recorded", events->size());
-                   });
-                 });
+             // Built before `ids` moves into the completion (argument order is unspecified).
+             auto check = line_check_commands(s.rt.keys, ids);
+             x->redis(std::move(check), [x, events, ids = std::move(ids)](
+                                            std::error_code ec, std::vector<Reply> hashes) {
+               if (ec) return unavailable(x);
+               const Services& s = x->services();
+               auto cmds =
+                   line_event_commands(s.rt.keys, s.rt.secret, *events, ids, hashes, s.now());
+               if (cmds.empty()) return answer(x, "ignored", events->size());
+               x->redis(std::move(cmds), [x, events](std::error_code ec, std::vector<Reply>) {
+                 if (ec) return unavailable(x);
+                 answer(x, "recorded", events->size());
+               });
+             });
            });
 }
 

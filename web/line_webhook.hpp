@@ -24,6 +24,9 @@ namespace dispatcher::web {
 std::string line_signature(std::string_view channel_secret, std::string_view body);
 bool line_signature_valid(std::string_view channel_secret, std::string_view body,
                           std::string_view header);
+// Signed under any of `secrets` (one per configured LINE channel).
+bool line_signature_valid(const std::vector<std::string>& secrets, std::string_view body,
+                          std::string_view header);
 
 struct LineEvent {
   bool follow = false;  // follow, else unfollow

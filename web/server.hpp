@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "dispatcher/runtime.hpp"
 #include "web/api_keys.hpp"
@@ -17,9 +18,9 @@ struct ServeOptions {
       "127.0.0.1:8080";           // HOST:PORT; port 0 lets the OS choose (printed on stdout)
   std::string twilio_auth_token;  // empty: inbound SMS webhooks only from loopback
   std::string public_url;         // the URL Twilio signs, without the path; empty: http://<Host>
-  // The LINE channel secret (the line provider's channel_secret_env/_file): verifies
-  // POST /webhooks/line; empty: that route is disabled (404).
-  std::string line_channel_secret;
+  // The LINE channel secrets (each line provider's channel_secret_env/_file): one of them
+  // verifies POST /webhooks/line; none: that route is disabled (404).
+  std::vector<std::string> line_channel_secrets;
   std::size_t body_limit = 1024 * 1024;
   std::size_t header_limit = 16 * 1024;
   int json_depth_limit = 32;

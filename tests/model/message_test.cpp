@@ -163,3 +163,44 @@ TEST(Subscriber, RecordsParseAndNonMembersNeedTheirClinic) {
   auto reserved = dispatcher::parse_subscriber(R"({"id": "contact:abc", "member": true})");
   EXPECT_EQ(std::get<Invalid>(reserved).reason, "invalid_subscriber:bad_id");
 }
+
+namespace dispatcher {
+namespace {
+
+TEST(Subscriber, CarriesAValidatedLineUserId) {
+  auto ok = parse_subscriber(
+      R"({"id": "m-1", "member": true, "line": "U4af4980629a1b2c3d4e5f60718293a4b"})");
+  ASSERT_TRUE(std::holds_alternative<Subscriber>(ok));
+  const Subscriber& s = std::get<Subscriber>(ok);
+  EXPECT_EQ(s.contact.line, "U4af4980629a1b2c3d4e5f60718293a4b");
+  EXPECT_TRUE(s.contact.has(Channel::line));
+  EXPECT_EQ(to_json(s)["line"], "U4af4980629a1b2c3d4e5f60718293a4b") << "written back as read";
+  for (const char* bad :
+       {R"("U4af")", R"("u4af4980629a1b2c3d4e5f60718293a4b")",
+        R"("U4AF4980629A1B2C3D4E5F60718293A4B")", R"("C4af4980629a1b2c3d4e5f60718293a4b")", "42"}) {
+    auto r = parse_subscriber(std::string(R"({"id": "m-1", "member": true, "line": )") + bad + "}");
+    ASSERT_TRUE(std::holds_alternative<Invalid>(r)) << bad;
+    EXPECT_EQ(std::get<Invalid>(r).reason, "invalid_subscriber:invalid_line") << bad;
+  }
+}
+
+TEST(Message, MayNameTheLineChannelButNotAnInlineLineContact) {
+  auto m = parse_message(
+      R"({"id": "r-1", "sender": "clinic:c-1", "purpose": "reservation", "to": {"subscriber": "m-1"},
+          "channels": ["line", "sms"], "template": "reservation.reminder"})",
+      vocab());
+  ASSERT_TRUE(std::holds_alternative<Message>(m));
+  EXPECT_EQ(std::get<Message>(m).channels, (std::vector<Channel>{Channel::line, Channel::sms}));
+  // Non-members are never reached on LINE: an inline (non-member) contact has no LINE field.
+  auto inl = parse_message(
+      R"({"id": "r-2", "sender": "clinic:c-1", "purpose": "reservation",
+          "to": {"contact": {"line": "U4af4980629a1b2c3d4e5f60718293a4b"}, "clinic": "c-1",
+                 "source": "reservation_form"},
+          "channels": ["line"], "template": "reservation.reminder"})",
+      vocab());
+  ASSERT_TRUE(std::holds_alternative<Invalid>(inl));
+  EXPECT_EQ(std::get<Invalid>(inl).reason, "invalid_message:bad_to");
+}
+
+}  // namespace
+}  // namespace dispatcher

@@ -152,7 +152,7 @@ INSTANTIATE_TEST_SUITE_P(
         Mistake{"zero_window", "window: 7d", "window: 0d", "window: 0d", "must be positive"},
         Mistake{"window_without_unit", "window: 7d", "window: 7", "window: 7", "unit"},
         Mistake{"bad_boolean", "enabled: false", "enabled: maybe", "maybe", "true or false"},
-        Mistake{"list_expected", "channels: [sms, push]\n  # Non", "channels: sms\n  # Non",
+        Mistake{"list_expected", "channels: [sms, push, line]\n  # Non", "channels: sms\n  # Non",
                 "channels: sms", "must be a list"}),
     [](const auto& info) { return info.param.name; });
 

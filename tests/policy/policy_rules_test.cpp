@@ -433,6 +433,154 @@ INSTANTIATE_TEST_SUITE_P(
              deferred("2026-12-01T08:00:00+09:00")}),
     case_name);
 
+// LINE (POLICY.md "LINE"): a channel like the others, but never for non-members, and marketing on
+// it needs no recorded consent (it is not e-mail under the Act; a friend added the account).
+INSTANTIATE_TEST_SUITE_P(
+    Line, Rule,
+    ::testing::Values(Case{"reminder_goes_by_line", [](Scenario& s) { s.with_line(); },
+                           "send:line"},
+                      Case{"nonmember_never_on_line",
+                           [](Scenario& s) { s.nonmember().with_line({Channel::line}); },
+                           "deny:nonmember_channel_not_permitted:line"},
+                      Case{"nonmember_passed_over_to_sms",
+                           [](Scenario& s) { s.nonmember().with_line(); }, "send:sms"},
+                      Case{"no_line_id_is_unreachable",
+                           [](Scenario& s) {
+                             s.with_line({Channel::line});
+                             s.recipient.contact.line.clear();
+                           },
+                           "deny:unreachable:line"},
+                      Case{"marketing_without_consent_allowed",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.with_line();
+                           },
+                           "send:line"},
+                      Case{"marketing_sms_still_needs_consent",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.with_line({Channel::sms, Channel::line});
+                           },
+                           "send:line"},
+                      Case{"unfollow_is_an_optout_of_the_channel",
+                           [](Scenario& s) {
+                             s.with_line();
+                             s.state.optouts = {"channel:line"};
+                           },
+                           "send:sms"},
+                      Case{"suppressed_line_id",
+                           [](Scenario& s) {
+                             s.with_line({Channel::line});
+                             s.state.suppressed[index(Channel::line)] = true;
+                           },
+                           "deny:address_suppressed:line"},
+                      Case{"marketing_quiet_hours_defer",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.with_line({Channel::line});
+                             s.now = at("2026-11-30T22:00:00+09:00");
+                           },
+                           deferred("2026-12-01T08:00:00+09:00")},
+                      Case{"reminder_not_held_at_night",
+                           [](Scenario& s) {
+                             s.with_line({Channel::line});
+                             s.now = at("2026-11-30T22:00:00+09:00");
+                           },
+                           "send:line"},
+                      Case{"marketing_capped",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.with_line({Channel::line});
+                             s.state.marketing_sent_in_window = 3;
+                           },
+                           "deny:frequency_capped"}),
+    case_name);
+
+// A channel whose provider is spent (LINE's monthly quota) is passed over; with nothing else to
+// carry the message it waits for the channel to come back, never denied for it.
+INSTANTIATE_TEST_SUITE_P(
+    SpentChannel, Rule,
+    ::testing::Values(
+        Case{"falls_over_to_the_next_channel",
+             [](Scenario& s) {
+               s.with_line();
+               s.exhausted_until[index(Channel::line)] = at("2026-12-01T00:00:00+09:00");
+             },
+             "send:sms"},
+        Case{"next_channel_decided_again_quiet_hours",
+             [](Scenario& s) {
+               operator_marketing(s);
+               s.with_line({Channel::line, Channel::push});
+               s.now = at("2026-11-30T22:00:00+09:00");
+               s.exhausted_until[index(Channel::line)] = at("2026-12-01T00:00:00+09:00");
+             },
+             deferred("2026-12-01T08:00:00+09:00")},
+        Case{"nothing_else_waits_for_the_reset",
+             [](Scenario& s) {
+               s.with_line({Channel::line});
+               s.exhausted_until[index(Channel::line)] = at("2026-12-01T00:00:00+09:00");
+             },
+             "defer:channel_exhausted:line@" + format_rfc3339(at("2026-12-01T00:00:00+09:00"))},
+        Case{"a_subject_reason_first_still_waits",
+             [](Scenario& s) {
+               s.with_line({Channel::sms, Channel::line});
+               s.state.optouts = {"channel:sms"};
+               s.exhausted_until[index(Channel::line)] = at("2026-12-01T00:00:00+09:00");
+             },
+             "defer:channel_exhausted:line@" + format_rfc3339(at("2026-12-01T00:00:00+09:00"))},
+        Case{"back_once_the_time_passed",
+             [](Scenario& s) {
+               s.with_line();
+               s.exhausted_until[index(Channel::line)] = at("2026-11-30T09:00:00+09:00");
+             },
+             "send:line"}),
+    case_name);
+
+// The marketing scopes (POLICY.md "Opt-out scopes"): what the preference page writes. They stop
+// marketing only; reminders keep arriving.
+INSTANTIATE_TEST_SUITE_P(
+    MarketingScopes, Rule,
+    ::testing::Values(Case{"marketing_stops_marketing",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.state.optouts = {"marketing"};
+                           },
+                           "deny:opted_out:marketing"},
+                      Case{"marketing_keeps_reminders",
+                           [](Scenario& s) { s.state.optouts = {"marketing"}; }, "send:push"},
+                      Case{"purpose_before_marketing",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.state.optouts = {"marketing", "purpose:coupon_info"};
+                           },
+                           "deny:opted_out:purpose:coupon_info"},
+                      Case{"marketing_channel_passes_the_channel_over",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::push, Channel::line};
+                             s.recipient.contact.line = "U4af4980629a1b2c3d4e5f60718293a4b";
+                             s.state.optouts = {"marketing:channel:push"};
+                           },
+                           "send:line"},
+                      Case{"marketing_channel_reason",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::push};
+                             s.state.optouts = {"marketing:channel:push"};
+                           },
+                           "deny:opted_out:marketing:channel:push"},
+                      Case{"marketing_channel_keeps_reminders",
+                           [](Scenario& s) { s.state.optouts = {"marketing:channel:push"}; },
+                           "send:push"},
+                      Case{"channel_before_marketing_channel",
+                           [](Scenario& s) {
+                             operator_marketing(s);
+                             s.message.channels = {Channel::push};
+                             s.state.optouts = {"marketing:channel:push", "channel:push"};
+                           },
+                           "deny:opted_out:channel:push"}),
+    case_name);
+
 // Where two rules apply, the earlier answers.
 INSTANTIATE_TEST_SUITE_P(
     Order, Rule,

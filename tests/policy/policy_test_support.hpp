@@ -50,6 +50,7 @@ struct Scenario {
   SubjectState state;
   std::vector<std::string> template_categories;
   TimePoint now = at("2026-11-30T10:00:00+09:00");
+  std::array<std::optional<TimePoint>, channel_count> exhausted_until{};
 
   Scenario() {
     message.id = "rsv-1";
@@ -75,8 +76,17 @@ struct Scenario {
     return *this;
   }
 
+  // A member who also has a LINE user id, for a message whose channels are `channels`.
+  Scenario& with_line(std::vector<Channel> channels = {Channel::line, Channel::sms}) {
+    recipient.contact.line = "U4af4980629a1b2c3d4e5f60718293a4b";
+    message.channels = std::move(channels);
+    return *this;
+  }
+
   Decision evaluate(const Policy& p = shipped_policy()) const {
-    return p.evaluate(Input{message, recipient, state, template_categories, now});
+    Input in{message, recipient, state, template_categories, now};
+    in.exhausted_until = exhausted_until;
+    return p.evaluate(in);
   }
 };
 

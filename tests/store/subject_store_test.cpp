@@ -58,6 +58,7 @@ Subscriber taro() {
   s.contact.email = "Taro@Example.jp";
   s.contact.phone = "+819012345678";
   s.contact.push = {{"apns", "token-a"}, {"fcm", "token-b"}};
+  s.contact.line = "U4af4980629a1b2c3d4e5f60718293a4b";
   s.locale = "ja";
   s.tz = "Asia/Tokyo";
   return s;
@@ -68,9 +69,12 @@ TEST_F(SubjectStore, PutSubscriberStoresTheRecordAndEveryAddressHash) {
   run(put_subscriber(keys_, s, secret_));
 
   auto stored = hash("dsp:sub:m-123");
-  EXPECT_EQ(stored.size(), 4u);
+  EXPECT_EQ(stored.size(), 5u);
   EXPECT_EQ(stored["email_h"], address_hash("taro@example.jp", secret_));  // case-folded
   EXPECT_EQ(stored["phone_h"], address_hash("+819012345678", secret_));
+  EXPECT_EQ(stored["line_h"], address_hash(s.contact.line, secret_));
+  // The LINE webhook names users by LINE id only: the hash leads back to the subscriber.
+  EXPECT_EQ(redis_.run(cmd("GET", keys_.line_user(stored["line_h"]))).str, "m-123");
   EXPECT_EQ(stored["push_h"],
             address_hash("token-a", secret_) + " " + address_hash("token-b", secret_));
   EXPECT_EQ(nlohmann::json::parse(stored["json"]), to_json(s));
@@ -146,6 +150,16 @@ TEST_F(SubjectStore, StateFoldsSubjectAndAddressMarkersIntoThePolicyView) {
   EXPECT_EQ(push_usable, (std::vector<bool>{false, true}));
 }
 
+TEST_F(SubjectStore, ALineUnfollowOnTheAddressAndASuppressedLineIdReachThePolicy) {
+  const AddressHashes h = hash_addresses(taro().contact, secret_);
+  ASSERT_FALSE(h.line.empty());
+  run({cmd("HSET", "dsp:addr:" + h.line, "optout:channel:line", "t", "suppressed", "{}")});
+  auto st = read_state("m-123", h, false, at("2026-11-18T00:00:00Z"));
+  EXPECT_EQ(st.optouts, std::vector<std::string>{"channel:line"});
+  EXPECT_TRUE(st.suppressed[index(Channel::line)]);
+  EXPECT_FALSE(st.suppressed[index(Channel::sms)]);
+}
+
 TEST_F(SubjectStore, PushIsSuppressedOnlyWhenEveryTokenIs) {
   const AddressHashes h = hash_addresses(taro().contact, secret_);
   run({cmd("HSET", "dsp:addr:" + h.push[0], "suppressed", "{}"),
@@ -185,7 +199,7 @@ TEST_F(SubjectStore, MarketingCountsOnlySendsInsideTheWindow) {
   // A reminder does not ask for the count at all.
   std::vector<Command> cmds;
   const std::size_t n = state_commands(keys_, "m-123", h, false, window_start, cmds);
-  EXPECT_EQ(n, 1u + 2u + h.push.size());
+  EXPECT_EQ(n, 1u + 3u + h.push.size());  // state, e-mail, phone, LINE, each push token
   EXPECT_EQ(read_state("m-123", h, false, window_start).marketing_sent_in_window, 0);
 }
 
@@ -223,14 +237,16 @@ TEST_F(SubjectStore, SuppressionMarksTheAddressAndIndexesIt) {
 TEST_F(SubjectStore, ValidScopesAreTheCliSpellings) {
   std::string error;
   for (const char* ok :
-       {"all", "channel:email", "channel:sms", "channel:push", "purpose:advertising",
+       {"all", "marketing", "channel:email", "channel:sms", "channel:push", "channel:line",
+        "marketing:channel:email", "marketing:channel:line", "purpose:advertising",
         "sender:operator", "sender:clinic:c-102", "sender:group:g-1"}) {
     error.clear();
     EXPECT_TRUE(valid_scope(ok, error)) << ok;
     EXPECT_EQ(error, "") << ok;
   }
   for (const char* bad :
-       {"", "everything", "channel:", "channel:fax", "purpose:", "sender:", "sender:nobody"}) {
+       {"", "everything", "channel:", "channel:fax", "purpose:", "sender:", "sender:nobody",
+        "marketing:", "marketing:email", "marketing:channel:fax"}) {
     error.clear();
     EXPECT_FALSE(valid_scope(bad, error)) << bad;
     EXPECT_FALSE(error.empty()) << bad;

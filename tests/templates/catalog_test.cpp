@@ -263,7 +263,7 @@ TEST(Catalog, EveryShippedPartRendersStrictlyWithTypicalData) {
             << std::get<RenderError>(result).detail;
         const Rendered& r = std::get<Rendered>(result);
         for (const std::string* part : {&r.email_subject, &r.email_text, &r.email_html, &r.sms_text,
-                                        &r.push_title, &r.push_body})
+                                        &r.push_title, &r.push_body, &r.line_text})
           EXPECT_EQ(part->find("{{"), std::string::npos) << name << " " << locale;
         if (c == Channel::sms) {
           SmsCount n = count_sms(r.sms_text);
@@ -277,6 +277,10 @@ TEST(Catalog, EveryShippedPartRendersStrictlyWithTypicalData) {
         }
         if (c == Channel::push) {
           EXPECT_FALSE(r.push_title.empty()) << name;
+        }
+        if (c == Channel::line) {
+          EXPECT_FALSE(r.line_text.empty()) << name << " " << locale;
+          EXPECT_FALSE(r.line_text.ends_with("\n")) << name << " " << locale;
         }
       }
     }
@@ -293,6 +297,22 @@ TEST(Catalog, MarketingTemplatesCarrySenderAndAWayToStop) {
     const std::string& sms = std::get<Rendered>(result).sms_text;
     EXPECT_NE(sms.find("https://d.example.jp/u/Xk29fPq8Lm3n"), std::string::npos) << name;
     EXPECT_NE(sms.find("0120-123-456"), std::string::npos) << name;
+  }
+}
+
+TEST(Catalog, MarketingLineMessagesCarrySenderAndAWayToStopInBothLanguages) {
+  for (const auto& [name, purpose] : shipped) {
+    for (std::string_view locale : {"ja", "en"}) {
+      const Template* t = shipped_catalog().find(name, locale);
+      ASSERT_NE(t, nullptr);
+      ASSERT_TRUE(t->has_channel(Channel::line)) << name << " " << locale;
+      if (!marketing_purposes.contains(purpose)) continue;
+      auto result = t->render(Channel::line, typical_data(locale), typical_injected(locale));
+      ASSERT_TRUE(std::holds_alternative<Rendered>(result)) << name;
+      const std::string& text = std::get<Rendered>(result).line_text;
+      EXPECT_NE(text.find("https://d.example.jp/u/Xk29fPq8Lm3n"), std::string::npos) << name;
+      EXPECT_NE(text.find("0120-123-456"), std::string::npos) << name;
+    }
   }
 }
 
@@ -459,6 +479,43 @@ TEST(CatalogLoad, MarketingPushMustNameTheSender) {
   dir.write("ja/ad.three/push.title", "{{sender_name}}：アンケートのお願い");
   dir.write("ja/ad.three/push.body", "{{name}}様、ご協力ください。{{sender_contact}}");
   EXPECT_NO_THROW(Catalog::load(dir.root(), policy_options()));  // push needs no unsubscribe link
+}
+
+TEST(CatalogLoad, MarketingLineNeedsSenderAndAWayToStop) {
+  TempTemplates dir;
+  dir.write("ja/ad.line/meta.yaml", "purpose: campaign\nvariables:\n  name: member_profile\n");
+  dir.write("ja/ad.line/line.txt", "{{name}}様、キャンペーンのお知らせです。");
+  const auto errors = load_errors(dir.root());
+  const std::string file = (dir.root() / "ja/ad.line/line.txt").string();
+  EXPECT_TRUE(any_error(errors, file, "sender_name")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, file, "sender_contact")) << joined(errors);
+  EXPECT_TRUE(any_error(errors, file, "unsubscribe_url")) << joined(errors);
+  dir.write(
+      "ja/ad.line/line.txt",
+      "【{{sender_name}}】{{name}}様\n問合せ {{sender_contact}}\n配信停止 {{unsubscribe_url}}");
+  EXPECT_NO_THROW(Catalog::load(dir.root(), policy_options()));
+}
+
+TEST(CatalogLoad, LineOverFiveThousandCharactersIsARenderError) {
+  TempTemplates dir;
+  dir.write("ja/long.line/meta.yaml", "purpose: reservation\nvariables:\n  name: member_profile\n");
+  dir.write("ja/long.line/line.txt", "{{name}}様");
+  Catalog catalog = Catalog::load(dir.root(), policy_options());
+  const Template* t = catalog.find("long.line", "ja");
+  ASSERT_NE(t, nullptr);
+  auto repeat = [](std::string_view unit, int n) {
+    std::string s;
+    for (int i = 0; i < n; ++i) s += unit;
+    return s;
+  };
+  EXPECT_TRUE(std::holds_alternative<Rendered>(
+      t->render(Channel::line, json{{"name", repeat("あ", 4999)}}, json::object())));
+  auto over = t->render(Channel::line, json{{"name", repeat("あ", 5000)}}, json::object());
+  ASSERT_TRUE(std::holds_alternative<RenderError>(over));
+  EXPECT_EQ(std::get<RenderError>(over).reason, "line_too_long");
+  // A character outside the BMP counts twice, as LINE counts UTF-16 units.
+  auto emoji = t->render(Channel::line, json{{"name", repeat("\U0001F9B7", 2500)}}, json::object());
+  EXPECT_TRUE(std::holds_alternative<RenderError>(emoji));
 }
 
 TEST(CatalogLoad, SmsTooLongIsARenderError) {

@@ -59,6 +59,37 @@ TEST(TemplatesPipeline, RenderPrintsTheToolShapeWithSmsCounts) {
   EXPECT_NE(missing.err.find("template_missing_variable:"), std::string::npos) << missing.err;
 }
 
+TEST(TemplatesPipeline, RenderShowsTheLinePart) {
+  DispatcherEnv env;
+  write_file(
+      env.dir() / "data.json",
+      R"({"name": "山田太郎", "clinic_name": "さくら歯科", "starts_at": "12月1日 10:00", "clinic_phone": "03-1234-5678"})");
+  auto r = env.run({"render", "reservation.reminder", "--channel", "line", "--data",
+                    (env.dir() / "data.json").string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = json::parse(r.out);
+  ASSERT_TRUE(j["parts"].contains("line.txt")) << r.out;
+  EXPECT_NE(j["parts"]["line.txt"].get<std::string>().find("山田太郎様"), std::string::npos);
+}
+
+TEST(TemplatesPipeline, CheckRefusesAMarketingLinePartWithoutAWayToStop) {
+  DispatcherEnv env;
+  const fs::path copy = env.dir() / "templates";
+  fs::copy(fs::path(DISPATCHER_SOURCE_DIR) / "templates", copy, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(copy))
+    if (e.path().extension() == ".cpp" || e.path().extension() == ".hpp" ||
+        e.path().filename() == "CMakeLists.txt")
+      fs::remove(e.path());
+  const fs::path broken = copy / "en" / "campaign.announcement" / "line.txt";
+  write_file(broken, "{{campaign_title}} ({{period}}) {{campaign_url}}\n");
+  write_file(env.dir() / "dispatcher.yaml", "templates:\n  dir: " + copy.string() + "\n");
+  auto r = env.run({"check"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(broken.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sender_name"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unsubscribe_url"), std::string::npos) << r.err;
+}
+
 TEST(TemplatesPipeline, CheckRefusesAMarketingTemplateWithoutAnUnsubscribeLinkNamingTheFile) {
   DispatcherEnv env;
   const fs::path copy = env.dir() / "templates";

@@ -29,6 +29,7 @@ class SubjectRequests : public ::testing::Test {
     member_.contact.email = "taro@example.jp";
     member_.contact.phone = "+819012345678";
     member_.contact.push = {{"fcm", "token-a"}, {"apns", "token-b"}};
+    member_.contact.line = "U4af4980629a1b2c3d4e5f60718293a4b";
     run(put_subscriber(keys_, member_, secret_));
   }
 
@@ -102,6 +103,9 @@ TEST_F(SubjectRequests, ANameWithAnAddressIsAnOpaqueContactKey) {
   SubjectRef by_id = resolve_subject("m-123", secret_);
   EXPECT_EQ(by_id.key, "m-123");
   EXPECT_EQ(by_id.address_hash, "");
+  SubjectRef by_line = resolve_subject(member_.contact.line, secret_);
+  EXPECT_EQ(by_line.address_hash, address_hash(member_.contact.line, secret_))
+      << "a LINE user id names an address, as an e-mail or a number does";
   SubjectRef by_mail = resolve_subject("Taro@Example.jp", secret_);
   EXPECT_EQ(by_mail.address_hash, address_hash("taro@example.jp", secret_));
   EXPECT_EQ(by_mail.key, "contact:" + by_mail.address_hash);
@@ -218,14 +222,16 @@ TEST_F(SubjectRequests, EraseRemovesContactDataAndLeavesMarkersOnSubjectAndEvery
   ASSERT_EQ(state.size(), 1u);
   EXPECT_EQ(parse_rfc3339(state.at("erased")), now_);
   // Every address the subject had carries only the erasure marker.
-  std::vector<std::string> hashes{h.email, h.phone};
+  std::vector<std::string> hashes{h.email, h.phone, h.line};
   hashes.insert(hashes.end(), h.push.begin(), h.push.end());
-  ASSERT_EQ(hashes.size(), 4u);
+  ASSERT_EQ(hashes.size(), 5u);
   for (const auto& a : hashes) {
     auto marker = hash(keys_.address(a));
     ASSERT_EQ(marker.size(), 1u) << a;
     EXPECT_EQ(marker.count("erased"), 1u) << a;
   }
+  // The LINE webhook's way from a LINE id back to the subject is gone too.
+  EXPECT_FALSE(exists(keys_.line_user(h.line)));
 
   // The policy answers subject_erased for the id and for every address, even when a producer
   // brings the contact back inline (rule 3 needs these markers, not the record).

@@ -68,8 +68,9 @@ int check(const Common& common, bool connect) {
         const auto r = channels::probe_connection(t, std::chrono::seconds(10));
         const std::string where = fmt::format("channels.{} {} {}", to_string(c), t.provider, t.url);
         if (r.ok)
-          std::printf("connect: %s ok (%lld ms)\n", where.c_str(),
-                      static_cast<long long>(r.took.count()));
+          std::printf("connect: %s ok (%lld ms)%s%s\n", where.c_str(),
+                      static_cast<long long>(r.took.count()), r.report.empty() ? "" : "; ",
+                      r.report.c_str());
         else
           errors.push_back(fmt::format("connect: {}: {}", where, r.error));
       }

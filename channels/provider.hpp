@@ -75,6 +75,10 @@ struct ConnectTarget {
   std::string ca_file;
   std::string username, password;  // SMTP AUTH, tried as part of the handshake
   bool require_tls = false;        // SMTP STARTTLS
+  // After the handshake, GET each of these paths (on `url`) with this bearer token and report
+  // what they answer: LINE's monthly quota and its use. Reads only, never a message.
+  std::string bearer;
+  std::vector<std::string> report_paths;
 };
 
 class Provider {

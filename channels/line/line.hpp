@@ -53,8 +53,16 @@ class LineProvider final : public Provider {
  public:
   LineProvider(std::string name, LineSettings settings, curl::Multi& multi, NowFn now = system_now);
 
+  // `check --connect` dials the API and reads the month's quota and what is used of it.
   std::vector<ConnectTarget> connect_targets() const override {
-    return {{name(), settings_.base_url, settings_.ca_file, {}, {}, false}};
+    return {{name(),
+             settings_.base_url,
+             settings_.ca_file,
+             {},
+             {},
+             false,
+             settings_.channel_access_token,
+             {"/v2/bot/message/quota", "/v2/bot/message/quota/consumption"}}};
   }
 
  protected:

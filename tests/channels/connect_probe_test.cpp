@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "channels/line/line.hpp"
 #include "channels/support/standin.hpp"
 
 namespace dispatcher::channels {
@@ -82,6 +83,31 @@ TEST_F(ProbeFixture, HttpsWithTheConfiguredCaCompletesTls) {
   const ProbeResult r = probe_connection(target(server.base(true), cert.cert), 10s);
   EXPECT_TRUE(r.ok) << r.error;
   EXPECT_TRUE(server.requests().empty());
+}
+
+TEST_F(ProbeFixture, LineReportsItsMonthlyQuotaAndItsUse) {
+  HttpStandin server(dir, "line", &cert, {}, {}, {"--bearer", "line-token"});
+  line::LineSettings s;
+  s.base_url = server.base(true);
+  s.channel_access_token = "line-token";
+  s.ca_file = cert.cert;
+  boost::asio::io_context io;
+  curl::Multi multi(io);
+  line::LineProvider p("line-main", s, multi);
+  const auto targets = p.connect_targets();
+  ASSERT_EQ(targets.size(), 1u);
+  ProbeResult r = probe_connection(targets[0], 10s);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.report,
+            "/v2/bot/message/quota: {\"type\":\"limited\",\"value\":1000}; "
+            "/v2/bot/message/quota/consumption: {\"totalUsage\":0}");
+  // A token LINE refuses is a failed check, with LINE's reason.
+  ConnectTarget stale = targets[0];
+  stale.bearer = "stale-token";
+  r = probe_connection(stale, 10s);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("/v2/bot/message/quota: HTTP 401"), std::string::npos) << r.error;
+  EXPECT_EQ(r.error.find("stale-token"), std::string::npos) << "no secret in the message";
 }
 
 TEST_F(ProbeFixture, HttpsWithoutTheCaFailsVerification) {

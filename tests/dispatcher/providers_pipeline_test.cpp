@@ -130,3 +130,41 @@ TEST(ProvidersPipeline, CheckConnectHandshakesWithEveryProviderAndNamesTheOneTha
     EXPECT_NE(r.err.find("check: 1 error"), std::string::npos) << r.err;
   }
 }
+
+namespace {
+
+// LINE accepts pushes to users who blocked the account and drops them; only the unfollow webhook
+// tells us, and it needs the channel secret. `check` says so when a line provider has none, and
+// `check --connect` reads the month's quota.
+TEST(ProvidersPipeline, CheckWarnsOfALineChannelWithoutItsWebhookSecretAndReadsTheQuota) {
+  ct::TempDir certs;
+  const auto cert = ct::make_cert(certs);
+  ct::HttpStandin line(certs, "line", &cert, {}, {}, {"--bearer", "check-line-token"});
+  ::setenv("CHECK_LINE_TOKEN", "check-line-token", 1);
+  ::setenv("CHECK_LINE_SECRET", "check-line-secret", 1);
+  auto config = [&](bool secret) {
+    return "channels:\n  line:\n    - {type: line, channel_access_token_env: CHECK_LINE_TOKEN, " +
+           std::string(secret ? "channel_secret_env: CHECK_LINE_SECRET, " : "") + "url: \"" +
+           line.base() + "\", ca_file: \"" + cert.cert + "\"}\n";
+  };
+  {
+    testing_support::DispatcherEnv env(config(false));
+    auto r = env.run({"check"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_NE(r.err.find("warning: channels.line has no channel_secret_env"), std::string::npos)
+        << r.err;
+  }
+  {
+    testing_support::DispatcherEnv env(config(true));
+    auto r = env.run({"check", "--connect"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("connect: channels.line "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("/v2/bot/message/quota: {\"type\":\"limited\",\"value\":1000}"),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("check-line-token"), std::string::npos) << "no secret printed";
+  }
+}
+
+}  // namespace

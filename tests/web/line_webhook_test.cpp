@@ -126,6 +126,9 @@ TEST(LinePipeline, UnfollowMovesRemindersToSmsForgeriesChangeNothing) {
                 .find("山田様"),
             std::string::npos);
   EXPECT_EQ(record_of(e.env, "line-r1", "send").value("channel", ""), "line");
+  const auto metrics = e.env.get("/metrics").body;
+  EXPECT_NE(metrics.find("dispatcher_messages_sent_total{channel=\"line\"} 1"), std::string::npos)
+      << metrics;
 
   // Forged (wrong secret) and unsigned unfollows: 403, Redis exactly as it was.
   const std::string unfollow = event_body("unfollow");
@@ -150,6 +153,9 @@ TEST(LinePipeline, UnfollowMovesRemindersToSmsForgeriesChangeNothing) {
   for (const auto& [k, v] : e.env.snapshot()) std::fprintf(stderr, "KEY %s\n", k.c_str());
   std::fprintf(stderr, "BODY %s\n", dbg.body.c_str());
   EXPECT_FALSE(e.env.state_field("m-line", "optout:channel:line").empty());
+  EXPECT_NE(e.env.get("/metrics")
+                .body.find("dispatcher_webhooks_total{kind=\"line\",result=\"recorded\"} 1"),
+            std::string::npos);
   auto hist = e.env.run({"history", "m-line"});
   bool recorded = false;
   for (const auto& rec : lines_of(hist.out))

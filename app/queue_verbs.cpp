@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 
@@ -87,6 +88,7 @@ int enqueue(const Common& common, const std::string& file) {
   Runtime rt = open_runtime(common.config_file, Needs{false, false});
   auto redis = redis::SyncClient::connect(rt.redis_endpoint());
   const TimePoint now = system_now();
+  const std::int64_t ttl_ms = rt.config.consumer.idempotency_ttl_days * 86400000LL;
   std::vector<redis::Command> pending;
   std::size_t total = 0, scheduled = 0;
   ProgressLine progress;
@@ -107,13 +109,15 @@ int enqueue(const Common& common, const std::string& file) {
         // dead-letters what is wrong), so a bad line is never lost.
         auto j = nlohmann::json::parse(line, nullptr, false);
         std::optional<TimePoint> send_at;
-        std::string id;
+        std::string id, sender;
         if (j.is_object()) {
           if (auto it = j.find("id"); it != j.end() && it->is_string()) id = it->get<std::string>();
+          if (auto it = j.find("sender"); it != j.end() && it->is_string())
+            sender = it->get<std::string>();
           if (auto it = j.find("send_at"); it != j.end() && it->is_string())
             send_at = parse_rfc3339(it->get<std::string>());
         }
-        if (enqueue_commands(rt.keys, id, send_at, line, now, pending)) ++scheduled;
+        if (enqueue_commands(rt.keys, sender, id, send_at, line, now, ttl_ms, pending)) ++scheduled;
         if (pending.size() >= 1000) flush();
       },
       error);
@@ -125,11 +129,30 @@ int enqueue(const Common& common, const std::string& file) {
   return 0;
 }
 
-int cancel(const Common& common, const std::string& id) {
+int cancel(const Common& common, const std::string& id, std::string sender) {
   Runtime rt = open_runtime(common.config_file, Needs{false, false});
   auto redis = redis::SyncClient::connect(rt.redis_endpoint());
-  auto r =
-      redis.run(cancel_command(rt.keys, id, rt.config.consumer.idempotency_ttl_days * 86400000LL));
+  // Ids are per sender: find whose this one is (DESIGN.md: --sender only when two used it).
+  auto senders = redis.run(redis::cmd("SMEMBERS", rt.keys.senders_of(id)));
+  if (senders.is_error()) throw std::runtime_error("redis: " + senders.str);
+  std::vector<std::string> used;
+  for (const auto& e : senders.elements) used.push_back(e.str);
+  std::sort(used.begin(), used.end());
+  if (sender.empty() && used.size() == 1) sender = used.front();
+  if (sender.empty() && used.size() > 1) {
+    std::string list;
+    for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
+    std::fprintf(stderr, "dispatcher: %s was used by %zu senders (%s): name one with --sender\n",
+                 id.c_str(), used.size(), list.c_str());
+    return 1;
+  }
+  if (sender.empty() || std::find(used.begin(), used.end(), sender) == used.end()) {
+    std::fprintf(stderr, "dispatcher: no message %s%s%s has been seen\n", id.c_str(),
+                 sender.empty() ? "" : " from ", sender.c_str());
+    return 1;
+  }
+  auto r = redis.run(cancel_command(rt.keys, message_key(sender, id),
+                                    rt.config.consumer.idempotency_ttl_days * 86400000LL));
   if (r.is_error()) throw std::runtime_error("redis: " + r.str);
   const std::string status = r.elements.empty() ? "" : r.elements[0].str;
   if (status == "cancelled") {
@@ -174,7 +197,10 @@ void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* can = app.add_subcommand("cancel", "cancel a scheduled message by its id");
   auto id = std::make_shared<std::string>();
   can->add_option("id", *id, "the message id")->required();
-  out.push_back({can, [&common, id] { return cancel(common, *id); }});
+  auto sender = std::make_shared<std::string>();
+  can->add_option("--sender", *sender,
+                  "the sender whose id it is (needed only when two senders used the id)");
+  out.push_back({can, [&common, id, sender] { return cancel(common, *id, *sender); }});
 }
 
 }  // namespace dispatcher::verbs

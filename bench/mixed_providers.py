@@ -170,7 +170,7 @@ channels:
     t_setup = time.monotonic()
     subs, msgs = [], []
     for i in range(count):
-        sub = {"id": f"m-{i}", "member": True, "locale": "ja", "tz": "Asia/Tokyo"}
+        sub = {"id": f"m-{i}", "member": True, "clinics": ["c-1"], "locale": "ja", "tz": "Asia/Tokyo"}
         if is_sms(i):
             sub["phone"] = f"+81901{2000000 + i % 1000000:07d}"
         else:

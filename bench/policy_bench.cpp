@@ -91,6 +91,7 @@ std::vector<Item> make_batch(std::size_t n) {
     }
     it.recipient.id = "s-" + std::to_string(i);
     it.recipient.clinic = it.recipient.member ? "" : "c-102";
+    if (it.recipient.member) it.recipient.clinics = {"c-102"};  // the booking system's relation
     if (rng() % 5 != 0) it.recipient.contact.email = "a@example.jp";
     if (rng() % 5 != 0) it.recipient.contact.phone = "+819012345678";
     if (rng() % 3 != 0) it.recipient.contact.push = {{"fcm", "tok"}};

@@ -59,9 +59,9 @@ Failover::Failover(std::string name, std::vector<std::unique_ptr<Provider>> prov
       io_(io),
       now_(now ? std::move(now) : NowFn(system_now)) {}
 
-bool Failover::already_accepted(std::string_view id) {
+bool Failover::already_accepted(std::string_view sender, std::string_view id) {
   for (auto& p : providers_)
-    if (p->already_accepted(id)) return true;
+    if (p->already_accepted(sender, id)) return true;
   return false;
 }
 

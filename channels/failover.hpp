@@ -48,7 +48,7 @@ class Failover final : public Provider {
  public:
   Failover(std::string name, std::vector<std::unique_ptr<Provider>> providers,
            BreakerSettings breaker, boost::asio::io_context& io, NowFn now = {});
-  bool already_accepted(std::string_view id) override;
+  bool already_accepted(std::string_view sender, std::string_view id) override;
   std::vector<ConnectTarget> connect_targets() const override;
   bool answers_itself() const override { return false; }
   const CircuitBreaker& breaker(std::size_t i) const { return breakers_.at(i); }

@@ -54,15 +54,30 @@ std::string OutboxProvider::file_name_for(std::string_view id) {
   return name + tail;
 }
 
-bool OutboxProvider::already_accepted(std::string_view message_id) {
+std::string OutboxProvider::file_name_for(std::string_view sender, std::string_view message_id) {
+  // Every real message has a sender; an envelope without one (a test, a probe) keeps the plain
+  // id, which never holds a '+' and so never meets a sender's name.
+  if (sender.empty()) return file_name_for(message_id);
+  std::string name = file_name_for(sender) + "+" + file_name_for(message_id);
+  if (name.size() <= 200) return name;
+  // Both long: the sender's part (at most ~320 bytes escaped) and the id's start, cut with the
+  // whole pair's hash as file_name_for does.
+  std::string pair(sender);
+  pair.append(" ").append(message_id);
+  return file_name_for(pair);
+}
+
+bool OutboxProvider::already_accepted(std::string_view sender, std::string_view message_id) {
   std::error_code ec;  // never throws into the consumer: an error reads as "not yet"
   if (channel_ == Channel::email)
-    return fs::exists(dir_ / "email" / (file_name_for(message_id) + ".eml"), ec);
-  // Rare (only redelivered messages ask): scan the lines for the id.
+    return fs::exists(dir_ / "email" / (file_name_for(sender, message_id) + ".eml"), ec);
+  // Rare (only redelivered messages ask): scan the lines for the (id, sender).
   std::fflush(lines_);
   std::ifstream in(dir_ / (std::string(to_string(channel_)) + ".jsonl"));
-  const std::string needle = nlohmann::json(std::string(message_id)).dump();
-  const std::string key = "{\"id\":" + needle + ",";
+  const std::string key =
+      "{\"id\":" + nlohmann::json(std::string(message_id)).dump() +
+      (sender.empty() ? std::string(",\"channel\":")
+                      : ",\"sender\":" + nlohmann::json(std::string(sender)).dump() + ",");
   std::string line;
   while (std::getline(in, line))
     if (line.rfind(key, 0) == 0) return true;
@@ -71,9 +86,10 @@ bool OutboxProvider::already_accepted(std::string_view message_id) {
 
 void OutboxProvider::do_send(const Envelope& e, Completion done) {
   Outcome o;
-  o.provider_message_id = "outbox:" + e.message_id;
+  o.provider_message_id =
+      "outbox:" + (e.sender.empty() ? std::string() : e.sender + "/") + e.message_id;
   if (channel_ == Channel::email) {
-    const fs::path final_path = dir_ / "email" / (file_name_for(e.message_id) + ".eml");
+    const fs::path final_path = dir_ / "email" / (file_name_for(e.sender, e.message_id) + ".eml");
     fs::path tmp = final_path;
     tmp += ".tmp";
     {
@@ -93,9 +109,10 @@ void OutboxProvider::do_send(const Envelope& e, Completion done) {
     }
     return done(std::move(o));
   }
-  // Field order is fixed ("id" first) so already_accepted() can find a line cheaply.
+  // Field order is fixed ("id", "sender" first) so already_accepted() can find a line cheaply.
   nlohmann::ordered_json j;
   j["id"] = e.message_id;
+  if (!e.sender.empty()) j["sender"] = e.sender;
   j["channel"] = std::string(to_string(channel_));
   j["to"] = e.to;
   j["purpose"] = e.purpose;

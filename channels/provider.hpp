@@ -93,9 +93,12 @@ class Provider {
   // Sends one envelope; `done` is called exactly once with the outcome.
   void send(const Envelope& e, Completion done);
 
-  // Whether this provider already accepted `message_id` (only the outbox can know; a real
-  // provider cannot be asked). Consulted for redelivered messages to keep delivery exactly once.
-  virtual bool already_accepted(std::string_view message_id) { return false; }
+  // Whether this provider already accepted (sender, message_id) (only the outbox can know; a
+  // real provider cannot be asked). Consulted for redelivered messages to keep delivery exactly
+  // once. Ids are per sender: another sender's equal id is another message.
+  virtual bool already_accepted(std::string_view sender, std::string_view message_id) {
+    return false;
+  }
 
   // Whether send() times this provider's answers into Outcome::latency. Wrappers (failover,
   // rate limit, platform routing) say no: their own refusals (circuits open, queue full) are not

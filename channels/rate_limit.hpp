@@ -36,7 +36,9 @@ class RateLimited final : public Provider {
  public:
   RateLimited(std::unique_ptr<Provider> inner, RateSettings settings, boost::asio::io_context& io,
               NowFn now);
-  bool already_accepted(std::string_view id) override { return inner_->already_accepted(id); }
+  bool already_accepted(std::string_view sender, std::string_view id) override {
+    return inner_->already_accepted(sender, id);
+  }
   std::vector<ConnectTarget> connect_targets() const override { return inner_->connect_targets(); }
   bool answers_itself() const override { return false; }
   std::size_t waiting() const noexcept { return waiting_.size(); }

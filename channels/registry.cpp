@@ -47,7 +47,9 @@ namespace {
 class SharedRef final : public Provider {
  public:
   explicit SharedRef(Provider& p) : Provider(p.name()), p_(p) {}
-  bool already_accepted(std::string_view id) override { return p_.already_accepted(id); }
+  bool already_accepted(std::string_view sender, std::string_view id) override {
+    return p_.already_accepted(sender, id);
+  }
   bool answers_itself() const override { return false; }
 
  protected:
@@ -65,9 +67,9 @@ class PlatformRouter final : public Provider {
                  std::map<std::string, std::unique_ptr<Provider>> routes,
                  boost::asio::io_context& io)
       : Provider(std::move(name)), owned_(std::move(owned)), routes_(std::move(routes)), io_(io) {}
-  bool already_accepted(std::string_view id) override {
+  bool already_accepted(std::string_view sender, std::string_view id) override {
     for (auto& p : owned_)
-      if (p->already_accepted(id)) return true;
+      if (p->already_accepted(sender, id)) return true;
     return false;
   }
   bool answers_itself() const override { return false; }

@@ -36,6 +36,7 @@ void Gate::parse(Work& w) const {
   auto parsed = parse_message(w.payload, vocabulary_);
   if (auto* inv = std::get_if<Invalid>(&parsed)) return dead(w, inv->reason, inv->detail);
   w.msg = std::move(std::get<Message>(parsed));
+  w.key = message_key(w.msg->sender, w.msg->id);
   w.marketing = rt_.policy && rt_.policy->is_marketing(w.msg->purpose);
 }
 
@@ -47,12 +48,20 @@ Gate::ReplySpans Gate::resolve_commands(std::span<Work> batch, bool claim,
     const std::size_t first = out.size();
     if (w.fate == Fate::pending) {
       if (claim)
-        out.push_back(claim_command(rt_.keys, w.msg->id, w.entry_id, ttl_ms(rt_.config)));
+        out.push_back(claim_command(rt_.keys, w.key, w.entry_id, ttl_ms(rt_.config)));
       else  // explain: only look whether the id was decided (or is being delivered)
-        out.push_back(peek_command(rt_.keys, w.msg->id));
+        out.push_back(peek_command(rt_.keys, w.key));
       if (const auto* id = std::get_if<std::string>(&w.msg->to)) {
         out.push_back(get_subscriber(rt_.keys, *id));
         out.push_back(cmd("HGET", rt_.keys.state(*id), "erased"));
+      } else {
+        // An inline contact that is someone's stored record is that record: a clinic cannot
+        // reach another's patient by declaring the address its own.
+        const auto& c = std::get<InlineRecipient>(w.msg->to).contact;
+        out.push_back(
+            stored_at_command(rt_.keys, c.email.empty() ? "-" : address_hash(c.email, rt_.secret)));
+        out.push_back(
+            stored_at_command(rt_.keys, c.phone.empty() ? "-" : address_hash(c.phone, rt_.secret)));
       }
     }
     spans.emplace_back(first, out.size() - first);
@@ -99,6 +108,11 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& sp
         dead(w, "invalid_message:unknown_subscriber", "no subscriber with this id");
         continue;
       }
+    } else if (auto stored = parse_subscriber_reply(replies[i])
+                                 ? parse_subscriber_reply(replies[i])
+                                 : parse_subscriber_reply(replies[i + 1])) {
+      w.subject = stored->id;
+      w.recipient = std::move(*stored);
     } else {
       const auto& in = std::get<InlineRecipient>(w.msg->to);
       w.subject = inline_subject_key(in.contact, rt_.secret);
@@ -343,9 +357,9 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   // Counters for /metrics, one HINCRBY per distinct outcome in the batch (dispatcher/tally.hpp).
   std::map<std::string, long long> counts;
   auto reschedule = [&](const Work& w, TimePoint due, int attempts) {
-    for (auto& c : schedule_commands(k, w.msg->id, w.payload, due, attempts))
+    for (auto& c : schedule_commands(k, w.key, w.payload, due, attempts))
       out.push_back(std::move(c));
-    out.push_back(release_command(k, w.msg->id));
+    out.push_back(release_command(k, w.key));
   };
   std::map<std::string, long long> latency_us;
   std::array<std::optional<TimePoint>, channel_count> spent{};
@@ -371,33 +385,32 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         out.push_back(dead_letter_command(k, w.reason, w.detail, w.msg ? w.msg->id : std::string(),
                                           w.payload, now));
         // A producer may correct the message and send the same id again.
-        if (w.claimed) out.push_back(release_command(k, w.msg->id));
+        if (w.claimed) out.push_back(release_command(k, w.key));
         if (!w.subject.empty()) out.push_back(audit_command(k, audit_for(w, now)));
         break;
       case Fate::decided:
         if (w.decision.verdict == policy::Verdict::defer) {
           reschedule(w, *w.decision.until, w.attempts);
         } else {
-          out.push_back(record_command(k, w.msg->id, "deny", ttl));
+          out.push_back(record_command(k, w.key, "deny", ttl));
         }
         out.push_back(audit_command(k, audit_for(w, now)));
         break;
       case Fate::sent:
-        out.push_back(record_command(k, w.msg->id, "send", ttl));
+        out.push_back(record_command(k, w.key, "send", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.outcome.status_expected && !w.outcome.provider_message_id.empty()) {
-          nlohmann::json about = {{"subject", w.subject},
-                                  {"id", w.msg->id},
-                                  {"channel", to_string(w.envelope.channel)},
-                                  {"provider", w.outcome.provider},
-                                  {"address", delivered_address_hash(w)}};
+          nlohmann::json about = {
+              {"subject", w.subject},           {"id", w.msg->id},
+              {"sender", w.msg->sender},        {"channel", to_string(w.envelope.channel)},
+              {"provider", w.outcome.provider}, {"address", delivered_address_hash(w)}};
           out.push_back(cmd("SET", k.provider_message(w.outcome.provider_message_id), about.dump(),
                             "PX", std::to_string(ttl)));
         }
         if (w.marketing) {
           const auto window =
               std::chrono::duration_cast<std::chrono::milliseconds>(rt_.policy->cap_window());
-          out.push_back(cmd("ZADD", k.frequency(w.subject), now_ms, now_ms + ":" + w.msg->id));
+          out.push_back(cmd("ZADD", k.frequency(w.subject), now_ms, now_ms + ":" + w.key));
           out.push_back(cmd("ZREMRANGEBYSCORE", k.frequency(w.subject), "-inf",
                             std::to_string(to_epoch_ms(now - window))));
           out.push_back(cmd("PEXPIRE", k.frequency(w.subject), std::to_string(window.count())));
@@ -410,7 +423,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         reschedule(w, now + w.retry_delay, w.attempts + 1);
         break;
       case Fate::failed: {
-        out.push_back(record_command(k, w.msg->id, "failed", ttl));
+        out.push_back(record_command(k, w.key, "failed", ttl));
         out.push_back(audit_command(k, audit_for(w, now)));
         if (w.suppress)
           for (auto& c :

@@ -29,6 +29,7 @@ struct Work {
   int attempts = 0;      // provider attempts before this delivery
 
   std::optional<Message> msg;
+  std::string key;  // message_key(sender, id): what the id's records are kept under
   Fate fate = Fate::pending;
   std::string reason, detail;  // dead-letter reason, or the provider's error
 

@@ -319,7 +319,7 @@ void Consumer::send_all(std::shared_ptr<Batch> b) {
   for (Work& w : b->works) {
     if (w.fate != Fate::pending) continue;
     channels::Provider* p = providers_[w.envelope.channel];
-    if (w.redelivered && p->already_accepted(w.msg->id)) {
+    if (w.redelivered && p->already_accepted(w.msg->sender, w.msg->id)) {
       // A consumer died after the provider took it but before it was recorded.
       w.fate = Fate::sent;
       w.outcome.provider = p->name();

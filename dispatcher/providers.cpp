@@ -13,14 +13,6 @@ namespace dispatcher {
 
 namespace {
 
-// The Message-ID's left part: derived from the message id, so a redelivered message writes
-// the very same file, and opaque, so the id (which may carry a clinic's numbering) is not shown.
-std::string unique_part(std::string_view id) {
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(id.data()), id.size(), digest);
-  return to_hex(std::string_view(reinterpret_cast<const char*>(digest), 16));
-}
-
 std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, Channel c) {
   const std::string from = rt.config.email_from;
   const std::string domain = from.substr(from.find('@') + 1);
@@ -30,7 +22,9 @@ std::unique_ptr<channels::Provider> outbox(const Runtime& rt, std::string name, 
         e.unsubscribe_url, e.unsubscribe_mailto};
     // Japan's offset for the Date header: the outbox is the embedded default for a Japanese
     // service.
-    return channels::email::build_message(m, e.created, 9 * 60, unique_part(e.message_id), domain)
+    return channels::email::build_message(
+               m, e.created, 9 * 60, channels::email::message_id_unique(e.sender, e.message_id),
+               domain)
         .data;
   };
   return std::make_unique<channels::OutboxProvider>(std::move(name), rt.config.data_dir / "outbox",

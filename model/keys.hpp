@@ -7,6 +7,17 @@
 
 namespace dispatcher {
 
+// A message's identity: ids are the producer's and scoped to their sender (DESIGN.md), so two
+// clinics' equal ids are two messages. Every key and name derived from an id (idempotency record,
+// scheduled entry, outbox file, Message-ID, provider retry keys) is derived from this. A space
+// cannot occur in a sender or an id, so the pair is unambiguous.
+inline std::string message_key(std::string_view sender, std::string_view id) {
+  std::string k;
+  k.reserve(sender.size() + 1 + id.size());
+  k.append(sender).append(" ").append(id);
+  return k;
+}
+
 struct Keys {
   std::string prefix = "dsp:";
 
@@ -18,7 +29,10 @@ struct Keys {
   std::string sched(std::string_view id) const {
     return cat("sched:", id);
   }  // hash: payload, attempts
-  std::string done(std::string_view id) const { return cat("done:", id); }  // idempotency record
+  // Keyed by message_key(sender, id):
+  std::string done(std::string_view key) const { return cat("done:", key); }  // idempotency record
+  // set: the senders that used an id (so `cancel ID` finds the message, or asks which sender)
+  std::string senders_of(std::string_view id) const { return cat("ids:", id); }
   std::string subscriber(std::string_view id) const {
     return cat("sub:", id);
   }  // hash: json, addr hashes
@@ -52,6 +66,9 @@ struct Keys {
   // LINE user id's keyed hash → the subscriber id holding it (the LINE webhook names users
   // only by their id); checked against the subscriber's own line_h before it is trusted.
   std::string line_user(std::string_view hash) const { return cat("lineuser:", hash); }
+  // An e-mail address's or phone number's keyed hash → the stored subscriber holding it, so an
+  // inline contact that is someone's stored record is resolved to that record (rules 4 and 8).
+  std::string subscriber_at(std::string_view hash) const { return cat("subat:", hash); }
   // A channel whose provider is spent (LINE's monthly quota): epoch ms it comes back, expiring
   // then, so every consumer and `explain` pass the channel over until that time.
   std::string exhausted(std::string_view channel) const { return cat("exhausted:", channel); }

@@ -277,8 +277,9 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
   };
   if (j.is_discarded()) return bad("not_json", "line is not valid JSON");
   if (!j.is_object()) return bad("not_object", "a subscriber must be a JSON object");
-  static constexpr std::array<std::string_view, 10> fields{
-      "id", "member", "clinic", "source", "email", "phone", "push", "line", "locale", "tz"};
+  static constexpr std::array<std::string_view, 11> fields{"id",     "member", "clinic", "clinics",
+                                                           "source", "email",  "phone",  "push",
+                                                           "line",   "locale", "tz"};
   for (const auto& [k, v] : j.items())
     if (std::find(fields.begin(), fields.end(), k) == fields.end())
       return bad("unknown_field", "unknown field: " + k);
@@ -299,6 +300,14 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
     if (!optional_string(j, name, *out, err, std::string("bad_") + name))
       return bad(std::string("bad_") + name, std::string(name) + " must be a string");
   }
+  if (const json* cl = field(j, "clinics")) {
+    if (!cl->is_array()) return bad("bad_clinics", "clinics must be an array of clinic ids");
+    for (const auto& c : *cl) {
+      if (!c.is_string() || !is_identifier(c.get_ref<const std::string&>(), 100))
+        return bad("bad_clinics", "clinics must be an array of clinic ids (\"c-102\")");
+      s.clinics.push_back(c.get<std::string>());
+    }
+  }
   if (!s.member && s.clinic.empty())
     return bad("missing_clinic", "a non-member belongs to a clinic: clinic is required");
   if (!s.member &&
@@ -314,6 +323,7 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
 nlohmann::json to_json(const Subscriber& s) {
   json j = {{"id", s.id}, {"member", s.member}};
   if (!s.clinic.empty()) j["clinic"] = s.clinic;
+  if (!s.clinics.empty()) j["clinics"] = s.clinics;
   if (!s.source.empty()) j["source"] = s.source;
   if (!s.contact.email.empty()) j["email"] = s.contact.email;
   if (!s.contact.phone.empty()) j["phone"] = s.contact.phone;

@@ -73,6 +73,9 @@ struct Subscriber {
   bool member = false;
   std::string clinic;  // non-members: the clinic they belong to
   std::string source;
+  // members: the clinics they have a relation with (kept by the booking system); a clinic
+  // messages only these members (rule 8, clinic_no_relation)
+  std::vector<std::string> clinics;
   Contact contact;
   std::string locale;  // empty: "ja"
   std::string tz;      // empty: "Asia/Tokyo"

@@ -4,6 +4,8 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
+
 #include "policy/policy_tables.hpp"
 
 namespace dispatcher::policy {
@@ -74,6 +76,33 @@ bool Policy::may_message_member(std::string_view sender, std::string_view purpos
   if (p == Tables::npos || s.kind == Tables::npos) return false;
   const bool limited = (t.clinic_member_senders >> s.kind & 1) != 0;
   return !limited || (t.clinic_member_purposes >> p & 1) != 0;
+}
+
+namespace {
+
+// Rule 4's sender check: a non-member hears only from the senders the file lists, and from a
+// kind that takes an id (a clinic) only when it is the contact's own.
+bool own_nonmember(const Tables& t, const Tables::Sender& s, const Subscriber& r) {
+  const Tables::KindMask kbit = Tables::KindMask{1} << s.kind;
+  return (t.nonmember_senders & kbit) != 0 &&
+         (!t.sender_kinds[s.kind].takes_id || s.id == r.clinic);
+}
+
+// Rule 8's relation: a clinic messages a member only when the member's `clinics` names it.
+bool related_member(const Tables& t, const Tables::Sender& s, const Subscriber& r) {
+  const Tables::KindMask kbit = Tables::KindMask{1} << s.kind;
+  if ((t.clinic_member_senders & kbit) == 0 || !t.sender_kinds[s.kind].takes_id) return true;
+  return std::find(r.clinics.begin(), r.clinics.end(), s.id) != r.clinics.end();
+}
+
+}  // namespace
+
+std::string_view Policy::relation_denial(std::string_view sender, const Subscriber& r) const {
+  const Tables& t = *tables_;
+  const Tables::Sender s = t.parse_sender(sender);
+  if (s.kind == Tables::npos) return "invalid_message:bad_sender";
+  if (!r.member) return own_nonmember(t, s, r) ? "" : "nonmember_sender_not_permitted";
+  return related_member(t, s, r) ? "" : "clinic_no_relation";
 }
 
 std::chrono::seconds Policy::cap_window() const { return tables_->cap_window; }
@@ -176,9 +205,7 @@ Decision Policy::evaluate(const Input& in) const {
   // Rule 4: non-members (§5(4)).
   if (!r.member) {
     if ((t.nonmember_purposes & pbit) == 0) return deny("nonmember_purpose_not_permitted");
-    const bool own = (t.nonmember_senders & kbit) != 0 &&
-                     (!t.sender_kinds[sender.kind].takes_id || sender.id == r.clinic);
-    if (!own) return deny("nonmember_sender_not_permitted");
+    if (!own_nonmember(t, sender, r)) return deny("nonmember_sender_not_permitted");
   }
 
   // Rule 5: purpose of use (§1). The recipient's own contact data, then what the message
@@ -214,6 +241,8 @@ Decision Policy::evaluate(const Input& in) const {
   // Rule 8: clinics message their members only for their own business (§3).
   if (r.member && (t.clinic_member_senders & kbit) != 0 && (t.clinic_member_purposes & pbit) == 0)
     return deny("clinic_purpose_not_permitted");
+  // … and only members who have a relation with that clinic (the booking system's `clinics`).
+  if (r.member && !related_member(t, sender, r)) return deny("clinic_no_relation");
 
   // Rule 9: opt-outs of the whole subject, in this order.
   if (has_optout(st.optouts, "all", {})) return deny("opted_out:all");

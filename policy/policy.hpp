@@ -83,6 +83,10 @@ class Policy {
   // `purpose`, so that intake can refuse at once what evaluate() would deny. False for a sender
   // kind or purpose the file does not name.
   bool may_message_member(std::string_view sender, std::string_view purpose) const;
+  // Whose the recipient is (rules 4 and 8, as evaluate() checks them): a clinic reaches only its
+  // own non-member contacts and the members whose `clinics` name it. The reason evaluate() would
+  // deny with, or empty; intake refuses with it at once.
+  std::string_view relation_denial(std::string_view sender, const Subscriber& r) const;
   std::chrono::seconds cap_window() const;
 
   // The policy file's vocabularies, for validation elsewhere (`dispatcher check`, the parser).

@@ -89,7 +89,8 @@ std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const re
                            cmd("HSET", k.state(s.key), "erased", when)};
   for (const auto& h : hashes) {
     out.push_back(cmd("DEL", k.address(h)));
-    out.push_back(cmd("DEL", k.line_user(h)));  // the LINE id's way back to the subject
+    out.push_back(cmd("DEL", k.line_user(h)));  // the ways from an address back to the subject
+    out.push_back(cmd("DEL", k.subscriber_at(h)));
     out.push_back(cmd("HSET", k.address(h), "erased", when));
   }
   out.push_back(audit_command(k, event("erase", s, now, {{"recorded_by", by}})));

@@ -25,7 +25,20 @@ std::vector<Command> put_subscriber(const Keys& k, const Subscriber& s, std::str
                            cmd("HSET", k.subscriber(s.id), "json", to_json(s).dump(), "email_h",
                                h.email, "phone_h", h.phone, "line_h", h.line, "push_h", push)};
   if (!h.line.empty()) out.push_back(cmd("SET", k.line_user(h.line), s.id));
+  for (const std::string* a : {&h.email, &h.phone})
+    if (!a->empty()) out.push_back(cmd("SET", k.subscriber_at(*a), s.id));
   return out;
+}
+
+Command stored_at_command(const Keys& k, std::string_view address_hash) {
+  static constexpr const char* script = R"lua(
+local id = redis.call('GET', KEYS[1])
+if not id then return false end
+local json = redis.call('HGET', ARGV[1] .. id, 'json')
+if not json then return false end
+return json
+)lua";
+  return cmd("EVAL", script, "1", k.subscriber_at(address_hash), k.prefix + "sub:");
 }
 
 Command get_subscriber(const Keys& k, std::string_view id) {

@@ -33,6 +33,9 @@ AddressHashes hash_addresses(const Contact& c, std::string_view secret);
 std::vector<redis::Command> put_subscriber(const Keys& k, const Subscriber& s,
                                            std::string_view secret);
 redis::Command get_subscriber(const Keys& k, std::string_view id);  // HGET json
+// The stored subscriber record (its json, as get_subscriber answers) at an address, if any: put
+// indexes every e-mail address and number it stores. Nil when none.
+redis::Command stored_at_command(const Keys& k, std::string_view address_hash);
 std::optional<Subscriber> parse_subscriber_reply(const redis::Reply& r);
 
 // Reading state for the policy gate: commands for one recipient, appended to `out`;

@@ -5,6 +5,7 @@
 
 #include "dispatcher/enqueue.hpp"
 #include "dispatcher/scheduler.hpp"
+#include "store/subject_store.hpp"
 #include "web/exchange.hpp"
 #include "web/services.hpp"
 #include "web/text.hpp"
@@ -84,21 +85,68 @@ json errors_body(const std::vector<IntakeError>& errors) {
   return {{"errors", std::move(list)}};
 }
 
-std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch,
-                                            TimePoint now) {
+std::vector<redis::Command> recipient_commands(const Keys& k, std::string_view secret,
+                                               const IntakeBatch& batch) {
+  std::vector<redis::Command> out;
+  auto at = [&](const std::string& address) {
+    return stored_at_command(k, address.empty() ? "-" : address_hash(address, secret));
+  };
+  for (const Message& m : batch.messages) {
+    if (const auto* id = std::get_if<std::string>(&m.to)) {
+      out.push_back(get_subscriber(k, *id));
+      out.push_back(cmd("HGET", k.state(*id), "erased"));
+    } else {
+      const auto& c = std::get<InlineRecipient>(m.to).contact;
+      out.push_back(at(c.email));
+      out.push_back(at(c.phone));
+    }
+  }
+  return out;
+}
+
+std::optional<IntakeRefusal> recipient_refusal(const IntakeBatch& batch,
+                                               const std::vector<Reply>& replies,
+                                               const policy::Policy& policy) {
+  std::vector<IntakeError> unknown, forbidden;
+  for (std::size_t i = 0; i < batch.messages.size() && 2 * i + 1 < replies.size(); ++i) {
+    const Message& m = batch.messages[i];
+    const Reply& first = replies[2 * i];
+    const Reply& second = replies[2 * i + 1];
+    std::optional<Subscriber> record = parse_subscriber_reply(first);
+    if (std::holds_alternative<std::string>(m.to)) {
+      if (!record && !second.is_string())  // neither stored nor erased (rule 3 answers erased)
+        unknown.push_back({i, "invalid_message:unknown_subscriber", "no subscriber with this id"});
+    } else if (!record) {
+      record = parse_subscriber_reply(second);
+    }
+    if (!record) continue;
+    if (std::string_view why = policy.relation_denial(m.sender, *record); !why.empty())
+      forbidden.push_back({i, std::string(why),
+                           why == "clinic_no_relation"
+                               ? "the member has no relation with this clinic"
+                               : "the contact is registered with another clinic"});
+  }
+  if (!unknown.empty()) return IntakeRefusal{http::status::bad_request, std::move(unknown)};
+  if (!forbidden.empty()) return IntakeRefusal{http::status::forbidden, std::move(forbidden)};
+  return std::nullopt;
+}
+
+std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now,
+                                            std::int64_t ttl_ms) {
   std::vector<redis::Command> cmds{cmd("MULTI")};
   for (std::size_t i = 0; i < batch.messages.size(); ++i) {
     const Message& m = batch.messages[i];
-    enqueue_commands(k, m.id, m.send_at, batch.payloads[i], now, cmds);
+    enqueue_commands(k, m.sender, m.id, m.send_at, batch.payloads[i], now, ttl_ms, cmds);
   }
   cmds.push_back(cmd("EXEC"));
   return cmds;
 }
 
-bool sent_by(const Reply& payload, std::string_view sender) {
-  if (payload.is_nil()) return false;
-  auto j = json::parse(payload.str, nullptr, false);
-  return j.is_object() && j.contains("sender") && j["sender"] == sender;
+std::string cancel_sender(const ApiKey& key, const std::map<std::string, std::string>& query) {
+  auto it = query.find("sender");
+  if (it == query.end()) return key.sender;
+  if (!key.is_operator() || !valid_sender(it->second)) return {};
+  return it->second;
 }
 
 CancelAnswer cancel_answer(std::string_view id, const Reply& reply) {
@@ -110,22 +158,16 @@ CancelAnswer cancel_answer(std::string_view id, const Reply& reply) {
 
 // ---- the handlers ----
 
-void post_messages(const ExchangePtr& x) {
+namespace {
+
+void enqueue_batch(const ExchangePtr& x, const std::shared_ptr<IntakeBatch>& batch) {
   Services& s = x->services();
-  auto key = x->api_key();
-  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
-  auto parsed = parse_intake(x->body(), *key, {s.options.json_depth_limit, s.options.max_batch},
-                             s.rt.vocabulary(), s.policy);
-  if (auto* refused = std::get_if<IntakeRefusal>(&parsed)) {
-    s.metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
-    return x->json_reply(refused->status, errors_body(refused->errors));
-  }
-  const IntakeBatch& batch = std::get<IntakeBatch>(parsed);
   json ids = json::array();
-  for (const Message& m : batch.messages) ids.push_back(m.id);
-  const auto n = batch.messages.size();
+  for (const Message& m : batch->messages) ids.push_back(m.id);
+  const auto n = batch->messages.size();
   x->redis(
-      intake_commands(s.rt.keys, batch, s.now()),
+      intake_commands(s.rt.keys, *batch, s.now(),
+                      s.rt.config.consumer.idempotency_ttl_days * 86400000LL),
       [x, ids = std::move(ids), n](std::error_code ec, std::vector<Reply> r) {
         if (ec || r.empty() || r.back().is_nil()) {
           spdlog::error("intake: {}", ec ? ec.message() : "the transaction was aborted");
@@ -137,34 +179,59 @@ void post_messages(const ExchangePtr& x) {
       });
 }
 
-namespace {
+}  // namespace
 
-void do_cancel(const ExchangePtr& x, std::string id) {
-  const Services& s = x->services();
-  const std::int64_t ttl_ms = s.rt.config.consumer.idempotency_ttl_days * 86400000LL;
-  x->redis({cancel_command(s.rt.keys, id, ttl_ms)},
-           [x, id](std::error_code ec, std::vector<Reply> r) {
-             if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
-             auto answer = cancel_answer(id, r[0]);
-             x->json_reply(answer.status, answer.body);
+void post_messages(const ExchangePtr& x) {
+  Services& s = x->services();
+  auto key = x->api_key();
+  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
+  auto parsed = parse_intake(x->body(), *key, {s.options.json_depth_limit, s.options.max_batch},
+                             s.rt.vocabulary(), s.policy);
+  if (auto* refused = std::get_if<IntakeRefusal>(&parsed)) {
+    s.metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
+    return x->json_reply(refused->status, errors_body(refused->errors));
+  }
+  auto batch = std::make_shared<IntakeBatch>(std::move(std::get<IntakeBatch>(parsed)));
+  // The operator may message anyone the policy lets it; a clinic's recipients are checked now,
+  // as the pipeline would, so a 202 never hides a message that will be denied for it.
+  if (key->is_operator()) return enqueue_batch(x, batch);
+  x->redis(recipient_commands(s.rt.keys, s.rt.secret, *batch),
+           [x, batch](std::error_code ec, std::vector<Reply> r) {
+             if (ec)
+               return x->error(http::status::service_unavailable,
+                               "queue unavailable, nothing was accepted; retry later");
+             Services& s = x->services();
+             if (auto refused = recipient_refusal(*batch, r, s.policy)) {
+               s.metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
+               return x->json_reply(refused->status, errors_body(refused->errors));
+             }
+             enqueue_batch(x, batch);
            });
 }
-
-}  // namespace
 
 void delete_message(const ExchangePtr& x) {
   auto key = x->api_key();
   if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
   std::string id = path_decode(x->param(0)).value_or(std::string{});
-  if (id.empty() || id.size() > 200)
-    return x->error(http::status::not_found, "no such scheduled message");
-  if (key->is_operator()) return do_cancel(x, std::move(id));
-  x->redis({cmd("HGET", x->services().rt.keys.sched(id), "payload")},
-           [x, id, sender = key->sender](std::error_code ec, std::vector<Reply> r) {
+  const std::string sender = cancel_sender(*key, x->query());
+  if (id.empty() || id.size() > 200 || sender.empty())
+    return x->error(http::status::not_found, "no such message");
+  // Ids are the sender's own: another sender's id, like an id never seen, is not there, and
+  // nothing is written for it.
+  const Keys& k = x->services().rt.keys;
+  x->redis({cmd("SISMEMBER", k.senders_of(id), sender)},
+           [x, id, sender](std::error_code ec, std::vector<Reply> r) {
              if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
-             if (!sent_by(r[0], sender))
-               return x->error(http::status::not_found, "no such scheduled message");
-             do_cancel(x, id);
+             if (r[0].integer != 1) return x->error(http::status::not_found, "no such message");
+             const Services& s = x->services();
+             const std::int64_t ttl_ms = s.rt.config.consumer.idempotency_ttl_days * 86400000LL;
+             x->redis({cancel_command(s.rt.keys, message_key(sender, id), ttl_ms)},
+                      [x, id](std::error_code ec, std::vector<Reply> r) {
+                        if (ec)
+                          return x->error(http::status::service_unavailable, "queue unavailable");
+                        auto answer = cancel_answer(id, r[0]);
+                        x->json_reply(answer.status, answer.body);
+                      });
            });
 }
 

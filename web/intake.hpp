@@ -5,7 +5,10 @@
 
 #include <boost/beast/http/status.hpp>
 #include <cstddef>
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -56,15 +59,29 @@ std::variant<IntakeBatch, IntakeRefusal> parse_intake(std::string_view body, con
 // policy's clinic_members section lists (rule 8, refused here rather than denied later).
 std::string forbidden_reason(const Message& m, const ApiKey& key, const policy::Policy& policy);
 
+// Step two for a clinic's key: whose each recipient is. The commands (per message: the stored
+// record and erasure marker of a subscriber, or the stored record at an inline contact's e-mail
+// address and number), then the refusal they lead to, if any: an unknown subscriber
+// (400, invalid_message:unknown_subscriber), a member without a relation to the clinic or
+// another clinic's registered contact (403, clinic_no_relation / nonmember_sender_not_permitted,
+// as the pipeline would deny it: policy::Policy::relation_denial).
+std::vector<redis::Command> recipient_commands(const Keys& k, std::string_view secret,
+                                               const IntakeBatch& batch);
+std::optional<IntakeRefusal> recipient_refusal(const IntakeBatch& batch,
+                                               const std::vector<redis::Reply>& replies,
+                                               const policy::Policy& policy);
+
 // {"errors": [{"index", "reason", "detail"}]}
 nlohmann::json errors_body(const std::vector<IntakeError>& errors);
 
 // The whole batch in one MULTI/EXEC, through the one enqueue path (dispatcher/enqueue.hpp).
-std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now);
+// `ttl_ms`: how long an id's senders are remembered (the idempotency record's lifetime).
+std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now,
+                                            std::int64_t ttl_ms);
 
-// Whether a scheduled message's payload (HGET sched:<id> payload) was sent by `sender`: a
-// clinic cancels only its own, and "not yours" looks like "not there".
-bool sent_by(const redis::Reply& payload, std::string_view sender);
+// Whose message a DELETE /v1/messages/{id} names: the key's own sender; the operator may name
+// another with ?sender= (a clinic may not: "not yours" looks like "not there"). Empty: refused.
+std::string cancel_sender(const ApiKey& key, const std::map<std::string, std::string>& query);
 
 struct CancelAnswer {
   boost::beast::http::status status;

@@ -7,6 +7,8 @@
 #include <ctime>
 
 #include "codec/base64.hpp"
+#include "codec/hex.hpp"
+#include "codec/hmac.hpp"
 
 namespace dispatcher::channels::email {
 
@@ -208,6 +210,12 @@ std::optional<std::string> validate(const Mail& m) {
         return "invalid unsubscribe URI";
   }
   return std::nullopt;
+}
+
+std::string message_id_unique(std::string_view sender, std::string_view id) {
+  std::string pair(sender);
+  pair.append(" ").append(id);
+  return to_hex(sha256(pair).substr(0, 16));
 }
 
 BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now,

@@ -48,7 +48,12 @@ struct BuiltMessage {
   std::string data;        // the whole message, CRLF line ends, not dot-stuffed
 };
 
-// `unique` is the random left part of the Message-ID (and seeds the boundary); `domain` its right.
+// The Message-ID's left part for a message: derived from (sender, id) (DESIGN.md), so a send
+// repeated after a crash carries the same Message-ID and mailboxes drop the repeat; opaque (32
+// hex digits of SHA-256), so the id, which may carry a clinic's numbering, is not shown.
+std::string message_id_unique(std::string_view sender, std::string_view id);
+
+// `unique` is the left part of the Message-ID (and seeds the boundary); `domain` its right.
 BuiltMessage build_message(const Mail& m, std::chrono::system_clock::time_point now,
                            int utc_offset_minutes, std::string_view unique,
                            std::string_view domain);

@@ -89,7 +89,7 @@ SmtpProvider::SmtpProvider(std::string name, SmtpSettings settings, curl::Multi&
     : Provider(std::move(name)),
       settings_(std::move(settings)),
       multi_(multi),
-      unique_id_(unique_id ? std::move(unique_id) : default_unique_id) {
+      unique_id_(std::move(unique_id)) {
   if (settings_.pool == 0) settings_.pool = 1;
 }
 
@@ -114,8 +114,13 @@ void SmtpProvider::do_send(const Envelope& e, Completion done) {
   }
   std::string domain = settings_.message_id_domain;
   if (domain.empty()) domain = m.from_address.substr(m.from_address.rfind('@') + 1);
+  // The Message-ID from (sender, id): a repeat after a crash is one message to the mailbox. A
+  // message without an id (a probe) gets a random one.
+  const std::string unique = unique_id_             ? unique_id_()
+                             : e.message_id.empty() ? default_unique_id()
+                                                    : message_id_unique(e.sender, e.message_id);
   BuiltMessage built = build_message(m, std::chrono::system_clock::now(),
-                                     settings_.utc_offset_minutes, unique_id_(), domain);
+                                     settings_.utc_offset_minutes, unique, domain);
 
   Job job;
   job.message_id = std::move(built.message_id);

@@ -129,7 +129,7 @@ TEST_F(OutboxTest, OddIdsAreWrittenInsideTheOutboxAndFoundAgain) {
     const Outcome o = send_sync(io, p, mail(id));
     EXPECT_EQ(o.kind, OutcomeKind::accepted) << id << ": " << o.error;
     EXPECT_EQ(o.provider_message_id, "outbox:" + id);
-    EXPECT_TRUE(p.already_accepted(id)) << id;
+    EXPECT_TRUE(p.already_accepted("", id)) << id;
   }
   EXPECT_EQ(files_in(outbox / "email"),
             (std::set<std::string>{"%2E.%2Fescape.eml", "%2Ehidden.eml", "a%2Fb.eml",
@@ -164,7 +164,7 @@ TEST_F(OutboxTest, TheLongestValidIdsStillFitInAFileName) {
         << name << ": a shortened name keeps whole escapes";
     const Outcome o = send_sync(io, p, mail(id));
     EXPECT_EQ(o.kind, OutcomeKind::accepted) << id << ": " << o.error;
-    EXPECT_TRUE(p.already_accepted(id)) << id;
+    EXPECT_TRUE(p.already_accepted("", id)) << id;
   }
   EXPECT_EQ(names.size(), ids.size()) << "long ids that share a prefix keep their own files";
   EXPECT_EQ(files_in(outbox / "email").size(), ids.size());
@@ -174,21 +174,21 @@ TEST_F(OutboxTest, TheLongestValidIdsStillFitInAFileName) {
 
 TEST_F(OutboxTest, AlreadyAcceptedForEmailOnlyOnceWritten) {
   OutboxProvider p("outbox", outbox, Channel::email, fake_eml);
-  EXPECT_FALSE(p.already_accepted("m-1"));
+  EXPECT_FALSE(p.already_accepted("", "m-1"));
   ASSERT_EQ(send_sync(io, p, mail("m-1")).kind, OutcomeKind::accepted);
-  EXPECT_TRUE(p.already_accepted("m-1"));
-  EXPECT_FALSE(p.already_accepted("m-10"));
-  EXPECT_FALSE(p.already_accepted("m-"));
-  EXPECT_FALSE(p.already_accepted("M-1"));
+  EXPECT_TRUE(p.already_accepted("", "m-1"));
+  EXPECT_FALSE(p.already_accepted("", "m-10"));
+  EXPECT_FALSE(p.already_accepted("", "m-"));
+  EXPECT_FALSE(p.already_accepted("", "M-1"));
 }
 
 TEST_F(OutboxTest, AHalfWrittenEmailIsNotAccepted) {
   // A consumer killed while writing leaves only the temporary file.
   OutboxProvider p("outbox", outbox, Channel::email, fake_eml);
   write_file((outbox / "email" / "m-1.eml.tmp").string(), "Subject: cut sh");
-  EXPECT_FALSE(p.already_accepted("m-1"));
+  EXPECT_FALSE(p.already_accepted("", "m-1"));
   ASSERT_EQ(send_sync(io, p, mail("m-1")).kind, OutcomeKind::accepted);
-  EXPECT_TRUE(p.already_accepted("m-1"));
+  EXPECT_TRUE(p.already_accepted("", "m-1"));
   EXPECT_EQ(read_file((outbox / "email" / "m-1.eml").string()), fake_eml(mail("m-1")));
 }
 
@@ -198,8 +198,8 @@ TEST_F(OutboxTest, ASuccessorSeesWhatItsPredecessorAccepted) {
     ASSERT_EQ(send_sync(io, first, mail("m-1")).kind, OutcomeKind::accepted);
   }
   OutboxProvider second("outbox", outbox, Channel::email, fake_eml);
-  EXPECT_TRUE(second.already_accepted("m-1"));
-  EXPECT_FALSE(second.already_accepted("m-2"));
+  EXPECT_TRUE(second.already_accepted("", "m-1"));
+  EXPECT_FALSE(second.already_accepted("", "m-2"));
 }
 
 TEST_F(OutboxTest, AFileThatCannotBeWrittenIsATransientFailure) {
@@ -267,8 +267,8 @@ TEST_F(OutboxTest, ALineMessageIsOneJsonLineWithItsUserIdAndText) {
                           {"to", "U4af4980629d4a3e1b9b5b1e5b6a1c2d3"},
                           {"purpose", "reservation.reminder"},
                           {"text", e.line_text}}));
-  EXPECT_TRUE(p.already_accepted("l-1"));
-  EXPECT_FALSE(p.already_accepted("l-2"));
+  EXPECT_TRUE(p.already_accepted("", "l-1"));
+  EXPECT_FALSE(p.already_accepted("", "l-2"));
   EXPECT_FALSE(fs::exists(outbox / "push.jsonl")) << "LINE has its own file";
 }
 
@@ -287,29 +287,29 @@ TEST_F(OutboxTest, LinesAreAppendedAcrossProvidersAndRestarts) {
 
 TEST_F(OutboxTest, AlreadyAcceptedForLineChannelsMatchesTheWholeId) {
   OutboxProvider p("outbox", outbox, Channel::sms, fake_eml);
-  EXPECT_FALSE(p.already_accepted("s-1"));
+  EXPECT_FALSE(p.already_accepted("", "s-1"));
   ASSERT_EQ(send_sync(io, p, sms("s-1")).kind, OutcomeKind::accepted);
   ASSERT_EQ(send_sync(io, p, sms("quote\"and\\slash")).kind, OutcomeKind::accepted);
-  EXPECT_TRUE(p.already_accepted("s-1"));
-  EXPECT_TRUE(p.already_accepted("quote\"and\\slash")) << "ids are matched as JSON strings";
-  EXPECT_FALSE(p.already_accepted("s-10")) << "not a prefix match";
-  EXPECT_FALSE(p.already_accepted("s-"));
-  EXPECT_FALSE(p.already_accepted("s"));
-  EXPECT_FALSE(p.already_accepted("+819012345678")) << "only the id field counts";
-  EXPECT_FALSE(p.already_accepted("reservation.reminder"));
+  EXPECT_TRUE(p.already_accepted("", "s-1"));
+  EXPECT_TRUE(p.already_accepted("", "quote\"and\\slash")) << "ids are matched as JSON strings";
+  EXPECT_FALSE(p.already_accepted("", "s-10")) << "not a prefix match";
+  EXPECT_FALSE(p.already_accepted("", "s-"));
+  EXPECT_FALSE(p.already_accepted("", "s"));
+  EXPECT_FALSE(p.already_accepted("", "+819012345678")) << "only the id field counts";
+  EXPECT_FALSE(p.already_accepted("", "reservation.reminder"));
 }
 
 TEST_F(OutboxTest, AlreadyAcceptedForPushAcrossARestart) {
   {
     OutboxProvider p("outbox", outbox, Channel::push, fake_eml);
     ASSERT_EQ(send_sync(io, p, push("p-1")).kind, OutcomeKind::accepted);
-    EXPECT_TRUE(p.already_accepted("p-1")) << "visible at once to the provider that wrote it";
+    EXPECT_TRUE(p.already_accepted("", "p-1")) << "visible at once to the provider that wrote it";
   }
   OutboxProvider successor("outbox", outbox, Channel::push, fake_eml);
-  EXPECT_TRUE(successor.already_accepted("p-1"));
-  EXPECT_FALSE(successor.already_accepted("p-2"));
+  EXPECT_TRUE(successor.already_accepted("", "p-1"));
+  EXPECT_FALSE(successor.already_accepted("", "p-2"));
   OutboxProvider sms_side("outbox", outbox, Channel::sms, fake_eml);
-  EXPECT_FALSE(sms_side.already_accepted("p-1")) << "each line channel has its own file";
+  EXPECT_FALSE(sms_side.already_accepted("", "p-1")) << "each line channel has its own file";
 }
 
 TEST_F(OutboxTest, AnOutboxThatCannotBeCreatedIsAStartUpError) {

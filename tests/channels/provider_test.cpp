@@ -287,7 +287,7 @@ TEST(Provider, AnAnswerAfterTheProviderIsGoneIsDropped) {
 TEST(Provider, Defaults) {
   asio::io_context io;
   RecordingProvider p("recording", io);
-  EXPECT_FALSE(p.already_accepted("m-1")) << "only the outbox can know";
+  EXPECT_FALSE(p.already_accepted("", "m-1")) << "only the outbox can know";
   EXPECT_TRUE(p.connect_targets().empty());
   EXPECT_TRUE(p.answers_itself());
   EXPECT_EQ(p.in_flight(), 0u);

@@ -60,7 +60,7 @@ json campaign(const std::string& id, const std::string& subscriber = "m-123",
 class GateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    put(R"({"id":"m-123","member":true,"email":"taro@example.jp","phone":"+819012345678",
+    put(R"({"id":"m-123","member":true,"clinics":["c-1","c-102"],"email":"taro@example.jp","phone":"+819012345678",
             "push":[{"platform":"fcm","token":"tok-1"},{"platform":"apns","token":"tok-2"}],
             "locale":"ja","tz":"Asia/Tokyo"})");
   }
@@ -230,7 +230,8 @@ TEST_F(GateTest, ADuplicateIdIsADuplicateOnTheSecondClaim) {
   through_gate(first, noon_tokyo);
   EXPECT_TRUE(first[0].claimed);
   EXPECT_FALSE(first[0].redelivered);
-  EXPECT_EQ(get(keys().done("r-1")), "c:1-0");  // held while it is delivered
+  EXPECT_EQ(get(keys().done(message_key("clinic:c-102", "r-1"))),
+            "c:1-0");  // held while it is delivered
 
   // Enqueued again (another stream entry): the claim is someone else's.
   std::vector<Work> again{work(reminder("r-1"), "2-0")};
@@ -250,7 +251,7 @@ TEST_F(GateTest, ADuplicateIdIsADuplicateOnTheSecondClaim) {
   // Once decided, every later copy is a duplicate, in the same batch or later.
   accept(redelivery);
   finish(redelivery, noon_tokyo);
-  EXPECT_EQ(get(keys().done("r-1")), "send");
+  EXPECT_EQ(get(keys().done(message_key("clinic:c-102", "r-1"))), "send");
   std::vector<Work> two{work(reminder("r-1"), "3-0"), work(reminder("r-1"), "3-1")};
   through_gate(two, noon_tokyo);
   EXPECT_EQ(two[0].fate, Fate::duplicate);
@@ -265,17 +266,20 @@ TEST_F(GateTest, TwoCopiesInOneBatchAreOneMessage) {
 }
 
 // DESIGN.md: "the same (sender, id) is delivered at most once …; two senders' equal ids are two
-// messages." The idempotency record (like the scheduled set and cancel) is keyed by the id alone,
-// so the second sender's message is taken for a duplicate of the first and never sent. Disabled
-// until ids are scoped by sender (model/keys, the scheduler, cancel and status change with it);
-// run it with --gtest_also_run_disabled_tests: it fails today.
-TEST_F(GateTest, DISABLED_TwoSendersEqualIdsAreTwoMessages) {
+// messages." The idempotency record is keyed by message_key(sender, id).
+TEST_F(GateTest, TwoSendersEqualIdsAreTwoMessages) {
   json from_operator = reminder("rsv-1");
   from_operator["sender"] = "operator";
   std::vector<Work> batch{work(reminder("rsv-1"), "1-0"), work(from_operator, "1-1")};
   through_gate(batch, noon_tokyo);
   EXPECT_EQ(batch[0].fate, Fate::pending);
   EXPECT_EQ(batch[1].fate, Fate::pending) << "taken for a duplicate of clinic:c-102's rsv-1";
+  EXPECT_EQ(get(keys().done(message_key("clinic:c-102", "rsv-1"))), "c:1-0");
+  EXPECT_EQ(get(keys().done(message_key("operator", "rsv-1"))), "c:1-1");
+  // … and the same sender's id twice is still one message.
+  std::vector<Work> again{work(reminder("rsv-1"), "1-2")};
+  through_gate(again, noon_tokyo);
+  EXPECT_EQ(again[0].fate, Fate::duplicate);
 }
 
 TEST_F(GateTest, ExplainSeesAnIdAlreadyDecidedWithoutClaimingAnything) {
@@ -283,9 +287,10 @@ TEST_F(GateTest, ExplainSeesAnIdAlreadyDecidedWithoutClaimingAnything) {
   through_gate(preview, noon_tokyo, /*claim=*/false);
   EXPECT_EQ(preview[0].fate, Fate::pending);
   EXPECT_FALSE(preview[0].claimed);
-  EXPECT_TRUE(redis_.run(cmd("GET", keys().done("r-1"))).is_nil());  // nothing was written
+  EXPECT_TRUE(redis_.run(cmd("GET", keys().done(message_key("clinic:c-102", "r-1"))))
+                  .is_nil());  // nothing was written
 
-  exec({cmd("SET", keys().done("r-1"), "send")});
+  exec({cmd("SET", keys().done(message_key("clinic:c-102", "r-1")), "send")});
   std::vector<Work> after{work(reminder("r-1"))};
   through_gate(after, noon_tokyo, /*claim=*/false);
   EXPECT_EQ(after[0].fate, Fate::duplicate);
@@ -362,7 +367,7 @@ TEST_F(GateTest, AFrequencyCapCountsSendsOfEarlierBatches) {
 }
 
 TEST_F(GateTest, QuietHoursDeferInTheRecipientsZone) {
-  put(R"({"id":"m-ny","member":true,"push":[{"platform":"fcm","token":"tok-ny"}],
+  put(R"({"id":"m-ny","member":true,"clinics":["c-1","c-102"],"push":[{"platform":"fcm","token":"tok-ny"}],
           "tz":"America/New_York"})");
   // Noon in Tokyo is 22:00 the evening before in New York: inside 21:00–08:00.
   std::vector<Work> batch{work(campaign("c-ny", "m-ny")), work(campaign("c-jp"))};
@@ -431,7 +436,7 @@ TEST_F(GateTest, AMessageThatCannotRenderIsDeadLetteredAndReleasesItsId) {
   EXPECT_EQ(batch[0].fate, Fate::dead);
   EXPECT_EQ(batch[0].reason, "template_missing_variable:clinic_name");
   finish(batch, noon_tokyo);
-  EXPECT_TRUE(redis_.run(cmd("GET", keys().done("r-1"))).is_nil());
+  EXPECT_TRUE(redis_.run(cmd("GET", keys().done(message_key("clinic:c-102", "r-1")))).is_nil());
 
   // The producer corrects it and sends the same id again: it is a new message, not a duplicate.
   std::vector<Work> fixed{work(reminder("r-1"), "2-0")};
@@ -441,7 +446,7 @@ TEST_F(GateTest, AMessageThatCannotRenderIsDeadLetteredAndReleasesItsId) {
 
 TEST_F(GateTest, ARedisErrorOnOneClaimLeavesTheRestOfTheBatchResolved) {
   // Something else holds r-1's idempotency key as a list: its SET ... GET fails (WRONGTYPE).
-  exec({cmd("RPUSH", keys().done("r-1"), "x")});
+  exec({cmd("RPUSH", keys().done(message_key("clinic:c-102", "r-1")), "x")});
   std::vector<Work> batch{work(reminder("r-1"), "1-0"), work(reminder("r-2"), "1-1")};
   through_gate(batch, noon_tokyo);
   EXPECT_EQ(batch[0].fate, Fate::dead);
@@ -453,7 +458,7 @@ TEST_F(GateTest, ARedisErrorOnOneClaimLeavesTheRestOfTheBatchResolved) {
 }
 
 TEST_F(GateTest, FinishAcknowledgesEveryEntryAndRecordsEveryFate) {
-  put(R"({"id":"m-ny","member":true,"push":[{"platform":"fcm","token":"tok-ny"}],
+  put(R"({"id":"m-ny","member":true,"clinics":["c-1","c-102"],"push":[{"platform":"fcm","token":"tok-ny"}],
           "tz":"America/New_York"})");
   exec(optout_commands(keys(), resolve_subject("m-123", rt().secret), "purpose:campaign", true,
                        "test", noon_tokyo));
@@ -479,16 +484,17 @@ TEST_F(GateTest, FinishAcknowledgesEveryEntryAndRecordsEveryFate) {
   EXPECT_EQ(redis_.run(cmd("XLEN", keys().stream())).integer, 0);
 
   // Idempotency records, for the idempotency window.
-  EXPECT_EQ(get(keys().done("r-1")), "send");
-  EXPECT_EQ(get(keys().done("c-1")), "deny");
-  const long long ttl = redis_.run(cmd("PTTL", keys().done("r-1"))).integer;
+  EXPECT_EQ(get(keys().done(message_key("clinic:c-102", "r-1"))), "send");
+  EXPECT_EQ(get(keys().done(message_key("operator", "c-1"))), "deny");
+  const long long ttl =
+      redis_.run(cmd("PTTL", keys().done(message_key("clinic:c-102", "r-1")))).integer;
   EXPECT_GT(ttl, 29LL * 86400000);
   EXPECT_LE(ttl, 30LL * 86400000);
   // The deferred one waits in the scheduled set until the window opens, its id free again.
-  EXPECT_TRUE(redis_.run(cmd("GET", keys().done("c-ny"))).is_nil());
-  EXPECT_EQ(redis_.run(cmd("ZSCORE", keys().scheduled(), "c-ny")).str,
+  EXPECT_TRUE(redis_.run(cmd("GET", keys().done(message_key("operator", "c-ny")))).is_nil());
+  EXPECT_EQ(redis_.run(cmd("ZSCORE", keys().scheduled(), message_key("operator", "c-ny"))).str,
             std::to_string(to_epoch_ms(at("2026-11-25T08:00:00-05:00"))));
-  EXPECT_EQ(hash(keys().sched("c-ny"))["payload"], batch[4].payload);
+  EXPECT_EQ(hash(keys().sched(message_key("operator", "c-ny")))["payload"], batch[4].payload);
 
   // The dead letter keeps its payload and reason.
   Reply dead = redis_.run(cmd("XRANGE", keys().dead(), "-", "+"));
@@ -557,11 +563,12 @@ TEST_F(GateTest, FinishOfARetryReschedulesWithOneMoreAttempt) {
   batch[0].attempts = 2;
   finish(batch, noon_tokyo);
   EXPECT_EQ(pending(), 0);
-  EXPECT_EQ(redis_.run(cmd("ZSCORE", keys().scheduled(), "r-1")).str,
+  EXPECT_EQ(redis_.run(cmd("ZSCORE", keys().scheduled(), message_key("clinic:c-102", "r-1"))).str,
             std::to_string(to_epoch_ms(noon_tokyo + 30s)));
-  EXPECT_EQ(hash(keys().sched("r-1"))["attempts"], "3");
-  EXPECT_TRUE(redis_.run(cmd("GET", keys().done("r-1"))).is_nil());  // free for the retry
-  EXPECT_TRUE(history("m-123").empty());                             // not decided yet
+  EXPECT_EQ(hash(keys().sched(message_key("clinic:c-102", "r-1")))["attempts"], "3");
+  EXPECT_TRUE(redis_.run(cmd("GET", keys().done(message_key("clinic:c-102", "r-1"))))
+                  .is_nil());             // free for the retry
+  EXPECT_TRUE(history("m-123").empty());  // not decided yet
 }
 
 }  // namespace

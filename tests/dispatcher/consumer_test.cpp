@@ -161,7 +161,9 @@ TEST_F(ConsumerTest, AClaimedEntryTheOutboxAlreadyTookIsNotSentAgain) {
   enqueue(reminder("r-1", 1).dump());
   const auto ids = read_and_die("dead-consumer");
   ASSERT_EQ(ids.size(), 1u);
-  ASSERT_EQ(redis_.run(cmd("SET", rt().keys.done("r-1"), "c:" + ids[0])).str, "OK");
+  ASSERT_EQ(
+      redis_.run(cmd("SET", rt().keys.done(message_key("clinic:c-1", "r-1")), "c:" + ids[0])).str,
+      "OK");
   channels::Envelope e;
   e.message_id = "r-1";
   e.channel = Channel::sms;
@@ -176,14 +178,16 @@ TEST_F(ConsumerTest, AClaimedEntryTheOutboxAlreadyTookIsNotSentAgain) {
   ASSERT_TRUE(run_until_idle("survivor")) << "the consumer did not go idle within 30 s";
   EXPECT_EQ(sms_by_id(), (std::map<std::string, int>{{"r-1", 1}, {"r-2", 1}}));
   EXPECT_EQ(pending(), 0);
-  EXPECT_EQ(redis_.run(cmd("GET", rt().keys.done("r-1"))).str, "send");  // now recorded
+  EXPECT_EQ(redis_.run(cmd("GET", rt().keys.done(message_key("clinic:c-1", "r-1")))).str,
+            "send");  // now recorded
   EXPECT_EQ(consumer_->stats().total("sent"), 2);
 }
 
 TEST_F(ConsumerTest, MovesDueScheduledMessagesInAndLeavesTheOthersWaiting) {
-  auto due = schedule_commands(rt().keys, "due-1", reminder("due-1", 1).dump(), noon_tokyo - 1s);
-  auto later =
-      schedule_commands(rt().keys, "later-1", reminder("later-1", 2).dump(), noon_tokyo + 1h);
+  auto due = schedule_commands(rt().keys, message_key("clinic:c-1", "due-1"),
+                               reminder("due-1", 1).dump(), noon_tokyo - 1s);
+  auto later = schedule_commands(rt().keys, message_key("clinic:c-1", "later-1"),
+                                 reminder("later-1", 2).dump(), noon_tokyo + 1h);
   for (auto* cmds : {&due, &later}) ASSERT_EQ(redis::first_error(*cmds, redis_.exec(*cmds)), "");
 
   ASSERT_TRUE(run_until_idle("consumer-1")) << "the consumer did not go idle within 30 s";
@@ -191,7 +195,7 @@ TEST_F(ConsumerTest, MovesDueScheduledMessagesInAndLeavesTheOthersWaiting) {
   // Idle means nothing queued, in flight or due: the later one does not keep it running.
   Reply waiting = redis_.run(cmd("ZRANGE", rt().keys.scheduled(), "0", "-1"));
   ASSERT_EQ(waiting.elements.size(), 1u);
-  EXPECT_EQ(waiting.elements[0].str, "later-1");
+  EXPECT_EQ(waiting.elements[0].str, message_key("clinic:c-1", "later-1"));
 }
 
 TEST_F(ConsumerTest, StopsWhenAskedAndLeavesNothingPending) {

@@ -155,7 +155,10 @@ TEST(Pipeline, ScheduledMessagesWaitUntilDueAndCancelledOnesNeverGo) {
 
 TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerGoesOn) {
   DispatcherEnv env;
-  ASSERT_EQ(env.put_subscribers({{{"id", "m-1"}, {"member", true}, {"phone", "+819012345678"}}})
+  ASSERT_EQ(env.put_subscribers({{{"id", "m-1"},
+                                  {"member", true},
+                                  {"clinics", {"c-1", "c-102"}},
+                                  {"phone", "+819012345678"}}})
                 .exit_code,
             0);
   auto base = sms_reminder("ok-0", 0);
@@ -215,6 +218,7 @@ TEST(Pipeline, SubscribersResolveAndHistoryHoldsTheDecisionWithoutContactData) {
   DispatcherEnv env;
   ASSERT_EQ(env.put_subscribers({{{"id", "m-9"},
                                   {"member", true},
+                                  {"clinics", {"c-1", "c-102"}},
                                   {"email", "hanako@example.jp"},
                                   {"phone", "+819099998888"},
                                   {"tz", "Asia/Tokyo"}}})

@@ -15,6 +15,7 @@ namespace {
 json member(const std::string& id, const std::string& tz = "Asia/Tokyo") {
   return {{"id", id},
           {"member", true},
+          {"clinics", {"c-1", "c-102"}},
           {"email", id + "@example.jp"},
           {"phone", "+8190" + std::to_string(10000000 + std::hash<std::string>{}(id) % 89999999)},
           {"tz", tz}};
@@ -103,7 +104,7 @@ TEST(PolicyPipeline, ErasureRemovesContactDataAndBlocksTheSubjectByIdAndByAddres
             "subject_erased");
   EXPECT_EQ(last_decision_by_id(env.history("+819055556666"))["by-phone"]["reason"],
             "subject_erased");
-  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "after.eml"));
+  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "operator+after.eml"));
 }
 
 TEST(PolicyPipeline, TheFourthMarketingMessageInTheWindowIsCapped) {
@@ -144,11 +145,11 @@ TEST(PolicyPipeline, AnOptOutAfterACampaignWasScheduledStopsItForThatRecipientOn
   ASSERT_EQ(env.run({"optout", "m-b", "purpose:advertising"}).exit_code, 0);
   // Before it is due nothing goes; when due, the gate sees the opt-out.
   ASSERT_EQ(env.run({"run", "--until-idle", "--now", "2027-01-10T09:59:00+09:00"}).exit_code, 0);
-  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "camp-m-a.eml"));
+  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "operator+camp-m-a.eml"));
   ASSERT_EQ(env.run({"run", "--until-idle", "--now", "2027-01-10T10:00:30+09:00"}).exit_code, 0);
-  EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "camp-m-a.eml"));
-  EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "camp-m-c.eml"));
-  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "camp-m-b.eml"));
+  EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "operator+camp-m-a.eml"));
+  EXPECT_TRUE(std::filesystem::exists(env.outbox() / "email" / "operator+camp-m-c.eml"));
+  EXPECT_FALSE(std::filesystem::exists(env.outbox() / "email" / "operator+camp-m-b.eml"));
   EXPECT_EQ(last_decision_by_id(env.history("m-b"))["camp-m-b"]["reason"],
             "opted_out:purpose:advertising");
 }

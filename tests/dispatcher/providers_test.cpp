@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "channels/config_reader.hpp"
+#include "channels/outbox.hpp"
 #include "config/yaml_reader.hpp"
 #include "dispatcher/runtime_env.hpp"
 
@@ -69,11 +70,11 @@ TEST(BuildProviders, EveryChannelGetsTheOutboxWhenNoneIsConfigured) {
   for (Channel c : all_channels) {
     ASSERT_NE(set[c], nullptr) << to_string(c);
     EXPECT_EQ(set[c]->name(), "outbox") << to_string(c);
-    EXPECT_FALSE(set[c]->already_accepted("rsv-1")) << to_string(c);
+    EXPECT_FALSE(set[c]->already_accepted("", "rsv-1")) << to_string(c);
     auto o = send(*set[c], envelope(c, "rsv-1"));
     EXPECT_EQ(o.kind, channels::OutcomeKind::accepted) << o.error;
     EXPECT_EQ(o.provider, "outbox");
-    EXPECT_TRUE(set[c]->already_accepted("rsv-1")) << to_string(c);
+    EXPECT_TRUE(set[c]->already_accepted("", "rsv-1")) << to_string(c);
   }
   // Under <data dir>/outbox/: an .eml per e-mail, a JSON line per SMS and push.
   const fs::path eml = env.outbox() / "email" / "rsv-1.eml";
@@ -93,9 +94,12 @@ TEST(BuildProviders, TheOutboxMessageIdIsDerivedFromTheIdAndDoesNotShowIt) {
   RuntimeEnv env;
   boost::asio::io_context io;
   ProviderSet set = build_providers(io, env.runtime());
-  auto message_id_of = [&](const std::string& id) {
-    send(*set[Channel::email], envelope(Channel::email, id));
-    const std::string mail = read(env.outbox() / "email" / (id + ".eml"));
+  auto message_id_of = [&](const std::string& id, const std::string& sender = "clinic:c-1") {
+    auto e = envelope(Channel::email, id);
+    e.sender = sender;
+    send(*set[Channel::email], e);
+    const std::string mail = read(env.outbox() / "email" /
+                                  (channels::OutboxProvider::file_name_for(sender, id) + ".eml"));
     const auto at = mail.find("Message-ID: <");
     if (at == std::string::npos) return std::string("none in:\n") + mail;
     return mail.substr(at + 13, mail.find('>', at) - at - 13);
@@ -105,6 +109,12 @@ TEST(BuildProviders, TheOutboxMessageIdIsDerivedFromTheIdAndDoesNotShowIt) {
   EXPECT_NE(first.find("@notify.example.jp"), std::string::npos) << first;  // email_from's domain
   EXPECT_EQ(message_id_of("clinic-4711-remind"), first);  // a redelivery repeats it
   EXPECT_NE(message_id_of("clinic-4712-remind"), first);
+  // Ids are per sender: another clinic's equal id is another message, in its own file.
+  EXPECT_NE(message_id_of("clinic-4711-remind", "clinic:c-2"), first);
+  EXPECT_TRUE(fs::exists(env.outbox() / "email" / "clinic%3Ac-1+clinic-4711-remind.eml"));
+  EXPECT_TRUE(fs::exists(env.outbox() / "email" / "clinic%3Ac-2+clinic-4711-remind.eml"));
+  EXPECT_TRUE(set[Channel::email]->already_accepted("clinic:c-2", "clinic-4711-remind"));
+  EXPECT_FALSE(set[Channel::email]->already_accepted("clinic:c-3", "clinic-4711-remind"));
 }
 
 TEST(BuildProviders, AConfiguredChannelGetsItsProviderAndTheOthersTheOutbox) {

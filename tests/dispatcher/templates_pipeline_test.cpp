@@ -120,7 +120,7 @@ TEST(TemplatesPipeline, AnEmailThroughThePipelineHasEscapedHtmlAndAJapaneseSubje
   m["data"]["name"] = "<script>alert(1)</script>&山田";
   ASSERT_EQ(env.enqueue({m}).exit_code, 0);
   ASSERT_EQ(env.run({"run", "--until-idle"}).exit_code, 0);
-  const std::string eml = slurp(env.outbox() / "email" / "mail-1.eml");
+  const std::string eml = slurp(env.outbox() / "email" / "clinic%3Ac-1+mail-1.eml");
   ASSERT_FALSE(eml.empty());
 
   // Subject: RFC 2047 B-encoded UTF-8 words, decoded back to the template's Japanese.
@@ -151,10 +151,12 @@ TEST(TemplatesPipeline, TimesSentAsRfc3339ReadAsPeopleReadThemInTheRecipientsZon
   DispatcherEnv env;
   ASSERT_EQ(env.put_subscribers({{{"id", "m-tokyo"},
                                   {"member", true},
+                                  {"clinics", {"c-1", "c-102"}},
                                   {"phone", "+819012340201"},
                                   {"tz", "Asia/Tokyo"}},
                                  {{"id", "m-london"},
                                   {"member", true},
+                                  {"clinics", {"c-1", "c-102"}},
                                   {"phone", "+447911123456"},
                                   {"tz", "Europe/London"}}})
                 .exit_code,

@@ -258,8 +258,54 @@ INSTANTIATE_TEST_SUITE_P(
                s.nonmember();
                s.message.purpose = "product_notice";
              },
+             "send:push"},
+        // The relation (issue: a clinic reached any member): members carry their clinics.
+        Case{"member_without_a_relation", [](Scenario& s) { s.recipient.clinics.clear(); },
+             "deny:clinic_no_relation"},
+        Case{"member_of_another_clinic",
+             [](Scenario& s) {
+               s.recipient.clinics = {"c-103", "c-1020"};
+             },
+             "deny:clinic_no_relation"},
+        Case{"member_of_several_clinics",
+             [](Scenario& s) {
+               s.recipient.clinics = {"c-103", "c-102"};
+             },
+             "send:push"},
+        Case{"purpose_before_relation",
+             [](Scenario& s) {
+               s.recipient.clinics.clear();
+               s.message.purpose = "coupon_info";
+             },
+             "deny:clinic_purpose_not_permitted"},
+        Case{"operator_needs_no_relation",
+             [](Scenario& s) {
+               s.recipient.clinics.clear();
+               s.message.sender = "operator";
+             },
+             "send:push"},
+        Case{"group_needs_no_relation",
+             [](Scenario& s) {
+               s.recipient.clinics.clear();
+               s.message.sender = "group:epark";
+             },
              "send:push"}),
     case_name);
+
+TEST(PolicyRelation, IntakeAsksTheSameQuestionAsRulesFourAndEight) {
+  Scenario s;
+  const Policy& p = shipped_policy();
+  EXPECT_EQ(p.relation_denial("clinic:c-102", s.recipient), "");
+  s.recipient.clinics = {"c-9"};
+  EXPECT_EQ(p.relation_denial("clinic:c-102", s.recipient), "clinic_no_relation");
+  EXPECT_EQ(summary(s.evaluate()), "deny:clinic_no_relation");
+  EXPECT_EQ(p.relation_denial("operator", s.recipient), "");
+  s.nonmember();
+  EXPECT_EQ(p.relation_denial("clinic:c-102", s.recipient), "");
+  EXPECT_EQ(p.relation_denial("clinic:c-200", s.recipient), "nonmember_sender_not_permitted");
+  s.message.sender = "clinic:c-200";
+  EXPECT_EQ(summary(s.evaluate()), "deny:nonmember_sender_not_permitted");
+}
 
 INSTANTIATE_TEST_SUITE_P(
     R09OptOuts, Rule,

@@ -64,6 +64,7 @@ struct Scenario {
     recipient.contact.email = "taro@example.jp";
     recipient.contact.phone = "+819012345678";
     recipient.contact.push = {{"apns", "tok-1"}};
+    recipient.clinics = {"c-102"};  // the member has a relation with the sending clinic
     recipient.tz = "Asia/Tokyo";
   }
 

@@ -6,7 +6,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <cstdio>
 #include <fstream>
+#include <set>
+#include <sstream>
 
+#include "model/keys.hpp"
 #include "model/message.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "web/text.hpp"
@@ -273,6 +276,116 @@ TEST(Intake, CancelOnlyOwnScheduledMessages) {
   EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 0);
 }
 
+// Ids are per sender (DESIGN.md): two clinics posting the same id are two messages, each
+// delivered to its own patient, and neither can cancel or pre-empt the other's.
+TEST(Intake, TwoClinicsSameIdAreTwoMessages) {
+  WebEnv env;
+  auto a = clinic_reminder("visit-1", "c-102", "+819012340001");
+  auto b = clinic_reminder("visit-1", "c-200", "+819012340002");
+  a["send_at"] = later();
+  b["send_at"] = later();
+  ASSERT_EQ(env.post_json("/v1/messages", a, env.clinic_key).status, 202);
+  ASSERT_EQ(env.post_json("/v1/messages", b, env.other_clinic_key).status, 202);
+  EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 2)
+      << "B's payload did not replace A's";
+  // The operator sees both, and must say whose it means.
+  auto ambiguous = env.run({"cancel", "visit-1"});
+  EXPECT_EQ(ambiguous.exit_code, 1);
+  EXPECT_NE(ambiguous.err.find("--sender"), std::string::npos) << ambiguous.err;
+  EXPECT_EQ(env.run({"cancel", "never-seen"}).exit_code, 1);
+  // A cancels its own: B's stays.
+  auto r = env.request("DELETE", "/v1/messages/visit-1", "", WebEnv::auth(env.clinic_key));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 1);
+  auto left = env.redis().run(cmd("ZRANGE", "dsp:scheduled", "0", "-1"));
+  ASSERT_EQ(left.elements.size(), 1u);
+  EXPECT_EQ(left.elements[0].str, dispatcher::message_key("clinic:c-200", "visit-1"));
+  // A clinic can only name its own sender; an id it never used is not there.
+  auto before = env.snapshot();
+  EXPECT_EQ(env.request("DELETE", "/v1/messages/visit-1?sender=clinic:c-200", "",
+                        WebEnv::auth(env.clinic_key))
+                .status,
+            404);
+  EXPECT_EQ(env.snapshot(), before);
+  // Now both are due: each clinic's patient gets its own reminder.
+  auto c = clinic_reminder("visit-2", "c-102", "+819012340001");
+  auto d = clinic_reminder("visit-2", "c-200", "+819012340002");
+  ASSERT_EQ(env.post_json("/v1/messages", c, env.clinic_key).status, 202);
+  ASSERT_EQ(env.post_json("/v1/messages", d, env.other_clinic_key).status, 202);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::ifstream sms(env.data_dir() / "outbox" / "sms.jsonl");
+  std::map<std::string, std::string> to_by_sender;
+  for (std::string line; std::getline(sms, line);) {
+    auto j = json::parse(line);
+    if (j["id"] == "visit-2") to_by_sender[j["sender"]] = j["to"];
+  }
+  EXPECT_EQ(to_by_sender, (std::map<std::string, std::string>{{"clinic:c-102", "+819012340001"},
+                                                              {"clinic:c-200", "+819012340002"}}));
+}
+
+// A clinic reaches only its own patients: members related to it (their `clinics`) and its own
+// registered contacts; at intake (refused at once) and in the pipeline (denied, recorded).
+TEST(Intake, AClinicReachesOnlyItsOwnPatients) {
+  WebEnv env;
+  ASSERT_EQ(
+      env.run(
+             {"subscriber", "put", "-"},
+             R"({"id":"m-rel","member":true,"clinics":["c-1","c-102"],"phone":"+819012348001","clinics":["c-102"]})"
+             "\n"
+             R"({"id":"m-norel","member":true,"clinics":["c-1","c-102"],"phone":"+819012348002","clinics":["c-200"]})"
+             "\n"
+             R"({"id":"nm-200","member":false,"clinic":"c-200","source":"patient_registry","phone":"+819012348003"})"
+             "\n")
+          .exit_code,
+      0);
+  auto to_member = [](const std::string& id, const std::string& member) {
+    auto m = clinic_reminder(id);
+    m["to"] = {{"subscriber", member}};
+    return m;
+  };
+  const auto before = env.snapshot();
+  auto norel = env.post_json("/v1/messages", to_member("rel-1", "m-norel"), env.clinic_key);
+  EXPECT_EQ(norel.status, 403) << norel.body;
+  EXPECT_EQ(norel.json()["errors"][0]["reason"], "clinic_no_relation") << norel.body;
+  auto ghost = env.post_json("/v1/messages", to_member("rel-2", "m-ghost"), env.clinic_key);
+  EXPECT_EQ(ghost.status, 400) << ghost.body;
+  EXPECT_EQ(ghost.json()["errors"][0]["reason"], "invalid_message:unknown_subscriber");
+  // Another clinic's registered patient, declared as this clinic's own inline contact.
+  auto stolen = env.post_json("/v1/messages", clinic_reminder("rel-3", "c-102", "+819012348003"),
+                              env.clinic_key);
+  EXPECT_EQ(stolen.status, 403) << stolen.body;
+  EXPECT_EQ(stolen.json()["errors"][0]["reason"], "nonmember_sender_not_permitted");
+  EXPECT_EQ(env.snapshot(), before) << "refused: nothing queued";
+  EXPECT_EQ(env.post_json("/v1/messages", to_member("rel-4", "m-rel"), env.clinic_key).status, 202);
+
+  // The same two written straight to the queue: the pipeline denies them, with the reason.
+  ASSERT_EQ(env.run({"enqueue", "-"},
+                    to_member("rel-5", "m-norel").dump() + "\n" +
+                        clinic_reminder("rel-6", "c-102", "+819012348003").dump() + "\n")
+                .exit_code,
+            0);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto reason_in = [&](const std::string& subject, const std::string& id) {
+    auto h = env.run({"history", subject});
+    std::istringstream lines(h.out);
+    std::string reason;
+    for (std::string line; std::getline(lines, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("id", "") == id) reason = j.value("reason", "");
+    }
+    return reason;
+  };
+  EXPECT_EQ(reason_in("m-norel", "rel-5"), "clinic_no_relation");
+  EXPECT_EQ(reason_in("nm-200", "rel-6"), "nonmember_sender_not_permitted")
+      << "the inline contact was resolved to the stored record";
+  std::ifstream sms(env.data_dir() / "outbox" / "sms.jsonl");
+  std::set<std::string> sent;
+  for (std::string line; std::getline(sms, line);) sent.insert(json::parse(line)["id"]);
+  EXPECT_EQ(sent, (std::set<std::string>{"rel-4"}));
+}
+
 // ---------- unsubscribe ----------
 
 TEST(Unsubscribe, OneClickOptsOutAndGetNeverDoes) {
@@ -319,11 +432,13 @@ TEST(Unsubscribe, ForgedTamperedAndExpiredTokensChangeNothing) {
 
 TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
   WebEnv env;
-  ASSERT_EQ(env.run({"subscriber", "put", "-"},
-                    R"({"id":"m-1","member":true,"email":"taro@example.jp","locale":"ja"})"
-                    "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      env.run(
+             {"subscriber", "put", "-"},
+             R"({"id":"m-1","member":true,"clinics":["c-1","c-102"],"email":"taro@example.jp","locale":"ja"})"
+             "\n")
+          .exit_code,
+      0);
   const std::string token = env.token_for("m-1", "purpose:advertising");
   // Untick advertising and sms; keep the rest.
   std::string body = "form=prefs-v1";
@@ -366,11 +481,12 @@ TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
 
 TEST(Unsubscribe, UntickedPurposeDeniesTheNextMessageOfIt) {
   WebEnv env;
-  ASSERT_EQ(env.run({"subscriber", "put", "-"},
-                    R"({"id":"m-7","member":true,"email":"hanako@example.jp"})"
-                    "\n")
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      env.run({"subscriber", "put", "-"},
+              R"({"id":"m-7","member":true,"clinics":["c-1","c-102"],"email":"hanako@example.jp"})"
+              "\n")
+          .exit_code,
+      0);
   ASSERT_EQ(env.run({"consent", "m-7", "email", "--source", "signup_form"}).exit_code, 0);
   const std::string token = env.token_for("m-7", "purpose:advertising");
   std::string body = "form=prefs-v1&channel=email&channel=sms&channel=push";

@@ -155,7 +155,8 @@ TEST(IntakeCommands, TheBatchGoesInOneTransaction) {
   auto parsed = parse(json::array({reminder("a-1"), reminder("a-2")}).dump(), clinic);
   const auto& batch = std::get<IntakeBatch>(parsed);
   const Keys k;
-  auto cmds = intake_commands(k, batch, parse_rfc3339("2026-11-30T10:00:00+09:00").value());
+  auto cmds =
+      intake_commands(k, batch, parse_rfc3339("2026-11-30T10:00:00+09:00").value(), 86400000);
   ASSERT_GE(cmds.size(), 4u);
   EXPECT_EQ(cmds.front().argv, std::vector<std::string>{"MULTI"});
   EXPECT_EQ(cmds.back().argv, std::vector<std::string>{"EXEC"});
@@ -164,6 +165,12 @@ TEST(IntakeCommands, TheBatchGoesInOneTransaction) {
     for (const auto& a : c.argv)
       if (a == batch.payloads[0] || a == batch.payloads[1]) ++with_payload;
   EXPECT_EQ(with_payload, 2u);
+  // Each id is remembered with its sender, for as long as its idempotency record.
+  std::size_t remembered = 0;
+  for (const auto& c : cmds)
+    if (c.argv == std::vector<std::string>{"SADD", k.senders_of("a-1"), "clinic:c-102"})
+      ++remembered;
+  EXPECT_EQ(remembered, 1u);
 }
 
 redis::Reply string_reply(std::string s) {
@@ -173,12 +180,13 @@ redis::Reply string_reply(std::string s) {
   return r;
 }
 
-TEST(IntakeCancel, AClinicCancelsOnlyWhatItScheduled) {
-  EXPECT_TRUE(sent_by(string_reply(reminder("c-1").dump()), "clinic:c-102"));
-  EXPECT_FALSE(sent_by(string_reply(reminder("c-1").dump()), "clinic:c-200"));
-  EXPECT_FALSE(sent_by(redis::Reply{}, "clinic:c-102")) << "nil: not scheduled";
-  EXPECT_FALSE(sent_by(string_reply("not json"), "clinic:c-102"));
-  EXPECT_FALSE(sent_by(string_reply("[1]"), "clinic:c-102"));
+TEST(IntakeCancel, AClinicCancelsOnlyItsOwnIdsTheOperatorMayNameTheSender) {
+  EXPECT_EQ(cancel_sender(clinic, {}), "clinic:c-102");
+  EXPECT_EQ(cancel_sender(clinic, {{"sender", "clinic:c-200"}}), "")
+      << "a clinic cannot reach into another's ids";
+  EXPECT_EQ(cancel_sender(operator_key, {}), "operator");
+  EXPECT_EQ(cancel_sender(operator_key, {{"sender", "clinic:c-200"}}), "clinic:c-200");
+  EXPECT_EQ(cancel_sender(operator_key, {{"sender", "nobody"}}), "");
 }
 
 TEST(IntakeCancel, TheScriptsWordIsTheAnswer) {

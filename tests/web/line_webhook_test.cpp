@@ -82,6 +82,7 @@ struct LineEnv {
   void put_member() {
     auto r = env.run({"subscriber", "put", "-"}, json{{"id", "m-line"},
                                                       {"member", true},
+                                                      {"clinics", {"c-1", "c-102"}},
                                                       {"phone", "+819012345678"},
                                                       {"line", kUser},
                                                       {"locale", "ja"}}

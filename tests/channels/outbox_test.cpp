@@ -114,6 +114,35 @@ TEST_F(OutboxTest, FileNamesForOddIdsArePercentEncodedWithoutALeadingDot) {
   EXPECT_EQ(OutboxProvider::file_name_for(""), "");
 }
 
+TEST_F(OutboxTest, TwoSendersEqualIdsAreTwoFilesAndTwoLines) {
+  EXPECT_EQ(OutboxProvider::file_name_for("clinic:c-102", "m-1"), "clinic%3Ac-102+m-1");
+  EXPECT_EQ(OutboxProvider::file_name_for("", "m-1"), "m-1") << "no sender: the plain id";
+  // '+' is escaped inside either part, so the pair never meets another pair.
+  EXPECT_NE(OutboxProvider::file_name_for("clinic:a", "b+c"),
+            OutboxProvider::file_name_for("clinic:a+b", "c"));
+  const std::string long_sender = "clinic:" + std::string(100, '/');
+  EXPECT_LE(OutboxProvider::file_name_for(long_sender, std::string(200, '/')).size(), 200u);
+
+  OutboxProvider mail_box("outbox", outbox, Channel::email, fake_eml);
+  for (const char* sender : {"clinic:c-102", "clinic:c-200"}) {
+    Envelope e = mail("m-1");
+    e.sender = sender;
+    ASSERT_EQ(send_sync(io, mail_box, e).kind, OutcomeKind::accepted);
+  }
+  EXPECT_EQ(files_in(outbox / "email"),
+            (std::set<std::string>{"clinic%3Ac-102+m-1.eml", "clinic%3Ac-200+m-1.eml"}));
+  EXPECT_TRUE(mail_box.already_accepted("clinic:c-200", "m-1"));
+  EXPECT_FALSE(mail_box.already_accepted("clinic:c-300", "m-1"));
+
+  OutboxProvider sms_box("outbox", outbox, Channel::sms, fake_eml);
+  Envelope e = sms("s-1");
+  e.sender = "clinic:c-102";
+  ASSERT_EQ(send_sync(io, sms_box, e).kind, OutcomeKind::accepted);
+  EXPECT_EQ(lines(outbox / "sms.jsonl").at(0)["sender"], "clinic:c-102");
+  EXPECT_TRUE(sms_box.already_accepted("clinic:c-102", "s-1"));
+  EXPECT_FALSE(sms_box.already_accepted("clinic:c-200", "s-1")) << "another sender's s-1";
+}
+
 TEST_F(OutboxTest, DistinctIdsNeverShareAFile) {
   // '%' itself is encoded, so an id that looks encoded cannot meet the id it looks like.
   const std::vector<std::string> ids = {"a/b", "a%2Fb", "a%252Fb", ".x", "%2Ex", "x.", "X."};

@@ -22,6 +22,20 @@ namespace dispatcher::verbs {
 
 namespace {
 
+// The status_callback URLs of the twilio entries under channels.sms.
+std::vector<std::string> twilio_status_callbacks(const config::Located& channels) {
+  std::vector<std::string> out;
+  const YAML::Node list =
+      channels.node && channels.node.IsMap() ? channels.node["sms"] : YAML::Node();
+  if (!list || !list.IsSequence()) return out;
+  for (const auto& entry : list)
+    if (entry.IsMap() && entry["type"] && entry["type"].Scalar() == "twilio" &&
+        entry["status_callback"] && entry["status_callback"].IsScalar() &&
+        !entry["status_callback"].Scalar().empty())
+      out.push_back(entry["status_callback"].Scalar());
+  return out;
+}
+
 int check(const Common& common, bool connect) {
   std::vector<std::string> errors;
   config::Config cfg;
@@ -61,6 +75,14 @@ int check(const Common& common, bool connect) {
                    "dispatcher: warning: channels.line has no channel_secret_env or "
                    "channel_secret_file: POST /webhooks/line is disabled, so unfollows (blocks) "
                    "are never recorded as opt-outs\n");
+    // Twilio's status callbacks (and inbound SMS) are verified with serve's
+    // --twilio-auth-token-env over --public-url; without them serve answers Twilio 404.
+    for (const auto& url : twilio_status_callbacks(cfg.channels))
+      std::fprintf(stderr,
+                   "dispatcher: warning: channels.sms asks Twilio to call back %s: serve must run "
+                   "with --twilio-auth-token-env and --public-url, else POST /webhooks/status "
+                   "refuses Twilio's signed form (404) and delivery status is never recorded\n",
+                   url.c_str());
     // --connect: each endpoint's handshake (TLS, SMTP EHLO/STARTTLS/AUTH), one line each.
     for (Channel c : all_channels) {
       if (!connect || !set.by_channel[index(c)]) continue;

@@ -10,6 +10,7 @@
 #include "app/verbs.hpp"
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
+#include "config/private_files.hpp"
 #include "dispatcher/consumer.hpp"
 #include "dispatcher/enqueue.hpp"
 #include "dispatcher/providers.hpp"
@@ -54,6 +55,7 @@ void print_summary(const Tally& s, const Runtime& rt) {
 int run(const Common& common, bool until_idle, const std::string& start_at) {
   Runtime rt = open_runtime(common.config_file);
   setup_logging(rt.config.log_level, &mask_personal);
+  config::warn_readable_by_others(rt.config);
   boost::asio::io_context io;
   ProviderSet providers = build_providers(io, rt);
   ConsumerOptions opts;

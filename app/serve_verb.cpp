@@ -8,6 +8,7 @@
 #include "channels/builtin.hpp"
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
+#include "config/private_files.hpp"
 #include "dispatcher/runtime.hpp"
 #include "store/redis/sync_client.hpp"
 #include "web/api_keys.hpp"
@@ -41,6 +42,7 @@ int run_serve(const verbs::Common& common, const ServeArgs& args) {
   }
   // The LINE webhook is verified with the secrets of the line providers' own entries.
   o.line_channel_secrets = channels::line_channel_secrets(rt.config.channels);
+  config::warn_readable_by_others(rt.config);
   return serve(rt, keys, o);
 }
 
@@ -90,7 +92,26 @@ void add_serve_verb(CLI::App& app, const verbs::Common& common, verbs::Verbs& ou
       "--twilio-auth-token-env", args->twilio_env,
       "environment variable holding Twilio's auth token (inbound SMS signatures)");
   serve_cmd->add_option("--public-url", args->options.public_url,
-                        "external base URL Twilio signs (default: http://<Host header>)");
+                        "external base URL Twilio signs (scheme://host[:port]); required with "
+                        "--twilio-auth-token-env");
+  serve_cmd
+      ->add_option("--max-connections-per-client", args->options.max_connections_per_client,
+                   "concurrent connections one client address may hold")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option("--max-connections", args->options.max_connections,
+                   "concurrent connections in all (kept below the fd limit; at the cap the "
+                   "oldest idle one is closed)")
+      ->capture_default_str();
+  serve_cmd
+      ->add_option(
+          "--header-timeout",
+          [args](const CLI::results_t& r) {
+            args->options.header_timeout = std::chrono::seconds(std::stol(r.at(0)));
+            return args->options.header_timeout.count() > 0;
+          },
+          "seconds a connection may take to send a request's headers (idle ones are closed)")
+      ->default_str("10");
   out.push_back({serve_cmd, [&common, args] { return run_serve(common, *args); }});
 
   auto* apikey = app.add_subcommand("apikey", "API keys of the HTTP surface");

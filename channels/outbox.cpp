@@ -1,5 +1,10 @@
 #include "channels/outbox.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -7,10 +12,30 @@
 #include "codec/hex.hpp"
 #include "codec/hmac.hpp"
 #include "codec/percent.hpp"
+#include "config/private_files.hpp"
 
 namespace dispatcher::channels {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Outbox files carry addresses and message text: owner-only (0600), whatever the umask.
+int open_private(const fs::path& file, int flags) {
+  return ::open(file.c_str(), flags | O_CREAT | O_CLOEXEC, 0600);
+}
+
+bool write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
 
 OutboxProvider::OutboxProvider(std::string name, fs::path dir, Channel channel,
                                EmlWriter render_eml)
@@ -18,13 +43,19 @@ OutboxProvider::OutboxProvider(std::string name, fs::path dir, Channel channel,
       dir_(std::move(dir)),
       channel_(channel),
       render_eml_(std::move(render_eml)) {
-  std::error_code ec;
-  fs::create_directories(channel_ == Channel::email ? dir_ / "email" : dir_, ec);
-  if (ec) throw std::runtime_error("outbox: cannot create " + dir_.string() + ": " + ec.message());
+  try {
+    config::create_private_directories(channel_ == Channel::email ? dir_ / "email" : dir_);
+  } catch (const std::exception& e) {
+    throw std::runtime_error("outbox: " + std::string(e.what()));
+  }
   if (channel_ != Channel::email) {
     auto file = dir_ / (std::string(to_string(channel_)) + ".jsonl");
-    lines_ = std::fopen(file.c_str(), "ae");
-    if (!lines_) throw std::runtime_error("outbox: cannot open " + file.string());
+    const int fd = open_private(file, O_WRONLY | O_APPEND);
+    lines_ = fd < 0 ? nullptr : ::fdopen(fd, "a");
+    if (!lines_) {
+      if (fd >= 0) ::close(fd);
+      throw std::runtime_error("outbox: cannot open " + file.string());
+    }
   }
 }
 
@@ -93,9 +124,11 @@ void OutboxProvider::do_send(const Envelope& e, Completion done) {
     fs::path tmp = final_path;
     tmp += ".tmp";
     {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out << render_eml_(e);
-      if (!out) {
+      const std::string eml = render_eml_(e);
+      const int fd = open_private(tmp, O_WRONLY | O_TRUNC);
+      bool written = fd >= 0 && ::fchmod(fd, 0600) == 0 && write_all(fd, eml);
+      if (fd >= 0 && ::close(fd) != 0) written = false;
+      if (!written) {
         o.kind = OutcomeKind::transient;
         o.error = "outbox: cannot write e-mail file";
         return done(std::move(o));

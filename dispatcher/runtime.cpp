@@ -10,6 +10,7 @@
 
 #include "codec/hex.hpp"
 #include "codec/hmac.hpp"
+#include "config/private_files.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/embedded_redis.hpp"
 
@@ -33,7 +34,7 @@ std::string load_secret(const config::Config& c) {
   }
   if (!c.secret_file.empty())
     throw std::runtime_error("secret_file " + file.string() + " does not exist");
-  fs::create_directories(file.parent_path());
+  config::create_private_directories(file.parent_path());  // the data dir: owner-only
   unsigned char raw[32];
   if (RAND_bytes(raw, sizeof raw) != 1)
     throw std::runtime_error("cannot draw random bytes for the secret");

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "config/private_files.hpp"
 #include "store/redis/sync_client.hpp"
 
 extern char** environ;
@@ -60,11 +62,12 @@ class FileLock {
 }  // namespace
 
 std::string ensure_embedded_redis(const fs::path& data_dir) {
-  std::error_code ec;
-  fs::create_directories(data_dir / "redis", ec);
-  if (ec)
-    throw std::runtime_error("cannot create data directory " + data_dir.string() + ": " +
-                             ec.message());
+  // The AOF holds addresses: the data directory and redis/ are owner-only (0700).
+  try {
+    config::create_private_directories(data_dir / "redis");
+  } catch (const std::exception& e) {
+    throw std::runtime_error("cannot create data directory " + data_dir.string() + ": " + e.what());
+  }
   const fs::path dir = fs::absolute(data_dir);
   const fs::path sock = dir / "redis.sock";
   if (sock.string().size() >= 100)
@@ -100,8 +103,13 @@ std::string ensure_embedded_redis(const fs::path& data_dir) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   pid_t pid = 0;
-  if (posix_spawn(&pid, server.c_str(), nullptr, nullptr, argv.data(), environ) != 0)
-    throw std::runtime_error("cannot start " + server);
+  // redis-server creates its AOF, log and pid file with the umask it inherits: 077 makes them
+  // 0600 (and appendonlydir/ 0700). posix_spawn has no umask attribute, so it is set around the
+  // spawn; this runs at start-up, before any other thread creates files.
+  const mode_t old_umask = ::umask(077);
+  const int spawned = posix_spawn(&pid, server.c_str(), nullptr, nullptr, argv.data(), environ);
+  ::umask(old_umask);
+  if (spawned != 0) throw std::runtime_error("cannot start " + server);
   int status = 0;
   waitpid(pid, &status, 0);  // --daemonize: the parent exits once the server forked
   // Wait, bounded, for the socket to answer.

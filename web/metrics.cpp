@@ -42,6 +42,9 @@ Metrics::Metrics() {
   families_["dispatcher_webhooks_total"].help = "Provider webhooks received, by kind and result.";
   families_["dispatcher_subject_requests_total"].help =
       "Subject requests (disclosure, opt-out, stop, erasure), by kind.";
+  families_["dispatcher_http_connections_shed_total"].help =
+      "Connections refused or closed by the connection limits, by reason (per_client, "
+      "global_idle, global_busy).";
 }
 
 void Metrics::inc(std::string_view name,

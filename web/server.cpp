@@ -1,7 +1,9 @@
 #include "web/server.hpp"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/http.hpp>
 #include <cstdio>
 #include <list>
+#include <map>
 
 #include "web/app.hpp"
 
@@ -25,12 +28,17 @@ class Server;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<Server> server);
+  Session(tcp::socket socket, asio::ip::address remote, std::shared_ptr<Server> server);
+  ~Session();
   void start() { do_read(); }
   void stop();  // shutdown: close when idle, else after the answer in flight
+  // Waiting for a request's headers (between requests too): what the global cap sheds first.
+  bool idle() const { return waiting_ && !closed_; }
+  void shed() { do_close(); }
 
  private:
   void do_read();
+  void on_header(error_code ec, std::size_t);
   void on_read(error_code ec, std::size_t);
   void do_write(Response res);
   void on_write(bool close, error_code ec, std::size_t);
@@ -44,6 +52,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<Server> server_;  // the listener: its options, its app, whether it is stopping
   asio::ip::address remote_;
   bool busy_ = false;
+  bool waiting_ = false;
+  bool closed_ = false;
   bool keep_alive_ = false;
 };
 
@@ -52,8 +62,15 @@ class Session : public std::enable_shared_from_this<Session> {
 // runs on the loop after serve() returns (what is left is destroyed with the io_context).
 class Server : public std::enable_shared_from_this<Server> {
  public:
-  Server(asio::io_context& io, App& app, const ServeOptions& o)
-      : io_(io), app_(app), options_(o), acceptor_(io), signals_(io, SIGINT, SIGTERM), drain_(io) {}
+  Server(asio::io_context& io, App& app, const ServeOptions& o, std::size_t max_connections)
+      : io_(io),
+        app_(app),
+        options_(o),
+        max_connections_(max_connections),
+        acceptor_(io),
+        signals_(io, SIGINT, SIGTERM),
+        drain_(io),
+        accept_pause_(io) {}
 
   tcp::endpoint listen(const std::string& host_port) {
     auto colon = host_port.rfind(':');
@@ -91,6 +108,12 @@ class Server : public std::enable_shared_from_this<Server> {
   App& app() { return app_; }
   const ServeOptions& options() const { return options_; }
   bool stopping() const { return stopping_; }
+  // A session's connection is closed: its slot, and its address's, are free again.
+  void release(const asio::ip::address& a) {
+    auto it = per_client_.find(a);
+    if (it != per_client_.end() && --it->second == 0) per_client_.erase(it);
+    if (open_ > 0) --open_;
+  }
 
  private:
   void do_accept() {
@@ -100,19 +123,60 @@ class Server : public std::enable_shared_from_this<Server> {
   }
   void on_accept(error_code ec, tcp::socket socket) {
     if (stopping_ || ec == asio::error::operation_aborted) return;
-    if (!ec) {
-      sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
-      if (sessions_.size() >= 1024) {
-        spdlog::warn("http: too many connections, refusing one");
-      } else {
-        auto s = std::make_shared<Session>(std::move(socket), shared_from_this());
-        sessions_.push_back(s);
-        s->start();
-      }
-    } else {
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space ||
+        ec == asio::error::no_memory) {
+      // Out of fds: shed an idle connection, and pause accepting briefly instead of spinning.
+      shed_oldest_idle();
+      accept_pause_.expires_after(std::chrono::milliseconds(50));
+      accept_pause_.async_wait([self = shared_from_this()](error_code e) {
+        if (!e && !self->stopping_) self->do_accept();
+      });
+      return;
+    }
+    if (ec) {
       spdlog::warn("http: accept: {}", ec.message());
+      return do_accept();
+    }
+    error_code ignored;
+    auto ep = socket.remote_endpoint(ignored);
+    asio::ip::address remote = ep.address();
+    if (remote.is_v6() && remote.to_v6().is_v4_mapped())
+      remote = remote.to_v6().to_v4();  // one client, one count, whichever family it came by
+    auto known = per_client_.find(remote);
+    if (known != per_client_.end() && known->second >= options_.max_connections_per_client) {
+      refuse(socket, "per_client");
+    } else if (open_ >= max_connections_ && !shed_oldest_idle()) {
+      refuse(socket, "global_busy");
+    } else {
+      ++per_client_[remote];  // looked up again: shedding may have erased an entry
+      ++open_;
+      sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+      auto s = std::make_shared<Session>(std::move(socket), remote, shared_from_this());
+      sessions_.push_back(s);
+      s->start();
     }
     do_accept();
+  }
+  // Closes the oldest connection waiting for a request; false when every one is busy.
+  bool shed_oldest_idle() {
+    sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+    for (auto it = sessions_.begin(); it != sessions_.end(); ++it) {
+      auto s = it->lock();
+      if (s && s->idle()) {
+        sessions_.erase(it);
+        s->shed();
+        app_.metrics().inc("dispatcher_http_connections_shed_total", {{"reason", "global_idle"}});
+        return true;
+      }
+    }
+    return false;
+  }
+  void refuse(tcp::socket& socket, const char* reason) {
+    // Counted, not logged: a flood must not become a flood of log lines.
+    app_.metrics().inc("dispatcher_http_connections_shed_total", {{"reason", reason}});
+    error_code ignored;
+    socket.set_option(asio::socket_base::linger(true, 0), ignored);  // RST: no TIME_WAIT here
+    socket.close(ignored);
   }
   void on_signal(int sig) {
     spdlog::info("serve: signal {}, stopping: no new connections, finishing requests in flight",
@@ -141,20 +205,22 @@ class Server : public std::enable_shared_from_this<Server> {
   asio::io_context& io_;
   App& app_;
   const ServeOptions& options_;
+  const std::size_t max_connections_;
   tcp::acceptor acceptor_;
   asio::signal_set signals_;
   asio::steady_timer drain_;
-  std::list<std::weak_ptr<Session>> sessions_;
+  asio::steady_timer accept_pause_;
+  std::list<std::weak_ptr<Session>> sessions_;           // oldest first
+  std::map<asio::ip::address, std::size_t> per_client_;  // open connections per address
+  std::size_t open_ = 0;
   bool stopping_ = false;
   std::chrono::steady_clock::time_point deadline_;
 };
 
-Session::Session(tcp::socket socket, std::shared_ptr<Server> server)
-    : stream_(std::move(socket)), server_(std::move(server)) {
-  error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) remote_ = ep.address();
-}
+Session::Session(tcp::socket socket, asio::ip::address remote, std::shared_ptr<Server> server)
+    : stream_(std::move(socket)), server_(std::move(server)), remote_(remote) {}
+
+Session::~Session() { do_close(); }
 
 void Session::stop() {
   if (!busy_) {
@@ -170,12 +236,24 @@ void Session::do_read() {
   parser_.emplace();
   parser_->body_limit(server_->options().body_limit);
   parser_->header_limit(static_cast<std::uint32_t>(server_->options().header_limit));
+  // The headers within the short timeout (an idle or slow client is closed first), the body
+  // within the longer one.
+  waiting_ = true;
+  stream_.expires_after(server_->options().header_timeout);
+  http::async_read_header(stream_, buffer_, *parser_,
+                          beast::bind_front_handler(&Session::on_header, shared_from_this()));
+}
+
+void Session::on_header(error_code ec, std::size_t n) {
+  waiting_ = false;
+  if (ec || parser_->is_done()) return on_read(ec, n);
   stream_.expires_after(server_->options().read_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
 void Session::on_read(error_code ec, std::size_t) {
+  waiting_ = false;
   if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
       ec == asio::error::operation_aborted)
     return do_close();
@@ -225,6 +303,10 @@ void Session::on_write(bool close, error_code ec, std::size_t) {
 
 void Session::do_close() {
   busy_ = false;
+  waiting_ = false;
+  if (closed_) return;
+  closed_ = true;
+  server_->release(remote_);
   error_code ignored;
   stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   stream_.socket().close(ignored);
@@ -232,18 +314,58 @@ void Session::do_close() {
 
 }  // namespace
 
+namespace {
+
+// The fd limit raised to its hard maximum; the connection cap kept below it, with room for the
+// Redis links, the log and the files a request opens.
+std::size_t connection_cap(std::size_t wanted) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) return std::min<std::size_t>(wanted, 512);
+  if (lim.rlim_cur < lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) lim = raised;
+  }
+  const auto fds = static_cast<std::size_t>(lim.rlim_cur == RLIM_INFINITY ? 1 << 20 : lim.rlim_cur);
+  constexpr std::size_t reserve = 128;
+  return std::max<std::size_t>(1, std::min(wanted, fds > 2 * reserve ? fds - reserve : fds / 2));
+}
+
+void check_webhook_options(const ServeOptions& o) {
+  if (!o.twilio_auth_token.empty() && o.public_url.empty())
+    throw std::runtime_error(
+        "--twilio-auth-token-env needs --public-url (the scheme://host Twilio calls, e.g. "
+        "https://hooks.example.jp): Twilio's signature covers the URL, and the Host header is "
+        "never trusted");
+  if (!o.public_url.empty() && o.public_url.rfind("https://", 0) != 0 &&
+      o.public_url.rfind("http://", 0) != 0)
+    throw std::runtime_error("--public-url must start with https:// or http://: " + o.public_url);
+  if (o.max_connections_per_client == 0 || o.max_connections == 0)
+    throw std::runtime_error("--max-connections and --max-connections-per-client must be >= 1");
+}
+
+}  // namespace
+
 int serve(const Runtime& rt, const ApiKeys& keys, const ServeOptions& options) {
+  check_webhook_options(options);
+  const std::size_t max_connections = connection_cap(options.max_connections);
   // Before the loop runs: with no Redis configured this starts the embedded redis-server (a
   // blocking fork/exec and wait). On the loop the app only reconnects to this endpoint.
   redis::Endpoint redis = rt.redis_endpoint();
   asio::io_context io;
   App app(io, rt, keys, options, std::move(redis), &system_now);
-  auto server = std::make_shared<Server>(io, app, options);
+  auto server = std::make_shared<Server>(io, app, options, max_connections);
   auto ep = server->listen(options.listen);
   std::printf("listening on %s:%u\n", ep.address().to_string().c_str(), ep.port());
   std::fflush(stdout);
-  spdlog::info("serve: listening on {}:{} ({} API key{})", ep.address().to_string(), ep.port(),
-               keys.size(), keys.size() == 1 ? "" : "s");
+  spdlog::info(
+      "serve: listening on {}:{} ({} API key{}; at most {} connections, {} per client address)",
+      ep.address().to_string(), ep.port(), keys.size(), keys.size() == 1 ? "" : "s",
+      max_connections, options.max_connections_per_client);
+  if (options.twilio_auth_token.empty())
+    spdlog::info(
+        "serve: no Twilio auth token: POST /webhooks/sms/inbound and Twilio's form on "
+        "/webhooks/status are disabled (404)");
   io.run();
   spdlog::info("serve: stopped");
   return 0;

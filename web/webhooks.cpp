@@ -201,11 +201,9 @@ std::string twilio_signature(std::string_view auth_token, std::string_view url, 
   return base64(hmac_sha1(auth_token, data));
 }
 
-bool is_loopback(const boost::asio::ip::address& a) {
-  if (a.is_v4()) return a.to_v4().is_loopback();
-  if (a.is_v6())
-    return a.to_v6().is_loopback() || (a.to_v6().is_v4_mapped() && a.to_v6().to_v4().is_loopback());
-  return false;
+std::string twilio_signed_url(std::string_view public_url, std::string_view target) {
+  while (!public_url.empty() && public_url.back() == '/') public_url.remove_suffix(1);
+  return std::string(public_url).append(target);
 }
 
 // ---- the handlers ----
@@ -216,15 +214,20 @@ void unavailable(const ExchangePtr& x) {
   x->error(http::status::service_unavailable, "unavailable, please retry");
 }
 
-// A Twilio webhook is genuine: its X-Twilio-Signature matches the URL Twilio called, or, with
-// no auth token configured to check one with, it came from loopback (a local relay, the tests).
+// Twilio's routes are enabled only with an auth token (and the public URL, which serve()
+// requires beside it): no network origin is trusted, a local relay or proxy included.
+bool twilio_enabled(const Exchange& x) {
+  const ServeOptions& o = x.services().options;
+  return !o.twilio_auth_token.empty() && !o.public_url.empty();
+}
+
+// A Twilio webhook is genuine: its X-Twilio-Signature matches the configured public URL (never
+// the Host header) with the path and query it called.
 bool twilio_verified(const Exchange& x, const FormFields& form) {
   const ServeOptions& o = x.services().options;
-  if (o.twilio_auth_token.empty()) return is_loopback(x.remote());
-  std::string base = o.public_url;
-  if (base.empty()) base = "http://" + std::string(x.header(http::field::host));
-  const std::string expected =
-      twilio_signature(o.twilio_auth_token, base + std::string(x.request().target()), form);
+  if (!twilio_enabled(x)) return false;
+  const std::string expected = twilio_signature(
+      o.twilio_auth_token, twilio_signed_url(o.public_url, sv(x.request().target())), form);
   return constant_time_equal(expected, x.header("X-Twilio-Signature"));
 }
 
@@ -242,6 +245,7 @@ bool operator_key(const ExchangePtr& x) {
 
 void post_sms_inbound(const ExchangePtr& x) {
   const Services& s = x->services();
+  if (!twilio_enabled(*x)) return x->error(http::status::not_found, "not found");
   auto form = parse_form(x->body());
   if (!form) return x->error(http::status::bad_request, "malformed form");
   if (!twilio_verified(*x, *form))
@@ -290,6 +294,8 @@ void post_delivery_status(const ExchangePtr& x) {
   // JSON with the operator key.
   DeliveryStatus status;
   if (x->header(http::field::content_type).rfind("application/x-www-form-urlencoded", 0) == 0) {
+    // Without a Twilio token the form shape is disabled; the JSON one still takes the key.
+    if (!twilio_enabled(*x)) return x->error(http::status::not_found, "not found");
     auto form = parse_form(x->body());
     if (!form) return x->error(http::status::bad_request, "malformed form");
     if (!twilio_verified(*x, *form))

@@ -5,7 +5,6 @@
 // (webhooks.cpp).
 #pragma once
 
-#include <boost/asio/ip/address.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,7 +78,9 @@ std::optional<std::vector<redis::Command>> delivery_commands(const Keys& k,
 
 // Twilio's X-Twilio-Signature: base64(HMAC-SHA1(auth_token, url + sorted (name + value)...)).
 std::string twilio_signature(std::string_view auth_token, std::string_view url, FormFields params);
-bool is_loopback(const boost::asio::ip::address& a);
+// The URL Twilio signed: the configured public URL (a trailing '/' dropped) and the request
+// target as received (path and query). Never built from the Host header.
+std::string twilio_signed_url(std::string_view public_url, std::string_view target);
 
 void post_sms_inbound(const ExchangePtr& x);
 void post_email_bounce(const ExchangePtr& x);

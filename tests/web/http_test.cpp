@@ -502,14 +502,24 @@ TEST(Unsubscribe, UntickedPurposeDeniesTheNextMessageOfIt) {
 // ---------- webhooks ----------
 
 TEST(Webhooks, InboundStopKeywordsOptTheNumberOutOfSms) {
-  WebEnv env;
+  WebEnv env(
+      {"--twilio-auth-token-env", "TEST_TWILIO_TOKEN", "--public-url", "https://hooks.example.jp"},
+      {{"TEST_TWILIO_TOKEN", "sekrit-token"}});
   const std::string secret = env.secret();
+  // Signed as Twilio signs: over the public URL and the form's fields.
+  auto inbound = [&env](const std::string& body) {
+    auto fields = dispatcher::web::parse_form(body).value_or(dispatcher::web::FormFields{});
+    return env.post_form(
+        "/webhooks/sms/inbound", body,
+        {{"X-Twilio-Signature",
+          dispatcher::web::twilio_signature(
+              "sekrit-token", "https://hooks.example.jp/webhooks/sms/inbound", fields)}});
+  };
   int n = 0;
   for (const char* word : {"%EF%BC%B3%EF%BC%B4%EF%BC%AF%EF%BC%B0" /* ＳＴＯＰ */,
                            "%E9%85%8D%E4%BF%A1%E5%81%9C%E6%AD%A2" /* 配信停止 */}) {
     const std::string phone = "+8190123400" + std::to_string(10 + n++);
-    auto r = env.post_form("/webhooks/sms/inbound",
-                           "From=%2B" + phone.substr(1) + "&To=%2B815000000000&Body=" + word);
+    auto r = inbound("From=%2B" + phone.substr(1) + "&To=%2B815000000000&Body=" + word);
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_NE(r.body.find("<Response/>"), std::string::npos);
     const std::string subject = "contact:" + dispatcher::address_hash(phone, secret);
@@ -520,14 +530,14 @@ TEST(Webhooks, InboundStopKeywordsOptTheNumberOutOfSms) {
   }
   // START opts back in; other words change nothing.
   const std::string phone = "+819012340010";
-  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%2B819012340010&Body=start").status, 200);
+  EXPECT_EQ(inbound("From=%2B819012340010&Body=start").status, 200);
   EXPECT_TRUE(
       env.state_field("contact:" + dispatcher::address_hash(phone, secret), "optout:channel:sms")
           .empty());
   auto before = env.snapshot();
-  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%2B819012340011&Body=hello").status, 200);
-  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=nobody&Body=STOP").status, 400);
-  EXPECT_EQ(env.post_form("/webhooks/sms/inbound", "From=%zz").status, 400);
+  EXPECT_EQ(inbound("From=%2B819012340011&Body=hello").status, 200);
+  EXPECT_EQ(inbound("From=nobody&Body=STOP").status, 400);
+  EXPECT_EQ(inbound("From=%zz").status, 400);
   EXPECT_EQ(env.snapshot(), before);
 }
 

@@ -286,18 +286,20 @@ TEST_F(OutboxTest, ALineMessageIsOneJsonLineWithItsUserIdAndText) {
   e.line_text = "さくら歯科です。明日10:00のご予約をお待ちしております。";
   const Outcome o = send_sync(io, p, e);
   EXPECT_EQ(o.kind, OutcomeKind::accepted) << o.error;
-  EXPECT_EQ(o.provider_message_id, "outbox:l-1");
+  EXPECT_EQ(o.provider_message_id, "outbox:clinic:42/l-1");
   const std::string text = read_file((outbox / "line.jsonl").string());
-  EXPECT_EQ(text.rfind("{\"id\":\"l-1\",", 0), 0u) << text;
+  EXPECT_EQ(text.rfind("{\"id\":\"l-1\",\"sender\":\"clinic:42\",", 0), 0u) << text;
   const auto got = lines(outbox / "line.jsonl");
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], (json{{"id", "l-1"},
+                          {"sender", "clinic:42"},
                           {"channel", "line"},
                           {"to", "U4af4980629d4a3e1b9b5b1e5b6a1c2d3"},
                           {"purpose", "reservation.reminder"},
                           {"text", e.line_text}}));
-  EXPECT_TRUE(p.already_accepted("", "l-1"));
-  EXPECT_FALSE(p.already_accepted("", "l-2"));
+  EXPECT_TRUE(p.already_accepted("clinic:42", "l-1"));
+  EXPECT_FALSE(p.already_accepted("clinic:43", "l-1"));
+  EXPECT_FALSE(p.already_accepted("clinic:42", "l-2"));
   EXPECT_FALSE(fs::exists(outbox / "push.jsonl")) << "LINE has its own file";
 }
 

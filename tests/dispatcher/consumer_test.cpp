@@ -166,6 +166,7 @@ TEST_F(ConsumerTest, AClaimedEntryTheOutboxAlreadyTookIsNotSentAgain) {
       "OK");
   channels::Envelope e;
   e.message_id = "r-1";
+  e.sender = "clinic:c-1";
   e.channel = Channel::sms;
   e.to = "+819012000001";
   e.sms_text = "sent before the crash";

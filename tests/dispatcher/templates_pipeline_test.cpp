@@ -39,6 +39,18 @@ std::string slurp(const fs::path& p) {
 
 }  // namespace
 
+// The shipped templates copied under `dir` (without the folder's C++ sources), for a test to
+// break one of them.
+fs::path copy_shipped_templates(const fs::path& dir) {
+  const fs::path copy = dir / "templates";
+  fs::copy(fs::path(DISPATCHER_SOURCE_DIR) / "templates", copy, fs::copy_options::recursive);
+  for (const auto& e : fs::recursive_directory_iterator(copy))
+    if (e.path().extension() == ".cpp" || e.path().extension() == ".hpp" ||
+        e.path().filename() == "CMakeLists.txt")
+      fs::remove(e.path());
+  return copy;
+}
+
 TEST(TemplatesPipeline, RenderPrintsTheToolShapeWithSmsCounts) {
   DispatcherEnv env;
   write_file(
@@ -74,12 +86,7 @@ TEST(TemplatesPipeline, RenderShowsTheLinePart) {
 
 TEST(TemplatesPipeline, CheckRefusesAMarketingLinePartWithoutAWayToStop) {
   DispatcherEnv env;
-  const fs::path copy = env.dir() / "templates";
-  fs::copy(fs::path(DISPATCHER_SOURCE_DIR) / "templates", copy, fs::copy_options::recursive);
-  for (const auto& e : fs::recursive_directory_iterator(copy))
-    if (e.path().extension() == ".cpp" || e.path().extension() == ".hpp" ||
-        e.path().filename() == "CMakeLists.txt")
-      fs::remove(e.path());
+  const fs::path copy = copy_shipped_templates(env.dir());
   const fs::path broken = copy / "en" / "campaign.announcement" / "line.txt";
   write_file(broken, "{{campaign_title}} ({{period}}) {{campaign_url}}\n");
   write_file(env.dir() / "dispatcher.yaml", "templates:\n  dir: " + copy.string() + "\n");
@@ -92,12 +99,7 @@ TEST(TemplatesPipeline, CheckRefusesAMarketingLinePartWithoutAWayToStop) {
 
 TEST(TemplatesPipeline, CheckRefusesAMarketingTemplateWithoutAnUnsubscribeLinkNamingTheFile) {
   DispatcherEnv env;
-  const fs::path copy = env.dir() / "templates";
-  fs::copy(fs::path(DISPATCHER_SOURCE_DIR) / "templates", copy, fs::copy_options::recursive);
-  for (const auto& e : fs::recursive_directory_iterator(copy))
-    if (e.path().extension() == ".cpp" || e.path().extension() == ".hpp" ||
-        e.path().filename() == "CMakeLists.txt")
-      fs::remove(e.path());
+  const fs::path copy = copy_shipped_templates(env.dir());
   const fs::path broken = copy / "ja" / "advertising.newsletter" / "email.txt";
   std::string text = slurp(broken);
   text = std::regex_replace(text, std::regex(R"(\{\{\{?unsubscribe_url\}?\}\})"),

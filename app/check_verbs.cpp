@@ -1,11 +1,13 @@
 // check, explain, render: looking at config, decisions and templates without sending.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
 
+#include "app/bad_lines.hpp"
 #include "app/verbs.hpp"
 #include "channels/builtin.hpp"
 #include "channels/connect_probe.hpp"
@@ -13,9 +15,9 @@
 #include "dispatcher/batch.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/runtime.hpp"
+#include "dispatcher/template_values.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/redis/sync_client.hpp"
-#include "templates/display_times.hpp"
 #include "templates/sms_count.hpp"
 
 namespace dispatcher::verbs {
@@ -131,7 +133,17 @@ int explain(const Common& common, const ExplainOptions& o) {
   Gate gate(rt);
   std::map<std::string, std::int64_t> by_decision, by_channel, by_reason;
   std::int64_t total = 0;
+  std::size_t refused = 0;
   std::vector<Work> chunk;
+  std::vector<std::size_t> line_of;  // each work's input line
+  auto count = [&](const nlohmann::json& line) {
+    ++total;
+    ++by_decision[line["decision"].get<std::string>()];
+    if (line.contains("channel")) ++by_channel[line["channel"].get<std::string>()];
+    if (line.contains("reason")) ++by_reason[line["reason"].get<std::string>()];
+  };
+  // The run's stages in the run's order, without claiming, sending or writing: parse, resolve,
+  // state, decide, and for a send the render (a template that fails is the run's dead letter).
   auto run_chunk = [&] {
     for (Work& w : chunk) gate.parse(w);
     std::vector<redis::Command> cmds;
@@ -143,39 +155,59 @@ int explain(const Common& common, const ExplainOptions& o) {
     replies = redis.exec(cmds);
     gate.state_apply(chunk, spans, replies);
     gate.decide_batch(chunk, now);
-    for (Work& w : chunk) {
-      auto line = gate.explain_line(w);
-      if (!o.summary) {
-        std::printf("%s\n", line.dump().c_str());
-        continue;
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      Work& w = chunk[i];
+      gate.prepare(w, now);
+      nlohmann::json line;
+      if (!w.msg) {  // not a message at all: named by its line
+        BadLine bad{line_of[i], readable_id(w.payload), w.reason, w.detail};
+        report(bad);
+        ++refused;
+        line = explain_json(bad);
+      } else {
+        line = gate.explain_line(w);
       }
-      ++total;
-      ++by_decision[line["decision"].get<std::string>()];
-      if (line.contains("channel")) ++by_channel[line["channel"].get<std::string>()];
-      if (line.contains("reason")) ++by_reason[line["reason"].get<std::string>()];
+      if (o.summary)
+        count(line);
+      else
+        std::printf("%s\n", line.dump().c_str());
     }
     chunk.clear();
+    line_of.clear();
   };
   std::string error;
   bool ok = for_each_line(
       o.file,
-      [&](std::string_view line, std::size_t) {
+      [&](std::string_view line, std::size_t number) {
         Work w;
         w.payload = std::string(line);
         chunk.push_back(std::move(w));
+        line_of.push_back(number);
         if (chunk.size() >= 1000) run_chunk();
       },
       error);
   if (!chunk.empty()) run_chunk();
   if (!ok) throw std::runtime_error(error);
-  if (o.summary)
+  if (o.summary && ::isatty(STDOUT_FILENO) != 0) {
+    // On a terminal, a table a person reads before a campaign; piped, the JSON a script reads.
+    std::printf("%-48s %8lld\n", "messages", static_cast<long long>(total));
+    for (const auto& [title, counts] :
+         {std::pair{"decision", &by_decision}, std::pair{"channel", &by_channel},
+          std::pair{"reason", &by_reason}}) {
+      if (counts->empty()) continue;
+      std::printf("\n%s\n", title);
+      for (const auto& [name, n] : *counts)
+        std::printf("  %-46s %8lld\n", name.c_str(), static_cast<long long>(n));
+    }
+  } else if (o.summary) {
     std::printf("%s\n", nlohmann::json({{"messages", total},
                                         {"decisions", by_decision},
                                         {"channels", by_channel},
                                         {"reasons", by_reason}})
                             .dump()
                             .c_str());
-  return 0;
+  }
+  return refused == 0 ? 0 : 1;
 }
 
 struct RenderOptions {
@@ -202,14 +234,14 @@ int render(const Common& common, const RenderOptions& o) {
     data = nlohmann::json::parse(ss.str(), nullptr, false);
     if (!data.is_object()) throw std::runtime_error(o.data_file + ": must hold one JSON object");
   }
-  const auto& ident = rt.config.operator_identity;
-  nlohmann::json injected = {{"sender_name", ident.name},
-                             {"sender_contact", ident.contact},
-                             {"message_id", "preview"},
-                             {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
-  templates::add_display_times(data, rt.policy->default_zone(), t->locale(),
-                               injected);  // a recipient without a zone
-  auto result = t->render(*ch, data, injected);
+  // What the run fills in, for the operator as sender and a recipient without a zone.
+  Message preview;
+  preview.id = "preview";
+  preview.sender = "operator";
+  preview.data = std::move(data);
+  const nlohmann::json injected = injected_values(
+      rt, preview, *t, rt.config.unsubscribe.base_url + "PREVIEW-TOKEN", rt.policy->default_zone());
+  auto result = t->render(*ch, preview.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);
   const auto& r = std::get<templates::Rendered>(result);

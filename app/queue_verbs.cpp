@@ -7,6 +7,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstdio>
 
+#include "app/bad_lines.hpp"
 #include "app/verbs.hpp"
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
@@ -87,12 +88,15 @@ struct ProgressLine {
 };
 
 int enqueue(const Common& common, const std::string& file) {
-  Runtime rt = open_runtime(common.config_file, Needs{false, false});
+  // The policy and templates are the vocabulary a line is validated against (purposes,
+  // template names, categories), exactly as the consumer validates it.
+  Runtime rt = open_runtime(common.config_file);
+  const MessageVocabulary vocab = rt.vocabulary();
   auto redis = redis::SyncClient::connect(rt.redis_endpoint());
   const TimePoint now = system_now();
   const std::int64_t ttl_ms = rt.config.consumer.idempotency_ttl_days * 86400000LL;
   std::vector<redis::Command> pending;
-  std::size_t total = 0, scheduled = 0;
+  std::size_t total = 0, scheduled = 0, refused = 0;
   ProgressLine progress;
   auto flush = [&] {
     if (pending.empty()) return;
@@ -105,30 +109,29 @@ int enqueue(const Common& common, const std::string& file) {
   std::string error;
   bool ok = for_each_line(
       file,
-      [&](std::string_view line, std::size_t) {
-        ++total;
-        // Only what routing needs is read here; the consumer validates everything (and
-        // dead-letters what is wrong), so a bad line is never lost.
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        std::optional<TimePoint> send_at;
-        std::string id, sender;
-        if (j.is_object()) {
-          if (auto it = j.find("id"); it != j.end() && it->is_string()) id = it->get<std::string>();
-          if (auto it = j.find("sender"); it != j.end() && it->is_string())
-            sender = it->get<std::string>();
-          if (auto it = j.find("send_at"); it != j.end() && it->is_string())
-            send_at = parse_rfc3339(it->get<std::string>());
+      [&](std::string_view line, std::size_t number) {
+        auto parsed = parse_message(line, vocab);
+        if (auto* bad = std::get_if<Invalid>(&parsed)) {
+          progress.end();
+          report(BadLine{number, readable_id(line), bad->reason, bad->detail});
+          ++refused;
+          return;
         }
-        if (enqueue_commands(rt.keys, sender, id, send_at, line, now, ttl_ms, pending)) ++scheduled;
+        const Message& m = std::get<Message>(parsed);
+        ++total;
+        if (enqueue_commands(rt.keys, m.sender, m.id, m.send_at, line, now, ttl_ms, pending))
+          ++scheduled;
         if (pending.size() >= 1000) flush();
       },
       error);
   flush();
   progress.end();
   if (!ok) throw std::runtime_error(error);
-  std::fprintf(stderr, "enqueued %zu message%s (%zu scheduled for later)\n", total,
+  std::fprintf(stderr, "enqueued %zu message%s (%zu scheduled for later)", total,
                total == 1 ? "" : "s", scheduled);
-  return 0;
+  if (refused > 0) std::fprintf(stderr, "; refused %zu line%s", refused, refused == 1 ? "" : "s");
+  std::fprintf(stderr, "\n");
+  return refused == 0 ? 0 : 1;
 }
 
 int cancel(const Common& common, const std::string& id, std::string sender) {

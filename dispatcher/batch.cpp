@@ -7,10 +7,10 @@
 #include "dispatcher/provider_latency.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/tally.hpp"
+#include "dispatcher/template_values.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/dead_letters.hpp"
 #include "store/idempotency.hpp"
-#include "templates/display_times.hpp"
 
 namespace dispatcher {
 
@@ -124,10 +124,7 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& sp
     }
     w.hashes = hash_addresses(w.recipient.contact, rt_.secret);
     if (rt_.catalog) {
-      std::string_view locale = !w.msg->locale.empty()        ? std::string_view(w.msg->locale)
-                                : !w.recipient.locale.empty() ? std::string_view(w.recipient.locale)
-                                                              : std::string_view("ja");
-      w.tmpl = rt_.catalog->find(w.msg->template_name, locale);
+      w.tmpl = rt_.catalog->find(w.msg->template_name, render_locale(*w.msg, w.recipient));
       if (!w.tmpl)
         dead(w, "invalid_message:unknown_template", "template is not one the catalog holds");
     }
@@ -203,8 +200,6 @@ void Gate::prepare(Work& w, TimePoint now) const {
   const Message& m = *w.msg;
   const Channel ch = *w.decision.channel;
   const auto& ident = rt_.identity_of(m.sender);
-  nlohmann::json injected = {
-      {"sender_name", ident.name}, {"sender_contact", ident.contact}, {"message_id", m.id}};
   std::string unsubscribe_url;
   if (w.marketing) {
     TokenClaims claims{subject_ref(w.subject, rt_.secret), "purpose:" + m.purpose,
@@ -216,11 +211,8 @@ void Gate::prepare(Work& w, TimePoint now) const {
       return dead(w, "invalid_message:purpose_without_token_scope",
                   "no unsubscribe token scope for " + claims.scope);
     unsubscribe_url = rt_.config.unsubscribe.base_url + *token;
-    injected["unsubscribe_url"] = unsubscribe_url;
   }
-  // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in
-  // the recipient's zone and the template's language; other values are printed as given.
-  templates::add_display_times(m.data, zone_of(w), w.tmpl->locale(), injected);
+  const nlohmann::json injected = injected_values(rt_, m, *w.tmpl, unsubscribe_url, zone_of(w));
   auto rendered = w.tmpl->render(ch, m.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&rendered))
     return dead(w, err->reason, err->detail);
@@ -331,9 +323,7 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
   return a;
 }
 
-std::string_view Gate::zone_of(const Work& w) const {
-  return w.recipient.tz.empty() ? rt_.policy->default_zone() : std::string_view(w.recipient.tz);
-}
+std::string_view Gate::zone_of(const Work& w) const { return recipient_zone(rt_, w.recipient); }
 
 std::string Gate::delivered_address_hash(const Work& w) const {
   switch (w.envelope.channel) {

@@ -14,8 +14,10 @@
 namespace dispatcher {
 
 // A message whose send_at is still ahead waits in the scheduled set (under message_key(sender,
-// id)); anything else goes straight to the stream, an id-less or unreadable line included, so
-// the consumer dead-letters it with its reason rather than anyone dropping it. The id's senders
+// id)); anything else goes straight to the stream. Both callers have validated the message
+// (`enqueue` and intake refuse an invalid one, naming it); what another producer writes to the
+// stream directly may still be unreadable, and the consumer dead-letters that with its reason
+// rather than anyone dropping it. The id's senders
 // are remembered for `ttl_ms` (as long as its idempotency record), so that `cancel ID` can tell
 // an id never seen from one two senders used. Returns whether it was scheduled.
 bool enqueue_commands(const Keys& k, std::string_view sender, std::string_view id,

@@ -178,6 +178,16 @@ const date::time_zone* zone_for(const Tables& t, std::string_view tz) noexcept {
 
 }  // namespace
 
+std::string Policy::never_permitted(const Message& m, const Subscriber& r,
+                                    std::span<const std::string> template_categories,
+                                    TimePoint at) const {
+  SubjectState permissive;
+  permissive.consent.fill(true);
+  Decision d = evaluate(Input{m, r, permissive, template_categories, at});
+  if (d.verdict != Verdict::deny || d.reason.rfind("unreachable:", 0) == 0) return {};
+  return std::move(d.reason);
+}
+
 Decision Policy::evaluate(const Input& in) const {
   const Tables& t = *tables_;
   const Message& m = in.message;

@@ -87,6 +87,14 @@ class Policy {
   // own non-member contacts and the members whose `clinics` name it. The reason evaluate() would
   // deny with, or empty; intake refuses with it at once.
   std::string_view relation_denial(std::string_view sender, const Subscriber& r) const;
+  // What evaluate() denies whatever the subject's state: evaluate() itself over the most
+  // permissive state (every consent recorded, nothing opted out, stopped, suppressed or capped)
+  // at `at`, so rules 2 and 4–8 and a non-member's channel list answer exactly as they will when
+  // the message is due. Empty when some state lets it out. An address the record lacks today
+  // (`unreachable:`) is not counted: the record may gain it before the message is due. Intake
+  // refuses with the reason at once rather than accept what will be denied.
+  std::string never_permitted(const Message& m, const Subscriber& r,
+                              std::span<const std::string> template_categories, TimePoint at) const;
   std::chrono::seconds cap_window() const;
 
   // The policy file's vocabularies, for validation elsewhere (`dispatcher check`, the parser).

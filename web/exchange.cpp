@@ -5,6 +5,7 @@
 #include <exception>
 #include <utility>
 
+#include "web/problem.hpp"
 #include "web/services.hpp"
 #include "web/text.hpp"
 
@@ -84,8 +85,13 @@ void Exchange::json_reply(http::status status, const nlohmann::json& body) {
        "application/json");
 }
 
-void Exchange::error(http::status status, std::string_view message) {
-  json_reply(status, {{"error", message}});
+void Exchange::error(http::status status, std::string_view message, std::string_view reason) {
+  problem_reply(problem(status, message, reason));
+}
+
+void Exchange::problem_reply(const nlohmann::json& doc) {
+  send(static_cast<http::status>(doc.value("status", 500)), problem_text(doc),
+       problem_content_type);
 }
 
 void Exchange::redirect(const std::string& location) {
@@ -99,7 +105,8 @@ void Exchange::method_not_allowed(std::string_view allow) {
   if (answered_) return;
   Response res =
       with_body(http::status::method_not_allowed,
-                nlohmann::json{{"error", "method not allowed"}}.dump() + "\n", "application/json");
+                problem_text(problem(http::status::method_not_allowed, "method not allowed")),
+                problem_content_type);
   res.set(http::field::allow, std::string(allow));
   finish(std::move(res));
 }

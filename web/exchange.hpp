@@ -60,9 +60,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // JSON never throws here: a string that is not UTF-8 (an id from the path) is written with
   // U+FFFD rather than losing the answer.
   void json_reply(http::status status, const nlohmann::json& body);
-  void error(http::status status, std::string_view message);  // {"error": message}
-  void redirect(const std::string& location);                 // 303
-  void method_not_allowed(std::string_view allow);            // 405 with Allow
+  // An RFC 9457 problem document (web/problem.hpp): every error answer goes through these two.
+  void error(http::status status, std::string_view message, std::string_view reason = {});
+  void problem_reply(const nlohmann::json& doc);
+  void redirect(const std::string& location);       // 303
+  void method_not_allowed(std::string_view allow);  // 405 with Allow
 
   // One Redis round trip on the services' link. `done` runs once, on the loop, while this
   // exchange is kept alive; an exception escaping it is logged and answered 500 here, so none

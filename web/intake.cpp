@@ -5,8 +5,10 @@
 
 #include "dispatcher/enqueue.hpp"
 #include "dispatcher/scheduler.hpp"
+#include "dispatcher/template_values.hpp"
 #include "store/subject_store.hpp"
 #include "web/exchange.hpp"
+#include "web/problem.hpp"
 #include "web/services.hpp"
 #include "web/text.hpp"
 
@@ -23,38 +25,21 @@ IntakeRefusal whole_body(std::string reason, std::string detail) {
   return {http::status::bad_request, {{0, std::move(reason), std::move(detail)}}};
 }
 
-// "reservation or support": what the policy lets `sender` message a member for.
-std::string member_purposes(const policy::Policy& p, std::string_view sender) {
-  std::vector<std::string_view> allowed;
-  for (std::string_view purpose : p.purposes())
-    if (p.may_message_member(sender, purpose)) allowed.push_back(purpose);
-  std::string out;
-  for (std::size_t i = 0; i < allowed.size(); ++i)
-    out.append(i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ").append(allowed[i]);
-  return out.empty() ? "no purpose" : out;
-}
-
 }  // namespace
 
-std::string forbidden_reason(const Message& m, const ApiKey& key, const policy::Policy& policy) {
-  if (key.is_operator()) return {};
-  if (m.sender != key.sender) return "this key sends only as " + key.sender;
-  if (auto* in = std::get_if<InlineRecipient>(&m.to); in && in->clinic != key.clinic())
-    return "a clinic may address only its own contacts";
-  if (std::holds_alternative<std::string>(m.to) && !policy.may_message_member(m.sender, m.purpose))
-    return "a clinic may message members only for " + member_purposes(policy, m.sender);
-  return {};
+std::string forbidden_reason(const Message& m, const ApiKey& key) {
+  if (key.is_operator() || m.sender == key.sender) return {};
+  return "this key sends only as " + key.sender;
 }
 
 std::variant<IntakeBatch, IntakeRefusal> parse_intake(std::string_view body, const ApiKey& key,
                                                       const IntakeLimits& limits,
-                                                      const MessageVocabulary& vocab,
-                                                      const policy::Policy& policy) {
+                                                      const MessageVocabulary& vocab) {
   if (json_too_deep(body, limits.json_depth))
     return whole_body("invalid_message:too_deep",
                       fmt::format("JSON nests deeper than {}", limits.json_depth));
   json doc = json::parse(body, nullptr, false);
-  if (doc.is_discarded()) return whole_body("invalid_message:bad_json", "the body is not JSON");
+  if (doc.is_discarded()) return whole_body("invalid_message:not_json", "the body is not JSON");
   if (!doc.is_array()) doc = json::array({std::move(doc)});
   if (doc.empty() || doc.size() > limits.max_batch)
     return whole_body("invalid_message:batch_size",
@@ -68,21 +53,29 @@ std::variant<IntakeBatch, IntakeRefusal> parse_intake(std::string_view body, con
       continue;
     }
     Message& m = std::get<Message>(parsed);
-    if (std::string why = forbidden_reason(m, key, policy); !why.empty())
+    if (std::string why = forbidden_reason(m, key); !why.empty())
       forbidden.push_back({i, "forbidden", std::move(why)});
     batch.payloads.push_back(doc[i].dump());
     batch.messages.push_back(std::move(m));
   }
-  if (!invalid.empty()) return IntakeRefusal{http::status::bad_request, std::move(invalid)};
-  if (!forbidden.empty()) return IntakeRefusal{http::status::forbidden, std::move(forbidden)};
+  if (!invalid.empty())
+    return IntakeRefusal{http::status::bad_request, std::move(invalid), doc.size()};
+  if (!forbidden.empty())
+    return IntakeRefusal{http::status::forbidden, std::move(forbidden), doc.size()};
   return batch;
 }
 
-json errors_body(const std::vector<IntakeError>& errors) {
+json refusal_problem(const IntakeRefusal& refusal) {
+  const std::size_t batch_size = refusal.batch_size;
   json list = json::array();
-  for (const auto& e : errors)
+  for (const auto& e : refusal.errors)
     list.push_back({{"index", e.index}, {"reason", e.reason}, {"detail", e.detail}});
-  return {{"errors", std::move(list)}};
+  const std::size_t n = refusal.errors.size();
+  return problem(refusal.status,
+                 fmt::format("{} of {} message{} refused; nothing was accepted", n, batch_size,
+                             batch_size == 1 ? "" : "s"),
+                 refusal.errors.empty() ? std::string_view() : refusal.errors.front().reason,
+                 std::move(list));
 }
 
 std::vector<redis::Command> recipient_commands(const Keys& k, std::string_view secret,
@@ -105,41 +98,85 @@ std::vector<redis::Command> recipient_commands(const Keys& k, std::string_view s
 }
 
 std::optional<IntakeRefusal> recipient_refusal(const IntakeBatch& batch,
-                                               const std::vector<Reply>& replies,
-                                               const policy::Policy& policy) {
-  std::vector<IntakeError> unknown, forbidden;
+                                               const std::vector<Reply>& replies, const Runtime& rt,
+                                               TimePoint now) {
+  std::vector<IntakeError> invalid, forbidden;
   for (std::size_t i = 0; i < batch.messages.size() && 2 * i + 1 < replies.size(); ++i) {
     const Message& m = batch.messages[i];
     const Reply& first = replies[2 * i];
     const Reply& second = replies[2 * i + 1];
-    std::optional<Subscriber> record = parse_subscriber_reply(first);
+    // The recipient as the pipeline's first stage resolves it (Gate::resolve_apply): a stored
+    // subscriber, else for an inline contact the stored record at its e-mail address or number,
+    // else the contact itself as a non-member of the clinic it names.
+    Subscriber recipient;
     if (std::holds_alternative<std::string>(m.to)) {
-      if (!record && !second.is_string())  // neither stored nor erased (rule 3 answers erased)
-        unknown.push_back({i, "invalid_message:unknown_subscriber", "no subscriber with this id"});
-    } else if (!record) {
-      record = parse_subscriber_reply(second);
+      std::optional<Subscriber> record = parse_subscriber_reply(first);
+      if (!record) {
+        if (second.is_string())  // erased: the record is gone, the marker stays (rule 3)
+          forbidden.push_back({i, "subject_erased", "this subscriber asked to be erased"});
+        else
+          invalid.push_back(
+              {i, "invalid_message:unknown_subscriber", "no subscriber with this id"});
+        continue;
+      }
+      recipient = std::move(*record);
+    } else if (auto stored = parse_subscriber_reply(first) ? parse_subscriber_reply(first)
+                                                           : parse_subscriber_reply(second)) {
+      recipient = std::move(*stored);
+    } else {
+      const auto& in = std::get<InlineRecipient>(m.to);
+      recipient.member = false;
+      recipient.clinic = in.clinic;
+      recipient.source = in.source;
+      recipient.contact = in.contact;
     }
-    if (!record) continue;
-    if (std::string_view why = policy.relation_denial(m.sender, *record); !why.empty())
-      forbidden.push_back({i, std::string(why),
-                           why == "clinic_no_relation"
-                               ? "the member has no relation with this clinic"
-                               : "the contact is registered with another clinic"});
+    const templates::Template* tmpl =
+        rt.catalog ? rt.catalog->find(m.template_name, render_locale(m, recipient)) : nullptr;
+    const std::span<const std::string> categories =
+        tmpl ? tmpl->categories() : std::span<const std::string>();
+    // What the policy denies whatever the subject's state, decided when the message is due.
+    if (std::string why =
+            rt.policy->never_permitted(m, recipient, categories, m.send_at.value_or(now));
+        !why.empty()) {
+      forbidden.push_back(
+          {i, std::move(why), "the policy never permits this message to this recipient"});
+      continue;
+    }
+    if (!tmpl) continue;
+    if (auto err = render_problem(rt, m, *tmpl, recipient, rt.policy->is_marketing(m.purpose)))
+      invalid.push_back({i, err->reason, err->detail});
   }
-  if (!unknown.empty()) return IntakeRefusal{http::status::bad_request, std::move(unknown)};
-  if (!forbidden.empty()) return IntakeRefusal{http::status::forbidden, std::move(forbidden)};
+  const std::size_t n = batch.messages.size();
+  if (!invalid.empty()) return IntakeRefusal{http::status::bad_request, std::move(invalid), n};
+  if (!forbidden.empty()) return IntakeRefusal{http::status::forbidden, std::move(forbidden), n};
   return std::nullopt;
 }
 
 std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now,
-                                            std::int64_t ttl_ms) {
+                                            std::int64_t ttl_ms, std::vector<bool>& scheduled) {
   std::vector<redis::Command> cmds{cmd("MULTI")};
+  scheduled.clear();
   for (std::size_t i = 0; i < batch.messages.size(); ++i) {
     const Message& m = batch.messages[i];
-    enqueue_commands(k, m.sender, m.id, m.send_at, batch.payloads[i], now, ttl_ms, cmds);
+    scheduled.push_back(
+        enqueue_commands(k, m.sender, m.id, m.send_at, batch.payloads[i], now, ttl_ms, cmds));
   }
   cmds.push_back(cmd("EXEC"));
   return cmds;
+}
+
+json accepted_body(const IntakeBatch& batch, const std::vector<bool>& scheduled) {
+  json list = json::array();
+  for (std::size_t i = 0; i < batch.messages.size(); ++i) {
+    const Message& m = batch.messages[i];
+    json one = {{"index", i},
+                {"id", m.id},
+                {"state", i < scheduled.size() && scheduled[i] ? "scheduled" : "queued"},
+                {"decision", "when_due"}};
+    if (m.send_at) one["send_at"] = format_rfc3339(*m.send_at, "Asia/Tokyo");
+    list.push_back(std::move(one));
+  }
+  return {{"accepted", std::move(list)}};
 }
 
 std::string cancel_sender(const ApiKey& key, const std::map<std::string, std::string>& query) {
@@ -153,7 +190,12 @@ CancelAnswer cancel_answer(std::string_view id, const Reply& reply) {
   const std::string status = reply.elements.empty() ? "" : reply.elements[0].str;
   if (status == "cancelled") return {http::status::ok, {{"id", id}, {"status", "cancelled"}}};
   if (status == "marked") return {http::status::accepted, {{"id", id}, {"status", "marked"}}};
-  return {http::status::conflict, {{"id", id}, {"status", status.empty() ? "already" : status}}};
+  const std::string why = status.empty() ? "already" : status;
+  return {http::status::conflict,
+          problem(http::status::conflict,
+                  why == "in_flight" ? "the message is being sent now; it cannot be cancelled"
+                                     : "the message was already decided; it cannot be cancelled",
+                  why)};
 }
 
 // ---- the handlers ----
@@ -162,21 +204,24 @@ namespace {
 
 void enqueue_batch(const ExchangePtr& x, const std::shared_ptr<IntakeBatch>& batch) {
   Services& s = x->services();
-  json ids = json::array();
-  for (const Message& m : batch->messages) ids.push_back(m.id);
-  const auto n = batch->messages.size();
-  x->redis(
-      intake_commands(s.rt.keys, *batch, s.now(),
-                      s.rt.config.consumer.idempotency_ttl_days * 86400000LL),
-      [x, ids = std::move(ids), n](std::error_code ec, std::vector<Reply> r) {
-        if (ec || r.empty() || r.back().is_nil()) {
-          spdlog::error("intake: {}", ec ? ec.message() : "the transaction was aborted");
-          return x->error(http::status::service_unavailable,
-                          "queue unavailable, nothing was accepted; retry later");
-        }
-        x->services().metrics.inc("dispatcher_intake_messages_total", {{"result", "accepted"}}, n);
-        x->json_reply(http::status::accepted, {{"accepted", ids}});
-      });
+  auto scheduled = std::make_shared<std::vector<bool>>();
+  auto cmds = intake_commands(s.rt.keys, *batch, s.now(),
+                              s.rt.config.consumer.idempotency_ttl_days * 86400000LL, *scheduled);
+  x->redis(std::move(cmds), [x, batch, scheduled](std::error_code ec, std::vector<Reply> r) {
+    if (ec || r.empty() || r.back().is_nil()) {
+      spdlog::error("intake: {}", ec ? ec.message() : "the transaction was aborted");
+      return x->error(http::status::service_unavailable,
+                      "queue unavailable, nothing was accepted; retry later");
+    }
+    x->services().metrics.inc("dispatcher_intake_messages_total", {{"result", "accepted"}},
+                              batch->messages.size());
+    x->json_reply(http::status::accepted, accepted_body(*batch, *scheduled));
+  });
+}
+
+void refuse(const ExchangePtr& x, const IntakeRefusal& refused) {
+  x->services().metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
+  x->problem_reply(refusal_problem(refused));
 }
 
 }  // namespace
@@ -186,25 +231,19 @@ void post_messages(const ExchangePtr& x) {
   auto key = x->api_key();
   if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
   auto parsed = parse_intake(x->body(), *key, {s.options.json_depth_limit, s.options.max_batch},
-                             s.rt.vocabulary(), s.policy);
-  if (auto* refused = std::get_if<IntakeRefusal>(&parsed)) {
-    s.metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
-    return x->json_reply(refused->status, errors_body(refused->errors));
-  }
+                             s.rt.vocabulary());
+  if (auto* refused = std::get_if<IntakeRefusal>(&parsed)) return refuse(x, *refused);
   auto batch = std::make_shared<IntakeBatch>(std::move(std::get<IntakeBatch>(parsed)));
-  // The operator may message anyone the policy lets it; a clinic's recipients are checked now,
-  // as the pipeline would, so a 202 never hides a message that will be denied for it.
-  if (key->is_operator()) return enqueue_batch(x, batch);
+  // Every recipient is looked at now, as the pipeline will when the message is due, so a 202
+  // never hides a message that is sure to be denied or dead-lettered.
   x->redis(recipient_commands(s.rt.keys, s.rt.secret, *batch),
            [x, batch](std::error_code ec, std::vector<Reply> r) {
              if (ec)
                return x->error(http::status::service_unavailable,
                                "queue unavailable, nothing was accepted; retry later");
              Services& s = x->services();
-             if (auto refused = recipient_refusal(*batch, r, s.policy)) {
-               s.metrics.inc("dispatcher_intake_messages_total", {{"result", "rejected"}});
-               return x->json_reply(refused->status, errors_body(refused->errors));
-             }
+             if (auto refused = recipient_refusal(*batch, r, s.rt, s.now()))
+               return refuse(x, *refused);
              enqueue_batch(x, batch);
            });
 }
@@ -230,6 +269,7 @@ void delete_message(const ExchangePtr& x) {
                         if (ec)
                           return x->error(http::status::service_unavailable, "queue unavailable");
                         auto answer = cancel_answer(id, r[0]);
+                        if (answer.body.contains("type")) return x->problem_reply(answer.body);
                         x->json_reply(answer.status, answer.body);
                       });
            });

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/clock.hpp"
+#include "dispatcher/runtime.hpp"
 #include "model/keys.hpp"
 #include "model/message.hpp"
 #include "policy/policy.hpp"
@@ -42,42 +43,49 @@ struct IntakeBatch {
 };
 
 struct IntakeRefusal {
-  boost::beast::http::status status;  // 400: not valid; 403: not for this key
+  boost::beast::http::status status;  // 400: not valid; 403: not for this key or this recipient
   std::vector<IntakeError> errors;
+  std::size_t batch_size = 1;  // messages in the request, as far as it could be read
 };
 
 // The body as a batch, all or nothing: one message or an array of 1 to max_batch. Not JSON,
 // too deep, a bad batch size or any invalid element is a 400 naming each element; then any
-// element this key may not send is a 403 naming each.
+// element this key may not send (another sender's) is a 403 naming each.
 std::variant<IntakeBatch, IntakeRefusal> parse_intake(std::string_view body, const ApiKey& key,
                                                       const IntakeLimits& limits,
-                                                      const MessageVocabulary& vocab,
-                                                      const policy::Policy& policy);
+                                                      const MessageVocabulary& vocab);
 
-// Why `key` may not send `m`, or empty when it may: the operator sends anything; a clinic sends
-// only as itself, only to its own inline contacts, and to members only for the purposes the
-// policy's clinic_members section lists (rule 8, refused here rather than denied later).
-std::string forbidden_reason(const Message& m, const ApiKey& key, const policy::Policy& policy);
+// Why `key` may not send `m`, or empty when it may: the operator sends as anyone, a clinic only
+// as itself. Whom it may reach is the policy's (recipient_refusal).
+std::string forbidden_reason(const Message& m, const ApiKey& key);
 
-// Step two for a clinic's key: whose each recipient is. The commands (per message: the stored
-// record and erasure marker of a subscriber, or the stored record at an inline contact's e-mail
-// address and number), then the refusal they lead to, if any: an unknown subscriber
-// (400, invalid_message:unknown_subscriber), a member without a relation to the clinic or
-// another clinic's registered contact (403, clinic_no_relation / nonmember_sender_not_permitted,
-// as the pipeline would deny it: policy::Policy::relation_denial).
+// Step two: whom each message reaches, checked as the pipeline will check it when it is due.
+// The commands (per message: the stored record and erasure marker of a subscriber, or the
+// stored records at an inline contact's e-mail address and number), then the refusal they lead
+// to, if any, each with the reason code the pipeline would record:
+// - 400 invalid_message:unknown_subscriber, or a render error of the message's template with its
+//   data (template_missing_variable:<v> …, dispatcher/template_values.hpp);
+// - 403 subject_erased, or what the policy denies whatever the subject's state
+//   (policy::Policy::never_permitted: a clinic's member without a relation, another clinic's
+//   contact, a purpose a non-member may not get …).
 std::vector<redis::Command> recipient_commands(const Keys& k, std::string_view secret,
                                                const IntakeBatch& batch);
 std::optional<IntakeRefusal> recipient_refusal(const IntakeBatch& batch,
                                                const std::vector<redis::Reply>& replies,
-                                               const policy::Policy& policy);
+                                               const Runtime& rt, TimePoint now);
 
-// {"errors": [{"index", "reason", "detail"}]}
-nlohmann::json errors_body(const std::vector<IntakeError>& errors);
+// The refusal as an RFC 9457 problem document with "errors": [{"index", "reason", "detail"}].
+nlohmann::json refusal_problem(const IntakeRefusal& refusal);
 
 // The whole batch in one MULTI/EXEC, through the one enqueue path (dispatcher/enqueue.hpp).
 // `ttl_ms`: how long an id's senders are remembered (the idempotency record's lifetime).
+// `scheduled` is set per message: whether it waits in the schedule (send_at later than now).
 std::vector<redis::Command> intake_commands(const Keys& k, const IntakeBatch& batch, TimePoint now,
-                                            std::int64_t ttl_ms);
+                                            std::int64_t ttl_ms, std::vector<bool>& scheduled);
+
+// The 202's body: per message {"index", "id", "state": "queued"|"scheduled", "decision":
+// "when_due", "send_at"?}: accepted, and decided by the policy when it is due, not now.
+nlohmann::json accepted_body(const IntakeBatch& batch, const std::vector<bool>& scheduled);
 
 // Whose message a DELETE /v1/messages/{id} names: the key's own sender; the operator may name
 // another with ?sender= (a clinic may not: "not yours" looks like "not there"). Empty: refused.
@@ -88,7 +96,8 @@ struct CancelAnswer {
   nlohmann::json body;
 };
 // The cancel script's reply ([status, payload]) as the answer: 200 cancelled, 202 marked (it
-// will not be delivered if still queued), else 409 with the script's word (in_flight, already).
+// will not be delivered if still queued), else a 409 problem whose reason is the script's word
+// (in_flight, already).
 CancelAnswer cancel_answer(std::string_view id, const redis::Reply& reply);
 
 void post_messages(const ExchangePtr& x);

@@ -14,6 +14,7 @@
 #include <map>
 
 #include "web/app.hpp"
+#include "web/problem.hpp"
 
 namespace dispatcher::web {
 
@@ -258,12 +259,12 @@ void Session::on_read(error_code ec, std::size_t) {
       ec == asio::error::operation_aborted)
     return do_close();
   if (ec == http::error::body_limit)
-    return send_error(http::status::payload_too_large, "request body too large\n");
+    return send_error(http::status::payload_too_large, "request body too large");
   if (ec == http::error::header_limit)
-    return send_error(http::status::request_header_fields_too_large, "headers too large\n");
+    return send_error(http::status::request_header_fields_too_large, "headers too large");
   if (ec) {
     if (&ec.category() == &http::make_error_code(http::error::bad_target).category())
-      return send_error(http::status::bad_request, "malformed request\n");
+      return send_error(http::status::bad_request, "malformed request");
     return do_close();
   }
   busy_ = true;
@@ -278,8 +279,8 @@ void Session::send_error(http::status s, const char* text) {
   busy_ = true;
   keep_alive_ = false;
   Response res{s, 11};
-  res.set(http::field::content_type, "text/plain; charset=utf-8");
-  res.body() = text;
+  res.set(http::field::content_type, problem_content_type);
+  res.body() = problem_text(problem(s, text));
   spdlog::info("http - - {}", static_cast<int>(s));
   do_write(std::move(res));
 }

@@ -41,6 +41,12 @@ Result DispatcherEnv::enqueue(const std::vector<nlohmann::json>& messages) {
   return run({"enqueue", "-"}, text);
 }
 
+void DispatcherEnv::xadd_raw(const std::vector<std::string>& lines) {
+  auto r = redis();
+  for (const auto& line : lines)
+    r.run(dispatcher::redis::cmd("XADD", "dsp:stream", "*", "payload", line));
+}
+
 Result DispatcherEnv::put_subscribers(const std::vector<nlohmann::json>& subscribers) {
   std::string text;
   for (const auto& s : subscribers) text += s.dump() + "\n";

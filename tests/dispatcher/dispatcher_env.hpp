@@ -22,6 +22,9 @@ class DispatcherEnv {
   Result run(const std::vector<std::string>& args, const std::string& stdin_text = "");
   Process spawn(const std::vector<std::string>& args);
   Result enqueue(const std::vector<nlohmann::json>& messages);
+  // Writes each line to the stream as it is, as a producer other than `enqueue` may (so a line
+  // enqueue would refuse reaches the consumer).
+  void xadd_raw(const std::vector<std::string>& lines);
   Result put_subscribers(const std::vector<nlohmann::json>& subscribers);
 
   dispatcher::redis::SyncClient redis() const { return redis_.client(); }

@@ -196,10 +196,12 @@ TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerG
       {"invalid_message:missing_to", with("b12", [](json& m) { m.erase("to"); })},
       {"template_missing_variable:name", with("b13", [](json& m) { m["data"].erase("name"); })},
   };
-  std::string text;
-  for (const auto& [reason, line] : cases) text += line + "\n";
-  text += base.dump() + "\n";  // a good one after all the bad ones
-  ASSERT_EQ(env.run({"enqueue", "-"}, text).exit_code, 0);
+  // Written to the stream directly (enqueue refuses what it can tell is not a message), then a
+  // good one after all the bad ones.
+  std::vector<std::string> lines;
+  for (const auto& [reason, line] : cases) lines.push_back(line);
+  lines.push_back(base.dump());
+  env.xadd_raw(lines);
   auto r = env.run({"run", "--until-idle"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
 

@@ -48,7 +48,32 @@ json member_ad(const std::string& id, const std::string& member = "m-1",
           {"to", {{"subscriber", member}}},
           {"channels", {"email"}},
           {"template", tmpl},
-          {"data", json::object()}};
+          {"data",
+           {{"name", "会員"},
+            {"headline", "冬のお知らせ"},
+            {"summary", "今月のご案内です"},
+            {"article_url", "https://example.jp/a"}}}};
+}
+
+// Stores a member m-1 (e-mail, related to c-102): what intake looks up for messages to it.
+void put_member(WebEnv& env, const std::string& id = "m-1") {
+  auto r = env.run(
+      {"subscriber", "put", "-"},
+      json({{"id", id}, {"member", true}, {"clinics", {"c-102"}}, {"email", id + "@example.jp"}})
+              .dump() +
+          "\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+}
+
+// Every error answer is an RFC 9457 problem document.
+void expect_problem(const HttpResult& r, int status) {
+  EXPECT_EQ(r.status, status) << r.body;
+  EXPECT_EQ(r.headers.at("content-type"), "application/problem+json") << r.body;
+  auto j = r.json();
+  EXPECT_EQ(j["type"], "about:blank") << r.body;
+  EXPECT_EQ(j["status"], status) << r.body;
+  EXPECT_TRUE(j["title"].is_string() && !j["title"].get<std::string>().empty()) << r.body;
+  EXPECT_TRUE(j["detail"].is_string()) << r.body;
 }
 
 struct TempDirHolder {
@@ -71,7 +96,7 @@ TEST(Serve, HealthzAndUnknownRoutes) {
   EXPECT_EQ(whole.json()["status"], "no_consumer");
   EXPECT_EQ(env.get("/healthz?require=magic").status, 400);
   auto before = env.snapshot();
-  EXPECT_EQ(env.get("/nope").status, 404);
+  expect_problem(env.get("/nope"), 404);
   EXPECT_EQ(env.get("/v1/messages/x/y/z").status, 404);
   EXPECT_EQ(env.request("PUT", "/healthz").status, 405);
   EXPECT_EQ(env.request("GET", "/v1/messages", "", WebEnv::auth(env.operator_key)).status, 405);
@@ -83,7 +108,8 @@ TEST(Serve, WrongMethodIs405NamingTheMethodsTheRouteTakes) {
   auto r = env.request("PUT", "/healthz");
   EXPECT_EQ(r.status, 405);
   EXPECT_EQ(r.headers["allow"], "GET");
-  EXPECT_EQ(r.json()["error"], "method not allowed");
+  expect_problem(r, 405);
+  EXPECT_EQ(r.json()["detail"], "method not allowed");
   EXPECT_EQ(env.request("PUT", "/u/some-token").headers["allow"], "GET, HEAD, POST");
   EXPECT_EQ(env.request("GET", "/v1/subjects/m-1/optout").headers["allow"], "POST");
   EXPECT_EQ(env.get("/nope").headers.count("allow"), 0u);
@@ -128,6 +154,8 @@ TEST(Serve, OversizedBodyIs413AndChangesNothing) {
       env.raw("POST /v1/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + env.operator_key +
               "\r\nContent-Type: application/json\r\nContent-Length: 2097152\r\n\r\n[");
   EXPECT_EQ(r.rfind("HTTP/1.1 413", 0), 0u) << r;
+  EXPECT_NE(r.find("Content-Type: application/problem+json"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("status":413)"), std::string::npos) << r;
   // Not HTTP at all, and headers too large.
   EXPECT_EQ(env.raw("NONSENSE\r\n\r\n").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(env.raw("GET /healthz HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n")
@@ -187,16 +215,23 @@ TEST(Serve, HealthzIs503WithoutRedis) {
 
 TEST(Intake, OperatorAndClinicEnqueueAllOrNothing) {
   WebEnv env;
+  put_member(env);
   auto r =
       env.post_json("/v1/messages", json::array({clinic_reminder("a-1"), clinic_reminder("a-2")}),
                     env.clinic_key);
   ASSERT_EQ(r.status, 202) << r.body;
-  EXPECT_EQ(r.json()["accepted"], json::array({"a-1", "a-2"}));
+  // Per message: accepted, and decided by the policy when it is due.
+  EXPECT_EQ(
+      r.json()["accepted"],
+      json::array({{{"index", 0}, {"id", "a-1"}, {"state", "queued"}, {"decision", "when_due"}},
+                   {{"index", 1}, {"id", "a-2"}, {"state", "queued"}, {"decision", "when_due"}}}));
   EXPECT_EQ(env.redis().run(cmd("XLEN", "dsp:stream")).integer, 2);
   auto one = clinic_reminder("a-3");
   one["send_at"] = later();
   r = env.post_json("/v1/messages", one, env.clinic_key);
   ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(r.json()["accepted"][0]["state"], "scheduled");
+  EXPECT_TRUE(r.json()["accepted"][0]["send_at"].is_string());
   EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 1);
   EXPECT_EQ(env.post_json("/v1/messages", member_ad("ad-1"), env.operator_key).status, 202);
 
@@ -205,7 +240,7 @@ TEST(Intake, OperatorAndClinicEnqueueAllOrNothing) {
   auto bad = clinic_reminder("b-2");
   bad["purpose"] = "no_such_purpose";
   r = env.post_json("/v1/messages", json::array({clinic_reminder("b-1"), bad}), env.clinic_key);
-  EXPECT_EQ(r.status, 400);
+  expect_problem(r, 400);
   ASSERT_EQ(r.json()["errors"].size(), 1u) << r.body;
   EXPECT_EQ(r.json()["errors"][0]["index"], 1);
   EXPECT_EQ(r.json()["errors"][0]["reason"].get<std::string>().rfind("invalid_message:", 0), 0u);
@@ -219,6 +254,7 @@ TEST(Intake, OperatorAndClinicEnqueueAllOrNothing) {
 
 TEST(Intake, RefusesWithoutChangingAnything) {
   WebEnv env;
+  put_member(env);
   auto before = env.snapshot();
   // No key, wrong key.
   EXPECT_EQ(env.post_json("/v1/messages", clinic_reminder("x-1")).status, 401);
@@ -238,7 +274,9 @@ TEST(Intake, RefusesWithoutChangingAnything) {
   h["Content-Type"] = "application/json";
   auto r = env.request("POST", "/v1/messages", "{\"id\": ", h);
   EXPECT_EQ(r.status, 400);
-  EXPECT_EQ(r.json()["errors"][0]["reason"], "invalid_message:bad_json");
+  expect_problem(r, 400);
+  EXPECT_EQ(r.json()["errors"][0]["reason"], "invalid_message:not_json")
+      << "the CLI's and the dead letters' word for it";
   std::string deep = std::string(40, '[') + std::string(40, ']');
   r = env.request("POST", "/v1/messages", deep, h);
   EXPECT_EQ(r.status, 400);
@@ -248,10 +286,53 @@ TEST(Intake, RefusesWithoutChangingAnything) {
   unknown_template["template"] = "no.such.template";
   EXPECT_EQ(env.post_json("/v1/messages", unknown_template, env.clinic_key).status, 400);
   EXPECT_EQ(env.snapshot(), before);
+  expect_problem(env.post_json("/v1/messages", clinic_reminder("x-1")), 401);
   EXPECT_NE(
       env.get("/metrics")
           .body.find("dispatcher_http_requests_total{route=\"/v1/messages\",status=\"401\"} 2"),
       std::string::npos);
+}
+
+// Everything intake can know is refused at intake, with the reason code the pipeline would
+// record (DESIGN.md): a 202 is never a message that is sure to be denied or dead-lettered.
+TEST(Intake, RefusesWhatThePipelineWouldDenyOrDeadLetter) {
+  WebEnv env;
+  put_member(env);
+  put_member(env, "m-gone");
+  ASSERT_EQ(env.run({"erase", "m-gone"}).exit_code, 0);
+  const auto before = env.snapshot();
+  auto refused = [&](const json& m, const std::string& key, int status) {
+    auto r = env.post_json("/v1/messages", json::array({clinic_reminder("fine"), m}), key);
+    expect_problem(r, status);
+    EXPECT_EQ(r.json()["errors"].size(), 1u) << r.body;
+    EXPECT_EQ(r.json()["errors"][0]["index"], 1) << r.body;
+    EXPECT_EQ(r.json()["reason"], r.json()["errors"][0]["reason"]) << r.body;
+    return r.json()["errors"][0]["reason"].get<std::string>();
+  };
+  // An unknown subscriber, for the operator as for a clinic.
+  auto ghost = member_ad("g-1", "m-ghost");
+  EXPECT_EQ(refused(ghost, env.operator_key, 400), "invalid_message:unknown_subscriber");
+  // An erased one: the record is gone, the marker says why.
+  EXPECT_EQ(refused(member_ad("g-2", "m-gone"), env.operator_key, 403), "subject_erased");
+  // A purpose the policy never permits for this recipient: advertising to a non-member.
+  auto ad_to_patient = clinic_reminder("g-3");
+  ad_to_patient["sender"] = "operator";
+  ad_to_patient["purpose"] = "advertising";
+  ad_to_patient["template"] = "advertising.newsletter";
+  ad_to_patient["data"] = member_ad("x")["data"];
+  EXPECT_EQ(refused(ad_to_patient, env.operator_key, 403), "nonmember_purpose_not_permitted");
+  // A clinic messaging a related member for a purpose that is not its business (rule 8).
+  auto coupon = member_ad("g-4", "m-1", "coupon_info", "coupon.issued");
+  coupon["sender"] = "clinic:c-102";
+  EXPECT_EQ(refused(coupon, env.clinic_key, 403), "clinic_purpose_not_permitted");
+  // Data that leaves a template variable unfilled: the run's dead letter, refused now.
+  auto unfilled = clinic_reminder("g-5");
+  unfilled["data"].erase("clinic_name");
+  EXPECT_EQ(refused(unfilled, env.clinic_key, 400), "template_missing_variable:clinic_name");
+  EXPECT_EQ(env.snapshot(), before) << "nothing was queued for any of them";
+  // The same messages, mended, are accepted.
+  unfilled["data"]["clinic_name"] = "さくら歯科";
+  EXPECT_EQ(env.post_json("/v1/messages", unfilled, env.clinic_key).status, 202);
 }
 
 TEST(Intake, CancelOnlyOwnScheduledMessages) {
@@ -266,8 +347,8 @@ TEST(Intake, CancelOnlyOwnScheduledMessages) {
   auto other = env.request("DELETE", "/v1/messages/c-1", "", WebEnv::auth(env.other_clinic_key));
   auto missing =
       env.request("DELETE", "/v1/messages/no-such-id", "", WebEnv::auth(env.other_clinic_key));
-  EXPECT_EQ(other.status, 404);
-  EXPECT_EQ(missing.status, 404);
+  expect_problem(other, 404);
+  expect_problem(missing, 404);
   EXPECT_EQ(other.body, missing.body);
   EXPECT_EQ(env.snapshot(), before);
   auto r = env.request("DELETE", "/v1/messages/c-1", "", WebEnv::auth(env.clinic_key));

@@ -279,7 +279,7 @@ void Session::send_error(http::status s, const char* text) {
   busy_ = true;
   keep_alive_ = false;
   Response res{s, 11};
-  res.set(http::field::content_type, problem_content_type);
+  res.set(http::field::content_type, std::string(problem_content_type));
   res.body() = problem_text(problem(s, text));
   spdlog::info("http - - {}", static_cast<int>(s));
   do_write(std::move(res));

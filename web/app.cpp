@@ -6,6 +6,7 @@
 
 #include "web/intake.hpp"
 #include "web/line_webhook.hpp"
+#include "web/openapi.hpp"
 #include "web/operations.hpp"
 #include "web/services.hpp"
 #include "web/subjects.hpp"
@@ -42,6 +43,8 @@ constexpr Route kRoutes[] = {
     // operations.hpp
     {verb::get, "/healthz", get_healthz},
     {verb::get, "/metrics", get_metrics},
+    // openapi.hpp: this table as a document (tests/web/openapi_test.cpp keeps the two one set)
+    {verb::get, "/openapi.json", get_openapi},
 };
 
 }  // namespace

@@ -203,10 +203,13 @@ int render(const Common& common, const RenderOptions& o) {
     if (!data.is_object()) throw std::runtime_error(o.data_file + ": must hold one JSON object");
   }
   const auto& ident = rt.config.operator_identity;
-  nlohmann::json injected = {{"sender_name", ident.name},
-                             {"sender_contact", ident.contact},
-                             {"message_id", "preview"},
-                             {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN"}};
+  nlohmann::json injected = {
+      {"sender_name", ident.name},
+      {"sender_contact", ident.contact},
+      {"message_id", "preview"},
+      // As long as a real token (34 characters), so that a preview is
+      // as wide as the message sent.
+      {"unsubscribe_url", rt.config.unsubscribe.base_url + "PREVIEW-TOKEN-xxxxxxxxxxxxxxxxxxxx"}};
   templates::add_display_times(data, rt.policy->default_zone(), t->locale(),
                                injected);  // a recipient without a zone
   auto result = t->render(*ch, data, injected);

@@ -234,13 +234,14 @@ int render(const Common& common, const RenderOptions& o) {
     data = nlohmann::json::parse(ss.str(), nullptr, false);
     if (!data.is_object()) throw std::runtime_error(o.data_file + ": must hold one JSON object");
   }
-  // What the run fills in, for the operator as sender and a recipient without a zone.
+  // What the run fills in, for the operator as sender and a recipient without a zone; the
+  // preview token is as long as a real one (34 characters), so a preview is as wide as a send.
   Message preview;
   preview.id = "preview";
   preview.sender = "operator";
   preview.data = std::move(data);
   const nlohmann::json injected = injected_values(
-      rt, preview, *t, rt.config.unsubscribe.base_url + "PREVIEW-TOKEN", rt.policy->default_zone());
+      rt, preview, *t, rt.config.unsubscribe.base_url + "PREVIEW-TOKEN-xxxxxxxxxxxxxxxxxxxx", rt.policy->default_zone());
   auto result = t->render(*ch, preview.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);

@@ -202,8 +202,10 @@ void Gate::prepare(Work& w, TimePoint now) const {
   const auto& ident = rt_.identity_of(m.sender);
   std::string unsubscribe_url;
   if (w.marketing) {
+    // The link carries the channel it goes out on: the page may take a consent for that one only.
     TokenClaims claims{subject_ref(w.subject, rt_.secret), "purpose:" + m.purpose,
-                       to_epoch_ms(now) / 1000 + rt_.config.unsubscribe.token_ttl_days * 86400LL};
+                       to_epoch_ms(now) / 1000 + rt_.config.unsubscribe.token_ttl_days * 86400LL,
+                       ch};
     const auto token = make_token(claims, rt_.secret);
     // Cannot happen with a policy that loaded (token_scope_errors() refuses it), but never
     // sent without a way to stop, and never dropped: dead-lettered with the reason.

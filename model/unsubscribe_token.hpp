@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "config/clock.hpp"
+#include "config/vocabulary.hpp"
 
 namespace dispatcher {
 
@@ -17,6 +18,10 @@ struct TokenClaims {
   std::string ref;    // opaque subject reference (hex)
   std::string scope;  // the opt-out a one-click POST applies: all, purpose:<p> or channel:<c>
   std::int64_t expires = 0;  // epoch seconds, rounded up to a whole day in the token
+  // The channel the link was sent on: the only channel the preference page may record a consent
+  // for (anyone holding a forwarded e-mail can open its link, so it proves that mailbox, no
+  // other). nullopt for a link made without one (tokens issued before channels were carried).
+  std::optional<Channel> channel;
 };
 
 // The opaque reference for a subject: stable, keyed, not reversible without Redis.

@@ -69,6 +69,10 @@ bool Policy::is_marketing(std::string_view purpose) const {
   return i != Tables::npos && (tables_->marketing >> i & 1) != 0;
 }
 
+bool Policy::marketing_needs_consent(Channel c) const {
+  return tables_->consent_channels[index(c)];
+}
+
 bool Policy::may_message_member(std::string_view sender, std::string_view purpose) const {
   const Tables& t = *tables_;
   const std::size_t p = t.purpose_index(purpose);
@@ -188,6 +192,21 @@ std::string Policy::never_permitted(const Message& m, const Subscriber& r,
   return std::move(d.reason);
 }
 
+std::string_view Policy::channel_refusal(const Subscriber& r, const SubjectState& st, Channel c,
+                                         bool marketing) const {
+  const Tables& t = *tables_;
+  const std::size_t ci = index(c);
+  if (!r.member && !t.nonmember_channels[ci])
+    return "nonmember_channel_not_permitted:";  // rule 4's channel list
+  if (has_optout(st.optouts, "channel:", to_string(c))) return "opted_out:channel:";
+  if (marketing && has_optout(st.optouts, "marketing:channel:", to_string(c)))
+    return "opted_out:marketing:channel:";
+  if (marketing && t.consent_channels[ci] && !st.consent[ci]) return "no_consent:";
+  if (!r.contact.has(c)) return "unreachable:";
+  if (st.suppressed[ci]) return "address_suppressed:";
+  return {};
+}
+
 Decision Policy::evaluate(const Input& in) const {
   const Tables& t = *tables_;
   const Message& m = in.message;
@@ -269,20 +288,8 @@ Decision Policy::evaluate(const Input& in) const {
   Channel first_channel{};
   for (Channel c : m.channels) {
     const std::size_t ci = index(c);
-    std::string_view why;
-    if (!r.member && !t.nonmember_channels[ci])
-      why = "nonmember_channel_not_permitted:";  // rule 4's channel list
-    else if (has_optout(st.optouts, "channel:", to_string(c)))
-      why = "opted_out:channel:";
-    else if (marketing && has_optout(st.optouts, "marketing:channel:", to_string(c)))
-      why = "opted_out:marketing:channel:";
-    else if (marketing && t.consent_channels[ci] && !st.consent[ci])
-      why = "no_consent:";
-    else if (!r.contact.has(c))
-      why = "unreachable:";
-    else if (st.suppressed[ci])
-      why = "address_suppressed:";
-    else if (const auto& until = in.exhausted_until[ci]; until && *until > in.now) {
+    std::string_view why = channel_refusal(r, st, c, marketing);
+    if (const auto& until = in.exhausted_until[ci]; why.empty() && until && *until > in.now) {
       why = "channel_exhausted:";
       if (!exhausted || *until < *exhausted) {
         exhausted = *until;

@@ -77,6 +77,16 @@ class Policy {
 
   Decision evaluate(const Input& in) const;
 
+  // Rule 10 for one channel, as evaluate() applies it (a provider's spent quota aside): the
+  // reason prefix ("opted_out:channel:", "no_consent:" …) a message to `r` is passed over with on
+  // `c`, or empty when it would go out there. Pages that say where messages go ask this.
+  std::string_view channel_refusal(const Subscriber& r, const SubjectState& st, Channel c,
+                                   bool marketing) const;
+
+  // Whether marketing on `c` needs a recorded opt-in (the file's consent_channels: e-mail and SMS
+  // under the Act on Specified Electronic Mail).
+  bool marketing_needs_consent(Channel c) const;
+
   bool known_purpose(std::string_view purpose) const;
   bool is_marketing(std::string_view purpose) const;
   // Rule 8 alone (the file's clinic_members): whether `sender` may message a member for

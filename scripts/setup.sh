@@ -12,7 +12,8 @@ packages=(
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
   redis-server python3 python3-aiosmtpd python3-h2 python3-cryptography python3-prometheus-client
-  python3-websocket python3-jsonschema chromium fonts-noto-cjk postfix nginx-light openssl curl
+  python3-selenium python3-jsonschema chromium chromium-driver fonts-noto-cjk postfix nginx-light
+  openssl curl
 )
 
 missing=()

@@ -30,6 +30,28 @@ std::vector<Command> put_subscriber(const Keys& k, const Subscriber& s, std::str
   return out;
 }
 
+AddressHashes hashes_of_record(const Reply& r) {
+  AddressHashes h;
+  if (r.type != Reply::Type::array) return h;
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    const std::string& f = r.elements[i].str;
+    const std::string& v = r.elements[i + 1].str;
+    if (f == "email_h")
+      h.email = v;
+    else if (f == "phone_h")
+      h.phone = v;
+    else if (f == "line_h")
+      h.line = v;
+    else if (f == "push_h")
+      for (std::size_t at = 0; at < v.size();) {
+        const std::size_t end = std::min(v.find(' ', at), v.size());
+        if (end > at) h.push.push_back(v.substr(at, end - at));
+        at = end + 1;
+      }
+  }
+  return h;
+}
+
 Command stored_at_command(const Keys& k, std::string_view address_hash) {
   static constexpr const char* script = R"lua(
 local id = redis.call('GET', KEYS[1])

@@ -33,6 +33,8 @@ AddressHashes hash_addresses(const Contact& c, std::string_view secret);
 std::vector<redis::Command> put_subscriber(const Keys& k, const Subscriber& s,
                                            std::string_view secret);
 redis::Command get_subscriber(const Keys& k, std::string_view id);  // HGET json
+// The address hashes put_subscriber() stored, from HGETALL sub:<id> (empty for no record).
+AddressHashes hashes_of_record(const redis::Reply& subscriber_hash);
 // The stored subscriber record (its json, as get_subscriber answers) at an address, if any: put
 // indexes every e-mail address and number it stores. Nil when none.
 redis::Command stored_at_command(const Keys& k, std::string_view address_hash);

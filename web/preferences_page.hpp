@@ -1,35 +1,61 @@
-// The unsubscribe / preferences page (GET /u/{token}): pure HTML rendering, Japanese or English.
+// The preference page (GET /u/{token}) and the page an expired or broken link shows: pure HTML
+// rendering, Japanese or English. What the page says is computed before it is rendered
+// (preferences_view() in unsubscribe.hpp), from the same rules the policy gate applies, so the
+// page says what `explain` then decides.
 #pragma once
 
-#include <set>
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "config/vocabulary.hpp"
 #include "policy/policy.hpp"
-#include "store/redis/reply.hpp"
 
 namespace dispatcher::web {
+
+// The version of the page's wording that a ticked box agrees to: recorded with the consent it
+// gives (特定電子メール法: how, when and to what the person agreed). Bump it when the text changes.
+inline constexpr const char* kPreferencesWording = "prefs-page-v2";
+
+struct PurposeBox {
+  std::string purpose;
+  bool ticked = false;  // a message of this kind would go out (on some channel ticked)
+};
+struct ChannelBox {
+  Channel channel = Channel::email;
+  bool ticked = false;      // a marketing message would actually go out on it now
+  bool can_resume = false;  // the link came by this channel: ticking it records a consent
+};
 
 struct PreferencesView {
   std::string lang = "ja";  // ja | en
   std::string token;        // the capability in the URL (already URL-safe base64)
   bool saved = false;
-  std::vector<std::string> purposes;  // the marketing purposes offered, in display order
-  std::set<std::string> opted_out;    // scopes currently opted out: all, purpose:<p>, channel:<c>
-  std::vector<Channel> channels;      // the channel boxes shown (offered_channels())
+  config::SenderIdentity brand;  // the operator's name and contact, from config
+  std::string link_purpose;      // the kind of message the link came with; empty: none
+  bool link_purpose_out = false;
+  std::vector<PurposeBox> purposes;  // the marketing purposes, in display order
+  std::vector<ChannelBox> channels;  // one box per channel the subject can be reached on
+  bool marketing_out = false;        // "stop all advertising and campaigns" (marketing)
+  bool all_out = false;              // "stop everything, booking messages too" (all)
+  // What goes out now, as the statements at the top say it.
+  bool nothing_sent = false;  // all, a stop request (利用停止) or an erasure
+  bool booking_stopped = false;
+  std::vector<Channel> booking_channels;    // where a booking message could go
+  std::vector<Channel> marketing_channels;  // where marketing goes (empty: none goes out)
 };
 
-// The channels the page offers a box for: email, SMS and push always; LINE only to a member who
-// has a LINE user id (`line_h`, the reply of HGET sub:<id> line_h).
-std::vector<Channel> offered_channels(const redis::Reply& line_h);
-
 std::string render_preferences_page(const PreferencesView& v);
-std::string render_message_page(const std::string& lang, int status, const std::string& title_ja,
-                                const std::string& title_en, const std::string& body_ja,
-                                const std::string& body_en);
+// A page that is not the form (an expired link, a broken one): still the operator's name and how
+// to reach them.
+std::string render_message_page(const std::string& lang, const config::SenderIdentity& brand,
+                                const std::string& title_ja, const std::string& title_en,
+                                const std::string& body_ja, const std::string& body_en);
 
 // The purposes the page offers: the policy's marketing purposes, in the policy file's order.
 std::vector<std::string> page_purposes(const policy::Policy& p);
+
+// How the page names a purpose or a channel (falls back to the code).
+std::string label(const std::string& lang, std::string_view key);
 
 }  // namespace dispatcher::web

@@ -1,11 +1,10 @@
 #include "web/unsubscribe.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <memory>
 
-#include "model/unsubscribe_token.hpp"
-#include "store/subject_store.hpp"
 #include "web/exchange.hpp"
-#include "web/preferences_page.hpp"
 #include "web/services.hpp"
 #include "web/text.hpp"
 
@@ -28,15 +27,19 @@ std::variant<PreferencesForm, std::string> parse_preferences_form(
   PreferencesForm out;
   bool has_marker = false;
   for (const auto& [k, v] : *form) {
-    if (k == "form" && v == "prefs-v1")
+    if (k == "form" && v == "prefs-v2")
       has_marker = true;
     else if (k == "purpose" && std::find(offered_purposes.begin(), offered_purposes.end(), v) !=
                                    offered_purposes.end())
       out.purposes.insert(v);
     else if (k == "channel" && parse_channel(v))
       out.channels.insert(v);
-    else if (k == "stop_all" && v == "1")
-      out.stop_all = true;
+    else if (k == "stop_marketing" && v == "1")
+      out.stop_marketing = true;
+    else if (k == "stop_everything" && v == "1")
+      out.stop_everything = true;
+    else if (k == "stop_link_scope" && v == "1")
+      out.stop_link_scope = true;
     else
       return std::string("unexpected field in form");
   }
@@ -53,29 +56,126 @@ std::set<std::string> opted_out_scopes(const Reply& state) {
   return out;
 }
 
-PreferenceChanges preference_changes(const PreferencesForm& form,
-                                     const std::set<std::string>& out_now,
-                                     const std::vector<std::string>& offered_purposes,
-                                     const std::vector<Channel>& offered_channels) {
-  PreferenceChanges c;
-  auto set = [&](std::string scope, bool out) {
-    if (out != (out_now.count(scope) > 0)) c.optouts.push_back({std::move(scope), out});
-  };
-  bool purpose_back_in = false;
-  for (const auto& p : offered_purposes) {
-    const bool out = !form.purposes.count(p);
-    if (!out && out_now.count("purpose:" + p)) purpose_back_in = true;
-    set("purpose:" + p, out);
+PreferenceState preference_subject(const SubjectRef& subject, const Reply& subscriber_hash,
+                                   const TokenClaims& claims) {
+  PreferenceState s;
+  s.link_channel = claims.channel;
+  s.link_scope = claims.scope;
+  for (std::size_t i = 0; i + 1 < subscriber_hash.elements.size(); i += 2)
+    if (subscriber_hash.elements[i].str == "json")
+      if (auto sub = parse_subscriber_reply(subscriber_hash.elements[i + 1]))
+        s.recipient = std::move(*sub);
+  if (!s.recipient.id.empty()) {
+    s.hashes = hashes_of_record(subscriber_hash);
+    return s;
   }
-  for (Channel ch : offered_channels)
-    set("channel:" + std::string(to_string(ch)), !form.channels.count(std::string(to_string(ch))));
-  if (!form.stop_all && out_now.count("all")) purpose_back_in = true;
-  set("all", form.stop_all);
-  if (purpose_back_in && !form.stop_all)
-    for (const auto& ch : form.channels)
-      if (std::find(offered_channels.begin(), offered_channels.end(), *parse_channel(ch)) !=
-          offered_channels.end())
-        c.consents.push_back(*parse_channel(ch));
+  // A contact reached inline has no record: all the page knows is the address hash in its key
+  // and the channel its link came by. The stand-in address only says "reachable there"; no
+  // address is read or shown.
+  s.recipient.id = subject.key;
+  s.recipient.member = false;
+  if (subject.address_hash.empty() || !claims.channel) return s;
+  switch (*claims.channel) {
+    case Channel::email:
+      s.recipient.contact.email = s.hashes.email = subject.address_hash;
+      break;
+    case Channel::sms:
+      s.recipient.contact.phone = s.hashes.phone = subject.address_hash;
+      break;
+    case Channel::push:
+      s.recipient.contact.push = {{"", subject.address_hash}};
+      s.hashes.push = {subject.address_hash};
+      break;
+    case Channel::line:
+      s.recipient.contact.line = s.hashes.line = subject.address_hash;
+      break;
+  }
+  return s;
+}
+
+namespace {
+
+bool has(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+PreferencesView preferences_view(const policy::Policy& p, const PreferenceState& s,
+                                 const std::vector<std::string>& purposes) {
+  const policy::SubjectState& st = s.state;
+  PreferencesView v;
+  v.all_out = has(st.optouts, "all");
+  v.marketing_out = has(st.optouts, "marketing");
+  v.nothing_sent = v.all_out || st.erased || st.stopped_all;
+  v.booking_stopped = has(st.optouts, "purpose:reservation") ||
+                      has(st.stopped_purposes, "reservation") || has(st.optouts, "sender:operator");
+  const bool marketing_open = !v.nothing_sent && !v.marketing_out;
+  bool any_purpose = false;
+  for (const auto& purpose : purposes) {
+    const bool open = marketing_open && !has(st.optouts, "purpose:" + purpose) &&
+                      !has(st.stopped_purposes, purpose);
+    any_purpose = any_purpose || open;
+    v.purposes.push_back({purpose, open});
+  }
+  if (s.link_scope.rfind("purpose:", 0) == 0) {
+    v.link_purpose = s.link_scope.substr(8);
+    v.link_purpose_out = has(st.optouts, s.link_scope);
+  }
+  static const policy::SubjectState nothing_recorded;
+  for (Channel c : all_channels) {
+    // A box for each channel the subject can be reached on at all (rule 10 with nothing
+    // recorded: only "unreachable" or "not for non-members" remain).
+    if (!p.channel_refusal(s.recipient, nothing_recorded, c, false).empty()) continue;
+    const bool marketing_here = p.channel_refusal(s.recipient, st, c, true).empty();
+    v.channels.push_back({c, marketing_open && marketing_here, s.link_channel == c});
+    if (marketing_open && any_purpose && marketing_here) v.marketing_channels.push_back(c);
+    if (!v.nothing_sent && !v.booking_stopped &&
+        p.channel_refusal(s.recipient, st, c, false).empty())
+      v.booking_channels.push_back(c);
+  }
+  return v;
+}
+
+PreferenceChanges preference_changes(const PreferencesForm& form, const PreferencesView& shown,
+                                     const PreferenceState& s, const policy::Policy& p) {
+  PreferenceChanges c;
+  const policy::SubjectState& st = s.state;
+  // Out: written unless already out (here or at the address). In: only what state:<subject>
+  // holds can be withdrawn; an address-level opt-out (an SMS STOP) stays until its own START.
+  auto out = [&](std::string scope) {
+    if (!has(st.optouts, scope)) c.optouts.push_back({std::move(scope), true});
+  };
+  auto in = [&](std::string scope) {
+    if (s.own.count(scope)) c.optouts.push_back({std::move(scope), false});
+  };
+  auto set = [&](std::string scope, bool want_out) {
+    want_out ? out(std::move(scope)) : in(std::move(scope));
+  };
+  if (form.stop_link_scope) {
+    if (!s.link_scope.empty()) out(s.link_scope);
+    return c;
+  }
+  set("all", form.stop_everything);
+  set("marketing", form.stop_marketing);
+  // A stop chosen is the whole answer: the boxes below it say nothing more.
+  if (form.stop_everything || form.stop_marketing) return c;
+  for (const auto& b : shown.purposes) set("purpose:" + b.purpose, !form.purposes.count(b.purpose));
+  for (const auto& b : shown.channels) {
+    const std::string name(to_string(b.channel));
+    const bool wanted = form.channels.count(name) > 0;
+    if (wanted && b.can_resume) {
+      in("marketing:channel:" + name);
+      in("channel:" + name);
+      if (p.marketing_needs_consent(b.channel) && !st.consent[index(b.channel)])
+        c.consents.push_back(b.channel);
+    } else if (!(wanted && b.ticked) &&
+               p.channel_refusal(s.recipient, st, b.channel, true).empty()) {
+      // Closed after saving: unticked, or ticked where this link may not open it (it was shown
+      // unticked only because `marketing` or `all` held, which this save withdraws).
+      out("marketing:channel:" + name);
+    }
+  }
   return c;
 }
 
@@ -88,8 +188,8 @@ std::vector<redis::Command> preference_commands(const Keys& k, const SubjectRef&
   }
   for (Channel ch : changes.consents)
     for (auto& c : consent_commands(
-             k, subject, ch, ConsentProof{"unsubscribe_page", "prefs-page-v1", "unsubscribe-page"},
-             now))
+             k, subject, ch,
+             ConsentProof{"unsubscribe_page", kPreferencesWording, "unsubscribe-page"}, now))
       cmds.push_back(std::move(c));
   return cmds;
 }
@@ -112,11 +212,12 @@ void unavailable(const ExchangePtr& x) {
   x->error(http::status::service_unavailable, "unavailable, please retry");
 }
 
-// An expired or broken link still says what to do.
+// An expired or broken link still says what to do, and whom to ask.
 void link_gone_page(const ExchangePtr& x) {
   x->send(http::status::not_found,
           render_message_page(
-              x->lang(), 404, "このリンクは無効です", "This link is not valid",
+              x->lang(), x->services().rt.config.operator_identity, "このリンクは無効です",
+              "This link is not valid",
               "リンクの有効期限が切れているか、正しくありません。お手数ですが、最新のメールのリンク"
               "からお試しください。",
               "The link has expired or is not correct. Please use the link in our latest message."),
@@ -127,6 +228,37 @@ void link_gone(const ExchangePtr& x) {
   x->error(http::status::not_found, "link not valid or expired");
 }
 
+using StateDone = std::function<void(const SubjectRef&, PreferenceState)>;
+
+// The subject behind the link, and everything the policy gate would read about it: the
+// reference, then the record's address hashes, then state_commands() — the gate's own reads.
+void read_preferences(const ExchangePtr& x, const TokenClaims& claims, bool page, StateDone done) {
+  const Keys& k = x->services().rt.keys;
+  x->redis({cmd("GET", k.unsubscribe_ref(claims.ref))},
+           [x, claims, page, done = std::move(done)](std::error_code ec, std::vector<Reply> r) {
+             if (ec) return unavailable(x);
+             if (r[0].is_nil()) return page ? link_gone_page(x) : link_gone(x);
+             const SubjectRef subject = subject_from_key(r[0].str);
+             const Keys& k = x->services().rt.keys;
+             x->redis({cmd("HGETALL", k.subscriber(subject.key))},
+                      [x, claims, subject, done](std::error_code ec, std::vector<Reply> r) {
+                        if (ec) return unavailable(x);
+                        auto s = std::make_shared<PreferenceState>(
+                            preference_subject(subject, r[0], claims));
+                        std::vector<redis::Command> cmds;
+                        state_commands(x->services().rt.keys, subject.key, s->hashes, false,
+                                       x->services().now(), cmds);
+                        x->redis(std::move(cmds),
+                                 [x, s, subject, done](std::error_code ec, std::vector<Reply> r) {
+                                   if (ec) return unavailable(x);
+                                   s->state = parse_state(r.data(), r.size(), s->hashes, false);
+                                   s->own = opted_out_scopes(r[0]);
+                                   done(subject, std::move(*s));
+                                 });
+                      });
+           });
+}
+
 }  // namespace
 
 void get_unsubscribe(const ExchangePtr& x) {
@@ -134,23 +266,14 @@ void get_unsubscribe(const ExchangePtr& x) {
   const std::string token = x->param(0);
   auto claims = verify_token(token, s.rt.secret, s.now());
   if (!claims) return link_gone_page(x);
-  x->redis({cmd("GET", s.rt.keys.unsubscribe_ref(claims->ref))}, [x, token](std::error_code ec,
-                                                                            std::vector<Reply> r) {
-    if (ec) return unavailable(x);
-    if (r[0].is_nil()) return link_gone_page(x);
-    const Keys& k = x->services().rt.keys;
-    x->redis({cmd("HGETALL", k.state(r[0].str)), cmd("HGET", k.subscriber(r[0].str), "line_h")},
-             [x, token](std::error_code ec, std::vector<Reply> r) {
-               if (ec) return unavailable(x);
-               PreferencesView v;
-               v.lang = x->lang();
-               v.token = token;
-               v.saved = x->query().count("saved") > 0;
-               v.purposes = x->services().page_purposes;
-               v.opted_out = opted_out_scopes(r[0]);
-               v.channels = offered_channels(r[1]);
-               x->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
-             });
+  read_preferences(x, *claims, true, [x, token](const SubjectRef&, PreferenceState state) {
+    const Services& s = x->services();
+    PreferencesView v = preferences_view(s.policy, state, s.page_purposes);
+    v.lang = x->lang();
+    v.token = token;
+    v.saved = x->query().count("saved") > 0;
+    v.brand = s.rt.config.operator_identity;
+    x->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
   });
 }
 
@@ -186,34 +309,24 @@ void post_preferences(const ExchangePtr& x) {
   auto parsed = parse_preferences_form(x->body(), s.page_purposes);
   if (auto* why = std::get_if<std::string>(&parsed))
     return x->error(http::status::bad_request, *why);
-  x->redis({cmd("GET", s.rt.keys.unsubscribe_ref(claims->ref))}, [x,
-                                                                  form = std::get<PreferencesForm>(
-                                                                      parsed)](
-                                                                     std::error_code ec,
-                                                                     std::vector<Reply> r) {
-    if (ec) return unavailable(x);
-    if (r[0].is_nil()) return link_gone(x);
-    const SubjectRef subject = subject_from_key(r[0].str);
-    const Keys& k = x->services().rt.keys;
-    x->redis(
-        {cmd("HGETALL", k.state(subject.key)), cmd("HGET", k.subscriber(subject.key), "line_h")},
-        [x, form, subject](std::error_code ec, std::vector<Reply> r) {
+  read_preferences(
+      x, *claims, false,
+      [x, form = std::get<PreferencesForm>(parsed)](const SubjectRef& subject,
+                                                    PreferenceState state) {
+        const Services& s = x->services();
+        const PreferencesView shown = preferences_view(s.policy, state, s.page_purposes);
+        const auto changes = preference_changes(form, shown, state, s.policy);
+        auto saved = [x] {
+          x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "preferences"}});
+          x->redirect(saved_location(x->param(0), x->lang()));
+        };
+        auto cmds = preference_commands(s.rt.keys, subject, changes, s.now());
+        if (cmds.empty()) return saved();
+        x->redis(std::move(cmds), [x, saved](std::error_code ec, std::vector<Reply>) {
           if (ec) return unavailable(x);
-          const Services& s = x->services();
-          const auto changes = preference_changes(form, opted_out_scopes(r[0]), s.page_purposes,
-                                                  offered_channels(r[1]));
-          auto saved = [x] {
-            x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "preferences"}});
-            x->redirect(saved_location(x->param(0), x->lang()));
-          };
-          auto cmds = preference_commands(s.rt.keys, subject, changes, s.now());
-          if (cmds.empty()) return saved();
-          x->redis(std::move(cmds), [x, saved](std::error_code ec, std::vector<Reply>) {
-            if (ec) return unavailable(x);
-            saved();
-          });
+          saved();
         });
-  });
+      });
 }
 
 }  // namespace dispatcher::web

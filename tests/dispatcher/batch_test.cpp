@@ -424,6 +424,7 @@ TEST_F(GateTest, AMarketingEmailCarriesASignedUnsubscribeLinkForItsSubjectAndPur
   ASSERT_TRUE(claims);
   EXPECT_EQ(claims->ref, subject_ref("m-123", rt().secret));
   EXPECT_EQ(claims->scope, "purpose:campaign");
+  EXPECT_EQ(claims->channel, Channel::email) << "the page may take a consent for e-mail only";
   EXPECT_EQ(e.unsubscribe_url.find("m-123"), std::string::npos);
   EXPECT_NE(e.text.find(e.unsubscribe_url), std::string::npos);  // and in the footer
 }

@@ -38,3 +38,20 @@ TEST(UnsubscribeToken, ForgedTamperedAndExpiredTokensAreRefused) {
   EXPECT_FALSE(make_token({c.ref, "purpose:gossip", 1800000000}, secret));
   EXPECT_FALSE(make_token({"not-a-ref", "purpose:advertising", 1800000000}, secret));
 }
+
+TEST(UnsubscribeToken, CarriesTheChannelItWasSentOnWithinTheSameLength) {
+  TokenClaims c{subject_ref("m-123", secret), "purpose:advertising", 1800000000};
+  const std::string none = make_token(c, secret).value();
+  EXPECT_EQ(verify_token(none, secret, at("2026-11-26T00:00:00Z"))->channel, std::nullopt)
+      << "a link made without a channel (as before channels were carried) grants no channel";
+  for (Channel ch : all_channels) {
+    c.channel = ch;
+    const std::string token = make_token(c, secret).value();
+    EXPECT_EQ(token.size(), none.size()) << "no longer in an SMS";
+    auto back = verify_token(token, secret, at("2026-11-26T00:00:00Z"));
+    ASSERT_TRUE(back) << to_string(ch);
+    EXPECT_EQ(back->channel, ch);
+    EXPECT_EQ(back->scope, "purpose:advertising");
+    EXPECT_NE(token, none) << "the channel is signed, not beside the token";
+  }
+}

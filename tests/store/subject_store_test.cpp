@@ -86,6 +86,26 @@ TEST_F(SubjectStore, PutSubscriberStoresTheRecordAndEveryAddressHash) {
   }
 }
 
+TEST_F(SubjectStore, TheHashesOfARecordAreWhatPutStored) {
+  const Subscriber s = taro();
+  run(put_subscriber(keys_, s, secret_));
+  const AddressHashes h = hashes_of_record(redis_.run(cmd("HGETALL", "dsp:sub:m-123")));
+  const AddressHashes want = hash_addresses(s.contact, secret_);
+  EXPECT_EQ(h.email, want.email);
+  EXPECT_EQ(h.phone, want.phone);
+  EXPECT_EQ(h.line, want.line);
+  EXPECT_EQ(h.push, want.push);
+  EXPECT_TRUE(hashes_of_record(redis_.run(cmd("HGETALL", "dsp:sub:nobody"))).push.empty());
+  Subscriber bare;
+  bare.id = "m-2";
+  bare.member = true;
+  bare.contact.email = "b@example.jp";
+  run(put_subscriber(keys_, bare, secret_));
+  const AddressHashes b = hashes_of_record(redis_.run(cmd("HGETALL", "dsp:sub:m-2")));
+  EXPECT_TRUE(b.phone.empty());
+  EXPECT_TRUE(b.push.empty()) << "an empty push_h is no token";
+}
+
 TEST_F(SubjectStore, GetSubscriberReadsBackWhatPutStored) {
   const Subscriber s = taro();
   run(put_subscriber(keys_, s, secret_));

@@ -512,7 +512,7 @@ TEST(Unsubscribe, ForgedTamperedAndExpiredTokensChangeNothing) {
   for (const auto& t : {expired, tampered, forged, std::string("garbage")}) {
     EXPECT_EQ(env.post_form("/u/" + t, "List-Unsubscribe=One-Click").status, 404) << t;
     EXPECT_EQ(env.get("/u/" + t).status, 404) << t;
-    EXPECT_EQ(env.post_form("/u/" + t + "/preferences", "form=prefs-v1").status, 404) << t;
+    EXPECT_EQ(env.post_form("/u/" + t + "/preferences", "form=prefs-v2").status, 404) << t;
   }
   EXPECT_EQ(env.snapshot(), before);
 }
@@ -526,19 +526,23 @@ TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
              "\n")
           .exit_code,
       0);
-  const std::string token = env.token_for("m-1", "purpose:advertising");
-  // Untick advertising and sms; keep the rest.
-  std::string body = "form=prefs-v1";
+  const std::string token =
+      env.token_for("m-1", "purpose:advertising", 3600, dispatcher::Channel::email);
+  // Untick advertising; tick e-mail, the link's channel: that is an opt-in, recorded with its
+  // proof.
+  std::string body = "form=prefs-v2";
   for (const char* p :
        {"campaign", "recommendation", "coupon_info", "product_notice", "points", "survey"})
     body += std::string("&purpose=") + p;
-  body += "&channel=email&channel=push";
+  body += "&channel=email";
   auto r = env.post_form("/u/" + token + "/preferences", body);
   EXPECT_EQ(r.status, 303);
   EXPECT_EQ(r.headers["location"], "/u/" + token + "?saved=1");
   EXPECT_FALSE(env.state_field("m-1", "optout:purpose:advertising").empty());
-  EXPECT_FALSE(env.state_field("m-1", "optout:channel:sms").empty());
   EXPECT_TRUE(env.state_field("m-1", "optout:purpose:campaign").empty());
+  const json consent = json::parse(env.state_field("m-1", "consent:email"), nullptr, false);
+  EXPECT_EQ(consent.value("source", ""), "unsubscribe_page") << consent;
+  EXPECT_EQ(consent.value("wording", ""), "prefs-page-v2") << consent;
   auto page = env.get(r.headers["location"]);
   EXPECT_NE(page.body.find("role=\"status\""), std::string::npos);
   // The page to return to is the token's, however the path was written: never "//…", which a
@@ -546,20 +550,20 @@ TEST(Unsubscribe, PreferencesFormWritesOptOutsAndConsentOnReturn) {
   auto odd = env.post_form("//u/" + token + "/preferences/?lang=en", body);
   EXPECT_EQ(odd.status, 303);
   EXPECT_EQ(odd.headers["location"], "/u/" + token + "?saved=1&lang=en");
-  // Back in to advertising: the opt-out goes and a consent with its proof is recorded for e-mail.
+  // Back in to advertising: the opt-out goes.
   auto back = env.post_form("/u/" + token + "/preferences", body + "&purpose=advertising");
   EXPECT_EQ(back.status, 303);
   EXPECT_TRUE(env.state_field("m-1", "optout:purpose:advertising").empty());
-  EXPECT_FALSE(env.state_field("m-1", "consent:email").empty());
-  EXPECT_NE(env.state_field("m-1", "consent:email").find("unsubscribe_page"), std::string::npos);
-  // Malformed form, unexpected field: 400, nothing changes.
+  // Malformed form, unexpected field, a form older than this page: 400, nothing changes.
   auto before = env.snapshot();
-  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&purpose=%zz").status, 400);
-  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&evil=1").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v2&purpose=%zz").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v2&evil=1").status, 400);
   EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "purpose=advertising").status, 400);
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&stop_all=1").status, 400);
   EXPECT_EQ(env.snapshot(), before);
-  // Stop everything.
-  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v1&stop_all=1").status, 303);
+  // Stop everything, booking messages too.
+  EXPECT_EQ(env.post_form("/u/" + token + "/preferences", "form=prefs-v2&stop_everything=1").status,
+            303);
   EXPECT_FALSE(env.state_field("m-1", "optout:all").empty());
   auto d = env.explain(member_ad("ad-after"));
   EXPECT_EQ(d["decision"], "deny") << d;
@@ -576,7 +580,7 @@ TEST(Unsubscribe, UntickedPurposeDeniesTheNextMessageOfIt) {
       0);
   ASSERT_EQ(env.run({"consent", "m-7", "email", "--source", "signup_form"}).exit_code, 0);
   const std::string token = env.token_for("m-7", "purpose:advertising");
-  std::string body = "form=prefs-v1&channel=email&channel=sms&channel=push";
+  std::string body = "form=prefs-v2&channel=email&channel=sms&channel=push";
   for (const char* p :
        {"advertising", "recommendation", "coupon_info", "product_notice", "points", "survey"})
     body += std::string("&purpose=") + p;  // campaign unticked

@@ -4,9 +4,11 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "config/vocabulary.hpp"
 #include "support/redis_server.hpp"
 
 namespace web_testing {
@@ -66,9 +68,11 @@ class WebEnv {
   // Every key with its DUMP: equal snapshots mean nothing changed.
   std::map<std::string, std::string> snapshot() const;
   std::string secret() const;  // the env's secret (created by the first verb that needs it)
-  // A signed unsubscribe token for `subject`, with its reference registered as the pipeline would.
+  // A signed unsubscribe token for `subject`, with its reference registered as the pipeline would;
+  // `channel` is the one the link was sent on (none: a link that may grant no consent).
   std::string token_for(const std::string& subject, const std::string& scope,
-                        long long expires_in_s = 3600);
+                        long long expires_in_s = 3600,
+                        std::optional<dispatcher::Channel> channel = std::nullopt);
   std::string state_field(const std::string& subject, const std::string& field) const;
   // `dispatcher explain` of one message: its decision line.
   nlohmann::json explain(const nlohmann::json& message);

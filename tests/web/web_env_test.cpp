@@ -161,11 +161,12 @@ std::string WebEnv::secret() const {
 }
 
 std::string WebEnv::token_for(const std::string& subject, const std::string& scope,
-                              long long expires_in_s) {
+                              long long expires_in_s, std::optional<dispatcher::Channel> channel) {
   const std::string sec = secret();
   dispatcher::TokenClaims c;
   c.ref = dispatcher::subject_ref(subject, sec);
   c.scope = scope;
+  c.channel = channel;
   c.expires = std::chrono::duration_cast<std::chrono::seconds>(
                   std::chrono::system_clock::now().time_since_epoch())
                   .count() +

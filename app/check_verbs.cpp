@@ -241,7 +241,8 @@ int render(const Common& common, const RenderOptions& o) {
   preview.sender = "operator";
   preview.data = std::move(data);
   const nlohmann::json injected = injected_values(
-      rt, preview, *t, rt.config.unsubscribe.base_url + "PREVIEW-TOKEN-xxxxxxxxxxxxxxxxxxxx", rt.policy->default_zone());
+      rt, preview, *t, rt.config.unsubscribe.base_url + "PREVIEW-TOKEN-xxxxxxxxxxxxxxxxxxxx",
+      rt.policy->default_zone());
   auto result = t->render(*ch, preview.data, injected);
   if (auto* err = std::get_if<templates::RenderError>(&result))
     throw std::runtime_error(err->reason + ": " + err->detail);

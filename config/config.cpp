@@ -71,11 +71,16 @@ Config from_document(const Located& doc) {
     s.finish();
   }
   {
-    auto clinics = top.map("clinics", "must be a mapping of clinic id to {name, contact}");
+    auto clinics = top.map(
+        "clinics",
+        "must be a mapping of clinic id to {name, contact, phone, address, reservation_url}");
     for (const auto& id : clinics.keys()) {
       auto s = clinics.map(id);
       SenderIdentity ident;
       read_identity(s, ident);
+      ident.phone = s.str("phone", "");
+      ident.address = s.str("address", "");
+      ident.reservation_url = s.str("reservation_url", "");
       s.finish();
       c.clinics[id] = ident;
     }

@@ -19,6 +19,9 @@ namespace dispatcher::config {
 struct SenderIdentity {
   std::string name;     // shown as the sender (the law's mandatory display item)
   std::string contact;  // a contact address or phone shown in marketing messages
+  // A clinic's directory entry (`clinics:` only): what its messages leave out is filled from
+  // here (clinic_name, clinic_phone, clinic_address, reservation_url); empty when not given.
+  std::string phone, address, reservation_url;
 };
 
 struct Config {

@@ -90,12 +90,15 @@ templates::LoadOptions Runtime::template_options() const {
   return o;
 }
 
+const config::SenderIdentity* Runtime::clinic_of(std::string_view sender) const {
+  if (sender.rfind("clinic:", 0) != 0) return nullptr;
+  auto it = config.clinics.find(std::string(sender.substr(7)));
+  return it == config.clinics.end() ? nullptr : &it->second;
+}
+
 const config::SenderIdentity& Runtime::identity_of(std::string_view sender) const {
-  if (sender.rfind("clinic:", 0) == 0) {
-    auto it = config.clinics.find(std::string(sender.substr(7)));
-    if (it != config.clinics.end()) return it->second;
-  }
-  return config.operator_identity;
+  const config::SenderIdentity* clinic = clinic_of(sender);
+  return clinic ? *clinic : config.operator_identity;
 }
 
 channels::RetryPolicy Runtime::retry_policy() const {

@@ -33,6 +33,8 @@ struct Runtime {
   channels::RetryPolicy retry_policy() const;
   // How a sender signs its messages (the law's mandatory display items).
   const config::SenderIdentity& identity_of(std::string_view sender) const;
+  // The clinic directory's entry for a `clinic:<id>` sender; null for any other sender.
+  const config::SenderIdentity* clinic_of(std::string_view sender) const;
 };
 
 struct Needs {

@@ -22,6 +22,15 @@ nlohmann::json injected_values(const Runtime& rt, const Message& m, const templa
   nlohmann::json injected = {
       {"sender_name", ident.name}, {"sender_contact", ident.contact}, {"message_id", m.id}};
   if (!unsubscribe_url.empty()) injected["unsubscribe_url"] = unsubscribe_url;
+  // A clinic's directory entry fills what its message leaves out, so a reminder need carry only
+  // what is about the appointment; the message's own data wins where given (injected values are
+  // looked up first, so only the absent ones are set).
+  if (const config::SenderIdentity* clinic = rt.clinic_of(m.sender))
+    for (const auto& [key, value] :
+         {std::pair{"clinic_name", &clinic->name}, std::pair{"clinic_phone", &clinic->phone},
+          std::pair{"clinic_address", &clinic->address},
+          std::pair{"reservation_url", &clinic->reservation_url}})
+      if (!value->empty() && !m.data.contains(key)) injected[key] = *value;
   // Times the producer sends as RFC 3339 (`starts_at` …) are shown as a person reads them, in
   // the recipient's zone and the template's language; other values are printed as given.
   templates::add_display_times(m.data, zone, t.locale(), injected);

@@ -19,8 +19,9 @@ std::string_view render_locale(const Message& m, const Subscriber& recipient);
 std::string_view recipient_zone(const Runtime& rt, const Subscriber& recipient);
 
 // The values the dispatcher fills per message (looked up before `data`): the sender's name and
-// contact, the message id, the unsubscribe URL when there is one, and every `*_at` time of the
-// data as a person reads it in `zone` and the template's language.
+// contact, the message id, the unsubscribe URL when there is one, a clinic's directory entry
+// where the data leaves it out, and every `*_at` time of the data as a person reads it in `zone`
+// and the template's language.
 nlohmann::json injected_values(const Runtime& rt, const Message& m, const templates::Template& t,
                                std::string_view unsubscribe_url, std::string_view zone);
 

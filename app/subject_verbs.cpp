@@ -42,7 +42,7 @@ int subscriber_put(const Common& common, const std::string& file) {
   bool ok = for_each_line(
       file,
       [&](std::string_view line, std::size_t n) {
-        auto parsed = parse_subscriber(line);
+        auto parsed = parse_subscriber(line, s.rt.config.phone_region);
         if (auto* inv = std::get_if<Invalid>(&parsed)) {
           std::fprintf(stderr, "dispatcher: line %zu: %s: %s\n", n, inv->reason.c_str(),
                        inv->detail.c_str());

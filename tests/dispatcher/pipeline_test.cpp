@@ -183,7 +183,7 @@ TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerG
                                              })},
       {"invalid_message:invalid_phone", with("b6",
                                              [](json& m) {
-                                               m["to"]["contact"] = {{"phone", "090-1234-5678"}};
+                                               m["to"]["contact"] = {{"phone", "090-1234-567"}};
                                              })},
       {"invalid_message:missing_clinic", with("b7", [](json& m) { m["to"].erase("clinic"); })},
       {"invalid_message:missing_source", with("b8", [](json& m) { m["to"].erase("source"); })},

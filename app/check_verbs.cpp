@@ -48,6 +48,7 @@ int check(const Common& common, bool connect) {
     for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
     return 1;
   }
+  if (auto e = phone_region_error(cfg)) errors.push_back(*e);
   Runtime rt;
   rt.config = cfg;
   try {

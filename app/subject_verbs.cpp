@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "app/verbs.hpp"
+#include "codec/mask.hpp"
 #include "dispatcher/runtime.hpp"
 #include "store/redis/sync_client.hpp"
 #include "store/subject_requests.hpp"
@@ -34,6 +35,19 @@ struct Session {
   redis::SyncClient redis;
 };
 
+// What a person named on the command line, with a written phone number read as E.164: the
+// same key a message to that number uses.
+std::string normalized(const Session& s, const std::string& name) {
+  auto named = normalize_subject(name, s.rt.config.phone_region);
+  if (auto* inv = std::get_if<Invalid>(&named))
+    throw std::runtime_error(inv->reason + ": " + inv->detail);
+  return std::get<std::string>(std::move(named));
+}
+
+SubjectRef subject_ref(const Session& s, const std::string& name) {
+  return resolve_subject(normalized(s, name), s.rt.secret);
+}
+
 int subscriber_put(const Common& common, const std::string& file) {
   Session s(common);
   std::vector<redis::Command> pending;
@@ -42,7 +56,7 @@ int subscriber_put(const Common& common, const std::string& file) {
   bool ok = for_each_line(
       file,
       [&](std::string_view line, std::size_t n) {
-        auto parsed = parse_subscriber(line);
+        auto parsed = parse_subscriber(line, s.rt.config.phone_region);
         if (auto* inv = std::get_if<Invalid>(&parsed)) {
           std::fprintf(stderr, "dispatcher: line %zu: %s: %s\n", n, inv->reason.c_str(),
                        inv->detail.c_str());
@@ -68,7 +82,7 @@ int subscriber_put(const Common& common, const std::string& file) {
 
 int history(const Common& common, const std::string& subject) {
   Session s(common);
-  SubjectRef ref = resolve_subject(subject, s.rt.secret);
+  SubjectRef ref = subject_ref(s, subject);
   std::string from = "-";
   for (int page = 0; page < 100000; ++page) {
     auto r =
@@ -90,8 +104,8 @@ int consent(const Common& common, const std::string& subject, const std::string&
   auto c = parse_channel(channel);
   if (!c) throw std::runtime_error("channel must be email, sms, push or line: " + channel);
   Session s(common);
-  exec_checked(s.redis, consent_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), *c,
-                                         proof, system_now()));
+  exec_checked(s.redis,
+               consent_commands(s.rt.keys, subject_ref(s, subject), *c, proof, system_now()));
   std::printf("consent recorded: %s %s\n", subject.c_str(), channel.c_str());
   return 0;
 }
@@ -102,8 +116,8 @@ int optout(const Common& common, const std::string& subject, const std::string& 
   Session s(common, /*policy=*/true);
   if (scope.rfind("purpose:", 0) == 0 && !s.rt.policy->known_purpose(scope.substr(8)))
     throw std::runtime_error("unknown purpose: " + scope.substr(8));
-  exec_checked(s.redis, optout_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), scope,
-                                        out, operator_name(), system_now()));
+  exec_checked(s.redis, optout_commands(s.rt.keys, subject_ref(s, subject), scope, out,
+                                        operator_name(), system_now()));
   std::printf("%s %s %s\n", out ? "opted out:" : "opted in:", subject.c_str(), scope.c_str());
   return 0;
 }
@@ -112,22 +126,22 @@ int stop(const Common& common, const std::string& subject, const std::string& pu
   Session s(common, /*policy=*/true);
   if (!purpose.empty() && !s.rt.policy->known_purpose(purpose))
     throw std::runtime_error("unknown purpose: " + purpose);
-  exec_checked(s.redis, stop_commands(s.rt.keys, resolve_subject(subject, s.rt.secret), purpose,
-                                      operator_name(), system_now()));
+  exec_checked(s.redis, stop_commands(s.rt.keys, subject_ref(s, subject), purpose, operator_name(),
+                                      system_now()));
   std::printf("stopped: %s %s\n", subject.c_str(), purpose.empty() ? "(all use)" : purpose.c_str());
   return 0;
 }
 
 int erase(const Common& common, const std::string& subject) {
   Session s(common);
-  SubjectRef ref = resolve_subject(subject, s.rt.secret);
+  SubjectRef ref = subject_ref(s, subject);
   auto record = s.redis.run(redis::cmd("HGETALL", s.rt.keys.subscriber(ref.key)));
   exec_checked(s.redis, erase_commands(s.rt.keys, ref, record, operator_name(), system_now()));
   std::printf("erased: %s\n", subject.c_str());
   return 0;
 }
 
-int suppression(const Common& common, const std::string& action, const std::string& address) {
+int suppression(const Common& common, const std::string& action, const std::string& named) {
   Session s(common);
   if (action == "list") {
     auto r =
@@ -148,11 +162,14 @@ int suppression(const Common& common, const std::string& action, const std::stri
     }
     return 0;
   }
-  if (address.empty()) throw std::runtime_error("suppression " + action + " needs an address");
+  if (named.empty()) throw std::runtime_error("suppression " + action + " needs an address");
+  const std::string address = normalized(s, named);
   const bool email = address.find('@') != std::string::npos;
-  if (email ? !valid_email(address) : !valid_e164(address) && address.size() < 16)
-    throw std::runtime_error("not an e-mail address, E.164 number or push token: " + address);
-  const std::string channel = email ? "email" : address.front() == '+' ? "sms" : "push";
+  const bool phone = !email && valid_e164(address);
+  if (email ? !valid_email(address) : !phone && address.size() < 16)
+    throw std::runtime_error("not an e-mail address, phone number or push token: " +
+                             mask_personal(address));
+  const std::string channel = email ? "email" : phone ? "sms" : "push";
   const std::string h = address_hash(address, s.rt.secret);
   if (action == "lift") {
     exec_checked(s.redis, {redis::cmd("HDEL", s.rt.keys.address(h), "suppressed"),
@@ -186,7 +203,7 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
       "history", "everything sent to, or withheld from, a subject, and why (開示)");
   auto subject = opt<std::string>();
   hist->add_option("subject", *subject,
-                   "subscriber id, or a non-member's e-mail address or E.164 number")
+                   "subscriber id, or a non-member's e-mail address or phone number")
       ->required();
   out.push_back({hist, [&common, subject] { return history(common, *subject); }});
 
@@ -195,7 +212,7 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto csubject = opt<std::string>(), cchannel = opt<std::string>();
   auto proof = opt<ConsentProof>();
   proof->recorded_by = operator_name();
-  con->add_option("subject", *csubject, "subscriber id, e-mail or E.164 number")->required();
+  con->add_option("subject", *csubject, "subscriber id, e-mail or phone number")->required();
   con->add_option("channel", *cchannel, "email, sms, push or line")->required();
   con->add_option("--source", proof->source, "the form or way through which the person agreed")
       ->required();
@@ -211,7 +228,7 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
                            is_out ? "opt a subject out: all, channel:<c>, purpose:<p> or sender:<s>"
                                   : "withdraw an opt-out");
     auto osubject = opt<std::string>(), scope = opt<std::string>();
-    o->add_option("subject", *osubject, "subscriber id, e-mail or E.164 number")->required();
+    o->add_option("subject", *osubject, "subscriber id, e-mail or phone number")->required();
     o->add_option("scope", *scope, "all, channel:<c>, purpose:<p> or sender:<s>")->required();
     out.push_back({o, [&common, osubject, scope, is_out] {
                      return optout(common, *osubject, *scope, is_out);
@@ -221,14 +238,14 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* st = app.add_subcommand(
       "stop", "a request to stop use (利用停止), of everything or of one purpose");
   auto ssubject = opt<std::string>(), purpose = opt<std::string>();
-  st->add_option("subject", *ssubject, "subscriber id, e-mail or E.164 number")->required();
+  st->add_option("subject", *ssubject, "subscriber id, e-mail or phone number")->required();
   st->add_option("--purpose", *purpose, "stop only this purpose");
   out.push_back({st, [&common, ssubject, purpose] { return stop(common, *ssubject, *purpose); }});
 
   auto* er = app.add_subcommand(
       "erase", "a request for erasure (消去): contact data gone, never messaged again");
   auto esubject = opt<std::string>();
-  er->add_option("subject", *esubject, "subscriber id, e-mail or E.164 number")->required();
+  er->add_option("subject", *esubject, "subscriber id, e-mail or phone number")->required();
   out.push_back({er, [&common, esubject] { return erase(common, *esubject); }});
 
   auto* sup = app.add_subcommand(
@@ -238,7 +255,7 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
     auto* a = sup->add_subcommand(action, std::string(action) + " suppressions");
     auto address = opt<std::string>();
     if (std::string(action) != "list")
-      a->add_option("address", *address, "e-mail, E.164 number or push token")->required();
+      a->add_option("address", *address, "e-mail, phone number or push token")->required();
     out.push_back(
         {a, [&common, action, address] { return suppression(common, action, *address); }});
   }

@@ -1,5 +1,6 @@
 #include "codec/mask.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace dispatcher {
@@ -12,7 +13,24 @@ bool is_local_char(char c) {
 }
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// How many leading and trailing digits of a number stay readable: enough to tell two apart in
+// an incident, too few to call anyone.
+constexpr std::size_t kept_head = 2, kept_tail = 3, min_digits_for_tail = 8;
+
 }  // namespace
+
+std::string mask_phone(std::string_view written) {
+  std::string out(written);
+  const auto digits = static_cast<std::size_t>(std::count_if(out.begin(), out.end(), is_digit));
+  const std::size_t tail = digits >= min_digits_for_tail ? kept_tail : 0;
+  std::size_t seen = 0;
+  for (char& c : out) {
+    if (!is_digit(c)) continue;
+    if (seen >= kept_head && seen < digits - tail) c = '*';
+    ++seen;
+  }
+  return out;
+}
 
 std::string mask_personal(std::string_view in) {
   std::string out(in);
@@ -35,8 +53,8 @@ std::string mask_personal(std::string_view in) {
     std::size_t j = i;
     while (j < out.size() && is_digit(out[j])) ++j;
     const bool plus = i > 0 && out[i - 1] == '+';
-    if (j - i >= 8 && (plus || ((j - i == 10 || j - i == 11) && out[i] == '0')))
-      for (std::size_t k = i + 2; k + 3 < j; ++k) out[k] = '*';
+    if (j - i >= min_digits_for_tail && (plus || ((j - i == 10 || j - i == 11) && out[i] == '0')))
+      out.replace(i, j - i, mask_phone(std::string_view(out).substr(i, j - i)));
     i = j;
   }
   return out;

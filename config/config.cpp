@@ -1,5 +1,6 @@
 #include "config/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
@@ -87,6 +88,10 @@ Config from_document(const Located& doc) {
     clinics.finish();
   }
   c.email_from = top.str("email_from", c.email_from, refused);
+  c.phone_region = top.str("phone_region", c.phone_region, refused);
+  if (c.phone_region.size() != 2 || !std::all_of(c.phone_region.begin(), c.phone_region.end(),
+                                                 [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
+    top.fail("phone_region", "must be a two-letter region code in upper case, such as JP");
   {
     auto s = top.map("unsubscribe");
     c.unsubscribe.base_url = s.str("base_url", c.unsubscribe.base_url, refused);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "config/vocabulary.hpp"
 #include "config/yaml_reader.hpp"
 
 namespace dispatcher::config {
@@ -56,6 +57,11 @@ struct Config {
   SenderIdentity operator_identity{"EPARK歯科", "support@notify.example.jp"};
   std::map<std::string, SenderIdentity> clinics;  // clinic id → how it signs its messages
   std::string email_from = "no-reply@notify.example.jp";
+
+  // The region (ISO 3166, upper case) in which a phone number written without "+<country>" is
+  // read: "090-1234-5678" is +819012345678 in JP. Whether libphonenumber knows the code is
+  // checked when the runtime opens (config/ does not link it).
+  std::string phone_region{default_phone_region};
 
   struct Unsubscribe {
     std::string base_url = "https://notify.example.jp/u/";

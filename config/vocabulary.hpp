@@ -37,4 +37,7 @@ constexpr std::optional<Channel> parse_channel(std::string_view s) noexcept {
 
 constexpr std::size_t index(Channel c) noexcept { return static_cast<std::size_t>(c); }
 
+// Where a phone number written without its country code is read (config's phone_region).
+inline constexpr std::string_view default_phone_region = "JP";
+
 }  // namespace dispatcher

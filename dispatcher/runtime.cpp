@@ -10,6 +10,7 @@
 
 #include "codec/hex.hpp"
 #include "codec/hmac.hpp"
+#include "codec/phone.hpp"
 #include "config/private_files.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/embedded_redis.hpp"
@@ -64,6 +65,7 @@ redis::Endpoint Runtime::redis_endpoint() const {
 
 MessageVocabulary Runtime::vocabulary() const {
   MessageVocabulary v;
+  v.phone_region = config.phone_region;
   if (policy) {
     const policy::Policy* p = &*policy;
     v.known_purpose = [p](std::string_view s) { return p->known_purpose(s); };
@@ -119,9 +121,18 @@ std::vector<std::string> token_scope_errors(const policy::Policy& p) {
   return errors;
 }
 
+std::optional<std::string> phone_region_error(const config::Config& c) {
+  // The form was checked with the rest of the file; whether the code names a region with phone
+  // numbers is libphonenumber's to say, and config/ sits below codec/.
+  if (known_phone_region(c.phone_region)) return std::nullopt;
+  return (c.source.empty() ? std::string() : c.source.string() + ": ") +
+         "phone_region: " + c.phone_region + " is not a region code libphonenumber knows";
+}
+
 Runtime open_runtime(const fs::path& config_file, Needs needs) {
   Runtime rt;
   rt.config = config::load(config_file);
+  if (auto e = phone_region_error(rt.config)) throw std::runtime_error(*e);
   rt.keys.prefix = rt.config.key_prefix;
   rt.secret = load_secret(rt.config);
   if (needs.policy || needs.templates) {

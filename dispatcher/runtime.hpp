@@ -44,6 +44,10 @@ struct Needs {
 
 Runtime open_runtime(const std::filesystem::path& config_file, Needs needs = {});
 
+// Why config's phone_region names no region libphonenumber has numbers for ("<file>:
+// phone_region: XX is not …"), or nullopt. open_runtime refuses such a config; `check` lists it.
+std::optional<std::string> phone_region_error(const config::Config& c);
+
 // Loads or creates the secret (32 random bytes, hex) named by config or under the data dir.
 std::string load_secret(const config::Config& c);
 

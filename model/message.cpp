@@ -65,15 +65,20 @@ std::optional<Invalid> parse_push(const json& j, std::vector<PushToken>& out) {
   return std::nullopt;
 }
 
-std::optional<Invalid> parse_contact_fields(const json& j, Contact& c) {
+std::optional<Invalid> parse_contact_fields(const json& j, std::string_view phone_region,
+                                            Contact& c) {
   std::optional<Invalid> err;
   if (!optional_string(j, "email", c.email, err, "invalid_email")) return err;
   if (!c.email.empty() && !valid_email(c.email))
     return invalid("invalid_email", "e-mail address is not valid");
-  if (!optional_string(j, "phone", c.phone, err, "invalid_phone")) return err;
-  if (!c.phone.empty() && !valid_e164(c.phone))
-    return invalid("invalid_phone",
-                   "phone number is not a valid E.164 number (+<country><number>)");
+  std::string written;
+  if (!optional_string(j, "phone", written, err, "invalid_phone")) return err;
+  if (!written.empty()) {
+    // From here on the number is E.164 only: the hash, the subject key, the envelope.
+    auto e164 = normalize_phone(written, phone_region);
+    if (!e164) return invalid("invalid_phone", phone_refusal(written, phone_region));
+    c.phone = std::move(*e164);
+  }
   if (const json* p = field(j, "push")) {
     if (auto e = parse_push(*p, c.push)) return e;
   }
@@ -83,7 +88,7 @@ std::optional<Invalid> parse_contact_fields(const json& j, Contact& c) {
   return std::nullopt;
 }
 
-std::optional<Invalid> parse_to(const json& j, Addressee& to) {
+std::optional<Invalid> parse_to(const json& j, std::string_view phone_region, Addressee& to) {
   if (!j.is_object()) return invalid("bad_to", "to must be an object");
   const json* sub = field(j, "subscriber");
   const json* contact = field(j, "contact");
@@ -102,7 +107,7 @@ std::optional<Invalid> parse_to(const json& j, Addressee& to) {
   for (const auto& [k, v] : contact->items())
     if (k != "email" && k != "phone" && k != "push")
       return invalid("bad_to", "to.contact has an unknown field: " + k);
-  if (auto e = parse_contact_fields(*contact, r.contact)) return e;
+  if (auto e = parse_contact_fields(*contact, phone_region, r.contact)) return e;
   if (r.contact.email.empty() && r.contact.phone.empty() && r.contact.push.empty())
     return invalid("empty_contact", "inline contact has no e-mail, phone or push token");
   for (const auto& [k, v] : j.items())
@@ -221,7 +226,7 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
 
   const json* to = field(j, "to");
   if (!to) return invalid("missing_to", "to is required");
-  if (auto e = parse_to(*to, m.to)) return *e;
+  if (auto e = parse_to(*to, vocab.phone_region, m.to)) return *e;
 
   const json* channels = field(j, "channels");
   if (!channels) return invalid("missing_channels", "channels is required");
@@ -270,7 +275,7 @@ Parsed<Message> parse_message_json(const json& j, const MessageVocabulary& vocab
   return m;
 }
 
-Parsed<Subscriber> parse_subscriber(std::string_view line) {
+Parsed<Subscriber> parse_subscriber(std::string_view line, std::string_view phone_region) {
   json j = json::parse(line, nullptr, false);
   auto bad = [](std::string what, std::string detail) {
     return Invalid{"invalid_subscriber:" + std::move(what), std::move(detail)};
@@ -314,7 +319,7 @@ Parsed<Subscriber> parse_subscriber(std::string_view line) {
       std::find(known_sources.begin(), known_sources.end(), s.source) == known_sources.end())
     return bad("unknown_source",
                "a non-member's source must be reservation_form, app_link_form or patient_registry");
-  if (auto e = parse_contact_fields(j, s.contact)) {
+  if (auto e = parse_contact_fields(j, phone_region, s.contact)) {
     return bad(e->reason.substr(e->reason.find(':') + 1), e->detail);
   }
   return s;

@@ -12,7 +12,7 @@
 #include <variant>
 #include <vector>
 
-#include "codec/phone.hpp"  // valid_e164, with the other address checks
+#include "codec/phone.hpp"  // normalize_phone, valid_e164, with the other address checks
 #include "config/clock.hpp"
 #include "config/vocabulary.hpp"
 
@@ -25,7 +25,7 @@ struct PushToken {
 
 struct Contact {
   std::string email;  // empty when absent
-  std::string phone;  // E.164, empty when absent
+  std::string phone;  // E.164 (normalised from the form written), empty when absent
   std::vector<PushToken> push;
   std::string line;  // LINE user id ("U" and 32 hex digits), empty when absent
 
@@ -97,14 +97,19 @@ struct MessageVocabulary {
   std::function<bool(std::string_view)> known_purpose;
   std::function<bool(std::string_view)> known_template;  // null: any name is accepted
   std::function<bool(std::string_view)> known_category;  // null: any category is accepted
+  // Where a phone number written without "+<country>" is read (config's phone_region).
+  std::string phone_region{default_phone_region};
 };
 
 Parsed<Message> parse_message(std::string_view payload, const MessageVocabulary& vocab);
 Parsed<Message> parse_message_json(const nlohmann::json& payload, const MessageVocabulary& vocab);
-Parsed<Subscriber> parse_subscriber(std::string_view line);
+// A subscriber record; its phone, as written, becomes E.164 (national numbers read in
+// `phone_region`; empty: international numbers only, as stored records hold).
+Parsed<Subscriber> parse_subscriber(std::string_view line, std::string_view phone_region);
 nlohmann::json to_json(const Subscriber& s);
 
-// Keyed one-way hash of an address (lower-cased e-mail or E.164 phone), hex: how addresses
+// Keyed one-way hash of an address (lower-cased e-mail or E.164 phone, as parsing leaves it: a
+// number hashed in any other form would be another person), hex: how addresses
 // appear in Redis keys, erasure markers and suppression lists, never in clear.
 std::string address_hash(std::string_view address, std::string_view secret);
 

@@ -2,6 +2,8 @@
 
 #include <sstream>
 
+#include "codec/phone.hpp"
+
 namespace dispatcher {
 
 using redis::cmd;
@@ -16,6 +18,12 @@ SubjectRef resolve_subject(std::string_view name, std::string_view secret) {
     return r;
   }
   return SubjectRef{std::string(name), {}};
+}
+
+Parsed<std::string> normalize_subject(std::string_view name, std::string_view phone_region) {
+  if (!written_as_phone(name)) return std::string(name);
+  if (auto e164 = normalize_phone(name, phone_region)) return std::move(*e164);
+  return Invalid{"invalid_phone", phone_refusal(name, phone_region)};
 }
 
 namespace {

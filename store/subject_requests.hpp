@@ -23,6 +23,13 @@ struct SubjectRef {
 };
 SubjectRef resolve_subject(std::string_view name, std::string_view secret);
 
+// A subject or address as a person names it (a CLI argument, an HTTP path), in the form
+// resolve_subject and the address hash take: a name written as a phone number (codec/phone.hpp's
+// written_as_phone: "090-1234-5678", full-width digits, "+81 90 …") is its E.164 form, read in
+// `phone_region`; any other name is returned as given. A written number that is not valid there
+// is refused: invalid_phone, with the number masked.
+Parsed<std::string> normalize_subject(std::string_view name, std::string_view phone_region);
+
 struct ConsentProof {
   std::string source;       // the form or channel through which the person agreed
   std::string wording;      // the wording, or its version, the person agreed to

@@ -69,7 +69,8 @@ Command get_subscriber(const Keys& k, std::string_view id) {
 
 std::optional<Subscriber> parse_subscriber_reply(const Reply& r) {
   if (!r.is_string()) return std::nullopt;
-  auto parsed = parse_subscriber(r.str);
+  // Records are stored as `subscriber put` parsed them: a number is E.164, needing no region.
+  auto parsed = parse_subscriber(r.str, "");
   if (auto* s = std::get_if<Subscriber>(&parsed)) return std::move(*s);
   return std::nullopt;
 }

@@ -144,8 +144,13 @@ void subject_request(const ExchangePtr& x, SubjectAction action) {
   if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
   if (!key->is_operator())
     return x->error(http::status::forbidden, "subject requests need the operator's key");
-  // Path segments decode %XX only: a '+' stays a '+', as in E.164 numbers.
-  const std::string subject = path_decode(x->param(0)).value_or(std::string{});
+  // Path segments decode %XX only: a '+' stays a '+', as in E.164 numbers. A number written as
+  // people write it ("090-1234-5678", full-width) names the subject its E.164 form names.
+  auto named =
+      normalize_subject(path_decode(x->param(0)).value_or(std::string{}), s.rt.config.phone_region);
+  if (auto* inv = std::get_if<Invalid>(&named))
+    return x->error(http::status::bad_request, inv->reason + ": " + inv->detail);
+  const std::string& subject = std::get<std::string>(named);
   const SubjectRef ref = resolve_subject(subject, s.rt.secret);
   if (auto why = subject_problem(subject, ref)) return x->error(http::status::bad_request, *why);
   auto parsed = parse_subject_body(action, x->body(), s.options.json_depth_limit, s.policy);

@@ -25,9 +25,9 @@ std::string_view to_string(SubjectAction a) noexcept;  // the route's last segme
 // How the request is recorded: disclosure for history, else the action's name.
 std::string_view request_kind(SubjectAction a) noexcept;
 
-// Why a subject named in the path (percent-decoded) is refused, or nullopt: printable, at most
-// 320 bytes, and when it names an address (`ref` has an address hash) a real e-mail address or
-// E.164 number.
+// Why a subject named in the path (percent-decoded, then normalize_subject: a written phone
+// number is E.164 by now) is refused, or nullopt: printable, at most 320 bytes, and when it
+// names an address (`ref` has an address hash) a real e-mail address or E.164 number.
 std::optional<std::string> subject_problem(std::string_view subject, const SubjectRef& ref);
 
 // What the body of an optout/optin ({"scope"}) or stop ({"purpose"?}) request asks for.

@@ -24,3 +24,12 @@ TEST(Mask, RedactRemovesAddressesAndNumbersFromProviderText) {
   EXPECT_EQ(redact("error 21211"), "error 21211");
   EXPECT_EQ(redact(std::string(500, 'x')).size(), 200u);
 }
+
+TEST(Mask, APhoneNumberKeepsItsFirstTwoAndLastThreeDigits) {
+  EXPECT_EQ(mask_phone("090-1234-567"), "09*-****-567");
+  EXPECT_EQ(mask_phone("+819012345678"), "+81*******678");
+  EXPECT_EQ(mask_phone("+81 0000"), "+81 ****") << "a short number keeps only its first two";
+  EXPECT_EQ(mask_phone("abc"), "abc");
+  EXPECT_EQ(mask_personal("to +819012345678"), "to " + mask_phone("+819012345678"))
+      << "one rule for a number in a line and a number on its own";
+}

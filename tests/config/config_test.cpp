@@ -18,6 +18,22 @@ TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
   EXPECT_TRUE(c.redis_url.empty());
   EXPECT_EQ(c.consumer.batch_size, 256);
   EXPECT_EQ(c.policy_file, "config/policy.yaml");
+  EXPECT_EQ(c.phone_region, "JP");
+}
+
+TEST(Config, PhoneRegionIsAnUpperCaseTwoLetterCode) {
+  EXPECT_EQ(load_string("phone_region: US\n").phone_region, "US");
+  for (const char* bad : {"phone_region: jp\n", "phone_region: JPN\n", "phone_region: \"\"\n",
+                          "phone_region: 81\n"}) {
+    try {
+      load_string(bad, "d.yaml");
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const LoadError& e) {
+      ASSERT_EQ(e.errors().size(), 1u) << bad;
+      EXPECT_NE(e.errors()[0].find("d.yaml:1:"), std::string::npos) << e.errors()[0];
+      EXPECT_NE(e.errors()[0].find("phone_region: "), std::string::npos) << e.errors()[0];
+    }
+  }
 }
 
 TEST(Config, UnknownKeysAndBadValuesAreErrorsNamingTheKey) {

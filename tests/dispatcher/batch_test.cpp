@@ -66,7 +66,7 @@ class GateTest : public ::testing::Test {
   }
 
   void put(const std::string& subscriber_json) {
-    auto parsed = parse_subscriber(subscriber_json);
+    auto parsed = parse_subscriber(subscriber_json, rt().config.phone_region);
     ASSERT_TRUE(std::holds_alternative<Subscriber>(parsed))
         << std::get<Invalid>(parsed).reason << ": " << std::get<Invalid>(parsed).detail;
     exec(put_subscriber(rt().keys, std::get<Subscriber>(parsed), rt().secret));

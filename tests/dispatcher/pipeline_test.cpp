@@ -183,7 +183,7 @@ TEST(Pipeline, EachMalformedMessageIsDeadLetteredWithItsOwnReasonAndTheConsumerG
                                              })},
       {"invalid_message:invalid_phone", with("b6",
                                              [](json& m) {
-                                               m["to"]["contact"] = {{"phone", "090-1234-5678"}};
+                                               m["to"]["contact"] = {{"phone", "090-1234-567"}};
                                              })},
       {"invalid_message:missing_clinic", with("b7", [](json& m) { m["to"].erase("clinic"); })},
       {"invalid_message:missing_source", with("b8", [](json& m) { m["to"].erase("source"); })},
@@ -241,4 +241,27 @@ TEST(Pipeline, SubscribersResolveAndHistoryHoldsTheDecisionWithoutContactData) {
   EXPECT_EQ(h[0]["id"], "sub-1");
   EXPECT_EQ(h[0].dump().find("+8190"), std::string::npos);
   EXPECT_EQ(h[0].dump().find("hanako"), std::string::npos);
+}
+
+// A number as people write it is its E.164 form to the whole pipeline: the SMS goes to the
+// E.164 number, and an opt-out recorded under the E.164 number stops the written one.
+TEST(Pipeline, AWrittenPhoneNumberIsTheSamePersonAsItsE164Form) {
+  DispatcherEnv env;
+  auto written = sms_reminder("w-1", 1);
+  written["to"]["contact"]["phone"] = "090-1234-5678";
+  auto wide = sms_reminder("w-2", 2);
+  wide["to"]["contact"]["phone"] =  // ０９０－５５５５－６６６６
+      "\uFF10\uFF19\uFF10\uFF0D\uFF15\uFF15\uFF15\uFF15\uFF0D\uFF16\uFF16\uFF16\uFF16";
+  auto out = env.run({"optout", "+819055556666", "all"});
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  auto explained = env.run({"explain", "-"}, wide.dump() + "\n");
+  EXPECT_NE(explained.out.find("opted_out"), std::string::npos) << explained.out;
+  ASSERT_EQ(env.enqueue({written, wide}).exit_code, 0);
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto lines = env.sms_lines();
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["id"], "w-1");
+  EXPECT_EQ(lines[0]["to"], "+819012345678");
+  EXPECT_TRUE(env.dead_letters().empty());
 }

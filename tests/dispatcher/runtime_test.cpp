@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "dispatcher/dispatcher_env.hpp"
 #include "dispatcher/runtime_env.hpp"
 #include "support/redis_server.hpp"
 
@@ -150,6 +151,30 @@ TEST(OpenRuntime, CarriesTheConfigsNumbersAndOpensPolicyAndTemplates) {
   EXPECT_EQ(rt.identity_of("clinic:c-102").contact, "03-1234-5678");
   EXPECT_EQ(rt.identity_of("clinic:c-999").name, rt.config.operator_identity.name);
   EXPECT_EQ(rt.identity_of("operator").name, rt.config.operator_identity.name);
+}
+
+TEST(OpenRuntime, ARegionLibphonenumberDoesNotKnowIsRefusedNamingTheKey) {
+  testing_support::TempDir tmp;
+  write_file(tmp.path() / "dispatcher.yaml",
+             "data_dir: " + (tmp.path() / "var").string() + "\nphone_region: XX\n");
+  ::unsetenv("DISPATCHER_REDIS_URL");
+  ::unsetenv("DISPATCHER_DATA_DIR");
+  try {
+    open_runtime(tmp.path() / "dispatcher.yaml", Needs{false, false});
+    ADD_FAILURE() << "the runtime opened";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("phone_region: XX"), std::string::npos) << e.what();
+  }
+  write_file(tmp.path() / "dispatcher.yaml",
+             "data_dir: " + (tmp.path() / "var").string() + "\nphone_region: US\n");
+  const MessageVocabulary v =
+      open_runtime(tmp.path() / "dispatcher.yaml", Needs{false, false}).vocabulary();
+  EXPECT_EQ(v.phone_region, "US") << "what the message parse reads national numbers in";
+  // `check` names it too, with the rest of what is wrong.
+  testing_support::DispatcherEnv env("phone_region: XX\n");
+  auto r = env.run({"check"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("phone_region: XX is not a region code"), std::string::npos) << r.err;
 }
 
 TEST(OpenRuntime, ABadRedisUrlIsRefusedWhenItIsNeeded) {

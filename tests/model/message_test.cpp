@@ -86,7 +86,7 @@ TEST(Message, EachDefectHasItsOwnReason) {
        }},
       {"invalid_message:invalid_phone",
        [](json& m) {
-         m["to"] = {{"contact", {{"phone", "09012345678"}}},
+         m["to"] = {{"contact", {{"phone", "090-1234-567"}}},
                     {"clinic", "c-1"},
                     {"source", "reservation_form"}};
        }},
@@ -154,13 +154,14 @@ TEST(Message, FieldChecks) {
 
 TEST(Subscriber, RecordsParseAndNonMembersNeedTheirClinic) {
   auto ok = dispatcher::parse_subscriber(
-      R"({"id": "nm-77", "member": false, "clinic": "c-102", "source": "patient_registry", "phone": "+819011112222"})");
+      R"({"id": "nm-77", "member": false, "clinic": "c-102", "source": "patient_registry", "phone": "+819011112222"})",
+      "JP");
   ASSERT_TRUE(std::holds_alternative<dispatcher::Subscriber>(ok));
-  auto bad =
-      dispatcher::parse_subscriber(R"({"id": "nm-78", "member": false, "phone": "+819011112222"})");
+  auto bad = dispatcher::parse_subscriber(
+      R"({"id": "nm-78", "member": false, "phone": "+819011112222"})", "JP");
   ASSERT_TRUE(std::holds_alternative<Invalid>(bad));
   EXPECT_EQ(std::get<Invalid>(bad).reason, "invalid_subscriber:missing_clinic");
-  auto reserved = dispatcher::parse_subscriber(R"({"id": "contact:abc", "member": true})");
+  auto reserved = dispatcher::parse_subscriber(R"({"id": "contact:abc", "member": true})", "JP");
   EXPECT_EQ(std::get<Invalid>(reserved).reason, "invalid_subscriber:bad_id");
 }
 
@@ -169,7 +170,7 @@ namespace {
 
 TEST(Subscriber, CarriesAValidatedLineUserId) {
   auto ok = parse_subscriber(
-      R"({"id": "m-1", "member": true, "line": "U4af4980629a1b2c3d4e5f60718293a4b"})");
+      R"({"id": "m-1", "member": true, "line": "U4af4980629a1b2c3d4e5f60718293a4b"})", "JP");
   ASSERT_TRUE(std::holds_alternative<Subscriber>(ok));
   const Subscriber& s = std::get<Subscriber>(ok);
   EXPECT_EQ(s.contact.line, "U4af4980629a1b2c3d4e5f60718293a4b");
@@ -178,7 +179,8 @@ TEST(Subscriber, CarriesAValidatedLineUserId) {
   for (const char* bad :
        {R"("U4af")", R"("u4af4980629a1b2c3d4e5f60718293a4b")",
         R"("U4AF4980629A1B2C3D4E5F60718293A4B")", R"("C4af4980629a1b2c3d4e5f60718293a4b")", "42"}) {
-    auto r = parse_subscriber(std::string(R"({"id": "m-1", "member": true, "line": )") + bad + "}");
+    auto r = parse_subscriber(std::string(R"({"id": "m-1", "member": true, "line": )") + bad + "}",
+                              "JP");
     ASSERT_TRUE(std::holds_alternative<Invalid>(r)) << bad;
     EXPECT_EQ(std::get<Invalid>(r).reason, "invalid_subscriber:invalid_line") << bad;
   }
@@ -200,6 +202,77 @@ TEST(Message, MayNameTheLineChannelButNotAnInlineLineContact) {
       vocab());
   ASSERT_TRUE(std::holds_alternative<Invalid>(inl));
   EXPECT_EQ(std::get<Invalid>(inl).reason, "invalid_message:bad_to");
+}
+
+}  // namespace
+}  // namespace dispatcher
+
+namespace dispatcher {
+namespace {
+
+json to_inline(const std::string& phone) {
+  json m = valid();
+  m["to"] = {{"contact", {{"phone", phone}}}, {"clinic", "c-102"}, {"source", "reservation_form"}};
+  return m;
+}
+
+TEST(Message, APhoneWrittenAsPeopleWriteItIsE164FromTheParseOn) {
+  const std::string secret = "secret-secret-secret-secret-1234";
+  const auto e164 = parse_message(to_inline("+819012345678").dump(), vocab());
+  ASSERT_TRUE(std::holds_alternative<Message>(e164));
+  for (const char* written : {"090-1234-5678", "09012345678", "+81 90 1234 5678",
+                              "\uFF10\uFF19\uFF10\uFF0D\uFF11\uFF12\uFF13\uFF14\uFF0D\uFF15\uFF16"
+                              "\uFF17\uFF18"}) {
+    auto r = parse_message(to_inline(written).dump(), vocab());
+    ASSERT_TRUE(std::holds_alternative<Message>(r))
+        << written << ": " << std::get<Invalid>(r).detail;
+    EXPECT_EQ(std::get<InlineRecipient>(std::get<Message>(r).to).contact.phone, "+819012345678")
+        << written;
+    EXPECT_EQ(subject_key(std::get<Message>(r), secret),
+              subject_key(std::get<Message>(e164), secret))
+        << written << " is the same person as +819012345678";
+  }
+}
+
+TEST(Message, AnInvalidPhoneIsRefusedWithTheNumberMasked) {
+  auto r = parse_message(to_inline("090-1234-567").dump(), vocab());
+  ASSERT_TRUE(std::holds_alternative<Invalid>(r));
+  const Invalid& inv = std::get<Invalid>(r);
+  EXPECT_EQ(inv.reason, "invalid_message:invalid_phone");
+  EXPECT_NE(inv.detail.find("09*-****-567"), std::string::npos) << inv.detail;
+  EXPECT_EQ(inv.detail.find("1234"), std::string::npos) << inv.detail;
+  EXPECT_EQ(std::get<Invalid>(parse_message(to_inline("12345").dump(), vocab())).reason,
+            "invalid_message:invalid_phone");
+}
+
+TEST(Message, ANationalNumberIsReadInTheConfiguredRegion) {
+  MessageVocabulary us = vocab();
+  us.phone_region = "US";
+  auto r = parse_message(to_inline("(415) 555-2671").dump(), us);
+  ASSERT_TRUE(std::holds_alternative<Message>(r)) << std::get<Invalid>(r).detail;
+  EXPECT_EQ(std::get<InlineRecipient>(std::get<Message>(r).to).contact.phone, "+14155552671");
+  auto jp = parse_message(to_inline("090-1234-5678").dump(), us);
+  ASSERT_TRUE(std::holds_alternative<Invalid>(jp));
+  EXPECT_NE(std::get<Invalid>(jp).detail.find("in US"), std::string::npos);
+  EXPECT_TRUE(
+      std::holds_alternative<Message>(parse_message(to_inline("+81 90 1234 5678").dump(), us)))
+      << "an international number is one in every region";
+}
+
+TEST(Subscriber, APhoneWrittenAsPeopleWriteItIsStoredAsE164) {
+  auto r = parse_subscriber(
+      R"({"id": "nm-9", "member": false, "clinic": "c-102", "source": "patient_registry", "phone": "(03) 1234-5678"})",
+      "JP");
+  ASSERT_TRUE(std::holds_alternative<Subscriber>(r)) << std::get<Invalid>(r).detail;
+  EXPECT_EQ(std::get<Subscriber>(r).contact.phone, "+81312345678");
+  EXPECT_EQ(to_json(std::get<Subscriber>(r))["phone"], "+81312345678") << "what is stored";
+  auto bad = parse_subscriber(R"({"id": "m-9", "member": true, "phone": "03-1234-567"})", "JP");
+  ASSERT_TRUE(std::holds_alternative<Invalid>(bad));
+  EXPECT_EQ(std::get<Invalid>(bad).reason, "invalid_subscriber:invalid_phone");
+  EXPECT_EQ(std::get<Invalid>(bad).detail.find("1234"), std::string::npos);
+  // A stored record is read with no region: it holds E.164, and nothing else passes for it.
+  EXPECT_TRUE(std::holds_alternative<Invalid>(
+      parse_subscriber(R"({"id": "m-9", "member": true, "phone": "03-1234-5678"})", "")));
 }
 
 }  // namespace

@@ -117,6 +117,33 @@ TEST_F(SubjectRequests, ANameWithAnAddressIsAnOpaqueContactKey) {
   EXPECT_EQ(by_phone.key.find("9012345678"), std::string::npos);
 }
 
+TEST(SubjectName, AWrittenNumberNamesTheSubjectItsE164FormNames) {
+  const std::string secret(64, 's');
+  const SubjectRef e164 = resolve_subject("+819012345678", secret);
+  for (const char* written : {"090-1234-5678", "09012345678", "+81 90 1234 5678",
+                              "\uFF10\uFF19\uFF10\uFF0D\uFF11\uFF12\uFF13\uFF14\uFF0D\uFF15"
+                              "\uFF16\uFF17\uFF18"}) {
+    auto named = normalize_subject(written, "JP");
+    ASSERT_TRUE(std::holds_alternative<std::string>(named)) << written;
+    EXPECT_EQ(std::get<std::string>(named), "+819012345678") << written;
+    const SubjectRef ref = resolve_subject(std::get<std::string>(named), secret);
+    EXPECT_EQ(ref.key, e164.key) << written;
+    EXPECT_EQ(ref.address_hash, e164.address_hash) << written;
+  }
+  Contact c;
+  c.phone = "+819012345678";
+  EXPECT_EQ(e164.key, inline_subject_key(c, secret)) << "where the pipeline looks";
+  // Names that are not written as numbers are left as they are.
+  for (const char* name :
+       {"m-123", "12345", "Taro@Example.jp", "U4af4980629a1b2c3d4e5f60718293a4b"})
+    EXPECT_EQ(std::get<std::string>(normalize_subject(name, "JP")), name);
+  auto bad = normalize_subject("090-1234-567", "JP");
+  ASSERT_TRUE(std::holds_alternative<Invalid>(bad));
+  EXPECT_EQ(std::get<Invalid>(bad).reason, "invalid_phone");
+  EXPECT_EQ(std::get<Invalid>(bad).detail.find("1234"), std::string::npos)
+      << std::get<Invalid>(bad).detail;
+}
+
 TEST_F(SubjectRequests, ConsentRecordsWhenHowByWhomAndTheWording) {
   const SubjectRef s = resolve_subject("m-123", secret_);
   run(consent_commands(keys_, s, Channel::email,

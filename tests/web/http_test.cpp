@@ -759,6 +759,61 @@ TEST(Subjects, OperatorOnlyRequestsAreRecordedWithADueDate) {
   EXPECT_NE(listed.out.find("\"kind\":\"disclosure\""), std::string::npos) << listed.out;
 }
 
+// A number as people write it names the subject its E.164 form names, on every surface that
+// takes one: the HTTP subject routes, optout and suppression, subscriber put.
+TEST(Subjects, ANumberAsPeopleWriteItIsItsE164Form) {
+  WebEnv env;
+  const auto key = [&env](const std::string& e164) {
+    return "contact:" + dispatcher::address_hash(e164, env.secret());
+  };
+  EXPECT_EQ(env.post_json("/v1/subjects/090-1234-5678/optout", {{"scope", "all"}}, env.operator_key)
+                .status,
+            200);
+  EXPECT_FALSE(env.state_field(key("+819012345678"), "optout:all").empty());
+  // ０９０－１２３４－５６７８, percent-encoded as a browser sends it.
+  const std::string wide =
+      "%EF%BC%90%EF%BC%99%EF%BC%90%EF%BC%8D%EF%BC%91%EF%BC%92%EF%BC%93%EF%BC%94%EF%BC%8D%EF%BC%95"
+      "%EF%BC%96%EF%BC%97%EF%BC%98";
+  EXPECT_EQ(
+      env.post_json("/v1/subjects/" + wide + "/optin", {{"scope", "all"}}, env.operator_key).status,
+      200);
+  EXPECT_TRUE(env.state_field(key("+819012345678"), "optout:all").empty());
+  auto before = env.snapshot();
+  auto bad =
+      env.post_json("/v1/subjects/090-1234-567/optout", {{"scope", "all"}}, env.operator_key);
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("invalid_phone"), std::string::npos) << bad.body;
+  EXPECT_EQ(bad.body.find("1234"), std::string::npos) << "masked: " << bad.body;
+  EXPECT_EQ(env.snapshot(), before);
+
+  auto out = env.run({"optout", "03-1234-5678", "channel:sms"});
+  EXPECT_EQ(out.exit_code, 0) << out.err;
+  EXPECT_FALSE(env.state_field(key("+81312345678"), "optout:channel:sms").empty());
+  auto refused = env.run({"optout", "03-1234-567", "all"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("invalid_phone"), std::string::npos) << refused.err;
+  EXPECT_EQ(refused.err.find("1234"), std::string::npos) << refused.err;
+
+  auto sup = env.run({"suppression", "add", "090-1111-2222"});
+  EXPECT_EQ(sup.exit_code, 0) << sup.err;
+  const std::string h = dispatcher::address_hash("+819011112222", env.secret());
+  EXPECT_FALSE(env.redis().run(cmd("ZSCORE", "dsp:suppressed", "sms:" + h)).is_nil())
+      << "suppressed under the E.164 number's hash, as sms";
+
+  auto put = env.run({"subscriber", "put", "-"},
+                     R"({"id": "m-77", "member": true, "phone": "090-3333-4444"})"
+                     "\n");
+  EXPECT_EQ(put.exit_code, 0) << put.err;
+  auto stored = env.redis().run(cmd("HGET", "dsp:sub:m-77", "json"));
+  EXPECT_EQ(json::parse(stored.str)["phone"], "+819033334444") << stored.str;
+  auto bad_put = env.run({"subscriber", "put", "-"},
+                         R"({"id": "m-78", "member": true, "phone": "090-3333-444"})"
+                         "\n");
+  EXPECT_EQ(bad_put.exit_code, 1);
+  EXPECT_NE(bad_put.err.find("invalid_subscriber:invalid_phone"), std::string::npos) << bad_put.err;
+  EXPECT_EQ(bad_put.err.find("3333"), std::string::npos) << bad_put.err;
+}
+
 TEST(Verbs, ApikeyNewPrintsAKeyAndItsEntry) {
   WebEnv env;
   auto r = env.run({"apikey", "new", "clinic:c-9"});

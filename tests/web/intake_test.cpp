@@ -76,6 +76,26 @@ TEST(IntakeParse, OneMessageOrAnArrayIsABatchWithItsPayloads) {
   EXPECT_EQ(std::get<IntakeBatch>(two).messages.size(), 2u);
 }
 
+TEST(IntakeParse, APhoneAsPeopleWriteItIsE164ButTheQueuedPayloadIsAsSent) {
+  json written = reminder("p-1");
+  written["to"]["contact"]["phone"] = "090-1234-5678";
+  auto parsed = parse(written.dump(), clinic);
+  ASSERT_TRUE(std::holds_alternative<IntakeBatch>(parsed));
+  const auto& b = std::get<IntakeBatch>(parsed);
+  EXPECT_EQ(std::get<InlineRecipient>(b.messages[0].to).contact.phone, "+819012345678");
+  EXPECT_EQ(json::parse(b.payloads[0]), written) << "the consumer reads it the same way";
+  const std::string secret(64, 's');
+  auto same = parse(reminder("p-2").dump(), clinic);
+  EXPECT_EQ(recipient_commands(Keys{}, secret, b)[1].argv,
+            recipient_commands(Keys{}, secret, std::get<IntakeBatch>(same))[1].argv)
+      << "the stored-record lookup is by the E.164 number's hash";
+  written["to"]["contact"]["phone"] = "090-1234-567";
+  auto bad = refusal(parse(written.dump(), clinic));
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].reason, "invalid_message:invalid_phone");
+  EXPECT_EQ(bad.errors[0].detail.find("1234"), std::string::npos) << bad.errors[0].detail;
+}
+
 TEST(IntakeParse, TheWholeBodyIsRefusedAtIndexZero) {
   auto bad = refusal(parse("{\"id\": ", clinic));
   EXPECT_EQ(bad.status, status::bad_request);

@@ -292,9 +292,9 @@ def exercise(c, api, token, doc_bytes):
     api.answer("head", U, c.request("HEAD", f"/u/{token}"), 200)
     api.answer("head", U, c.request("HEAD", "/u/not-a-token"), 404)
     api.answer("post", UP, c.form("POST", f"/u/{token}/preferences",
-                                  [("form", "prefs-v1"), ("purpose", "survey"), ("channel", "email")]), 303)
-    api.answer("post", UP, c.form("POST", f"/u/{token}/preferences", [("form", "prefs-v1"), ("colour", "blue")]), 400)
-    api.answer("post", UP, c.form("POST", "/u/not-a-token/preferences", [("form", "prefs-v1")]), 404)
+                                  [("form", "prefs-v2"), ("purpose", "survey"), ("channel", "email")]), 303)
+    api.answer("post", UP, c.form("POST", f"/u/{token}/preferences", [("form", "prefs-v2"), ("colour", "blue")]), 400)
+    api.answer("post", UP, c.form("POST", "/u/not-a-token/preferences", [("form", "prefs-v2")]), 404)
     api.answer("post", U, c.form("POST", f"/u/{token}", {"List-Unsubscribe": "Please"}), 400)
     api.answer("post", U, c.form("POST", "/u/not-a-token", {"List-Unsubscribe": "One-Click"}), 404)
     api.answer("post", U, c.form("POST", f"/u/{token}", {"List-Unsubscribe": "One-Click"}), 200)

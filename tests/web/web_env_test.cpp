@@ -148,7 +148,21 @@ std::map<std::string, std::string> WebEnv::snapshot() const {
   auto r = redis();
   std::map<std::string, std::string> out;
   auto keys = r.run(cmd("KEYS", "*"));
-  for (const auto& k : keys.elements) out[k.str] = r.run(cmd("DUMP", k.str)).str;
+  for (const auto& k : keys.elements) {
+    // A hash is compared by its fields, sorted: one stored as a hash table (a long value) may be
+    // rehashed by a mere read, which reorders its DUMP without changing anything in it.
+    if (r.run(cmd("TYPE", k.str)).str == "hash") {
+      std::map<std::string, std::string> fields;
+      auto all = r.run(cmd("HGETALL", k.str));
+      for (std::size_t i = 0; i + 1 < all.elements.size(); i += 2)
+        fields[all.elements[i].str] = all.elements[i + 1].str;
+      std::string flat = "hash";
+      for (const auto& [f, v] : fields) flat += "\n" + f + "=" + v;
+      out[k.str] = flat + "\nttl=" + std::to_string(r.run(cmd("PTTL", k.str)).integer > 0);
+      continue;
+    }
+    out[k.str] = r.run(cmd("DUMP", k.str)).str;
+  }
   return out;
 }
 

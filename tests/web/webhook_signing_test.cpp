@@ -78,7 +78,7 @@ TEST(WebhookSigning, UnsignedForgedAndHostSignedFromLoopbackChangeNothing) {
       if (!sig.empty()) h["X-Twilio-Signature"] = sig;
       auto r = env.post_form("/webhooks/sms/inbound", stop, h);
       EXPECT_EQ(r.status, 403) << sig << " " << r.body;
-      EXPECT_FALSE(r.json().value("error", "").empty()) << r.body;
+      EXPECT_FALSE(r.json().value("detail", "").empty()) << r.body;
     }
     auto h = proxy;
     h["X-Twilio-Signature"] = sign(kToken, host_url + "/webhooks/status", status);
@@ -152,7 +152,7 @@ TEST(AuthHeaders, MalformedAuthorizationIsA401WithAProblemNeverA500) {
              {"POST", "/webhooks/status", R"({"provider_message_id":"x","status":"sent"})"}}) {
       auto r = env.request(method, target, body, h);
       EXPECT_EQ(r.status, 401) << value << " " << target << " " << r.body;
-      EXPECT_FALSE(r.json().value("error", "").empty()) << value << " " << target << r.body;
+      EXPECT_FALSE(r.json().value("detail", "").empty()) << value << " " << target << r.body;
     }
   }
   EXPECT_EQ(env.snapshot(), before);

@@ -27,6 +27,10 @@ import sys
 import tempfile
 import threading
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from world import Failure, check, run, stop, tear_down  # noqa: E402
+
+
 try:
     from selenium import webdriver
     from selenium.common.exceptions import TimeoutException
@@ -53,26 +57,6 @@ WAIT = 15  # seconds: the bound of every wait for the browser
 # Rules 1-8 deny before any opt-out is looked at: a purpose the policy never permits for this
 # member is not the page's to stop, and is left out of "every marketing purpose".
 NOT_THE_PAGES = re.compile(r"^(invalid_message|purpose_not_permitted|advertising_sender|clinic_|nonmember_|sensitive_)")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def template_purposes():
@@ -379,24 +363,8 @@ def main():
                 driver.quit()
             except Exception:
                 pass
-        stop(serve)
-        stop(redis)
-        # Should the dispatcher have started its embedded redis in the data dir, stop that too.
-        try:
-            with open(os.path.join(data_dir, "redis.pid")) as f:
-                os.kill(int(f.read().strip()), signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(work, ignore_errors=True)
+        tear_down([serve, redis], data_dir, work)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # Failure, or anything unexpected
-        kind = "" if isinstance(e, Failure) else f"{type(e).__name__}: "
-        print(f"FAIL: {kind}{e}", file=sys.stderr)
-        print("0 passed, 1 failed")
-        sys.exit(1)
-    print("1 passed, 0 failed")
-    sys.exit(0)
+    run(main)

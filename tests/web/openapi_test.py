@@ -31,6 +31,10 @@ import time
 import urllib.parse
 import warnings
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from world import Failure, check, run, stop, tear_down  # noqa: E402
+
+
 try:
     import jsonschema  # python3-jsonschema (4.10 in Debian 12)
 except ImportError:
@@ -50,15 +54,6 @@ TWILIO_TOKEN = "openapi-test-twilio-token"
 PUBLIC_URL = "https://hooks.example.jp"
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
 
 
 def wait_for(what, fn, timeout=10.0, interval=0.05):
@@ -214,17 +209,6 @@ class Contract:
 def twilio_signature(target, fields):
     data = PUBLIC_URL + target + "".join(k + v for k, v in sorted(fields.items()))
     return base64.b64encode(hmac.new(TWILIO_TOKEN.encode(), data.encode(), hashlib.sha1).digest()).decode()
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=5)
 
 
 def ad(msg_id):
@@ -480,23 +464,8 @@ def main():
             pass
         raise
     finally:
-        stop(serve)
-        stop(redis)
-        try:  # should the dispatcher have started its embedded redis in the data dir, stop that too
-            with open(os.path.join(data_dir, "redis.pid")) as f:
-                os.kill(int(f.read().strip()), signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
-        shutil.rmtree(work, ignore_errors=True)
+        tear_down([serve, redis], data_dir, work)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # Failure, or anything unexpected
-        kind = "" if isinstance(e, Failure) else f"{type(e).__name__}: "
-        print(f"FAIL: {kind}{e}", file=sys.stderr)
-        print("0 passed, 1 failed")
-        sys.exit(1)
-    print("1 passed, 0 failed")
-    sys.exit(0)
+    run(main)

@@ -17,6 +17,8 @@
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/template_values.hpp"
 #include "model/unsubscribe_token.hpp"
+#include "store/pg/embedded_postgres.hpp"
+#include "store/pg/migrations.hpp"
 #include "store/redis/sync_client.hpp"
 #include "templates/sms_count.hpp"
 
@@ -36,6 +38,34 @@ std::vector<std::string> twilio_status_callbacks(const config::Located& channels
         !entry["status_callback"].Scalar().empty())
       out.push_back(entry["status_callback"].Scalar());
   return out;
+}
+
+// The database, when one is configured or the embedded cluster runs (check starts nothing): one
+// it cannot reach is an error; one behind this build's schema is reported (run and serve
+// migrate it at start-up, `dispatcher migrate` by hand).
+void check_database(const config::Config& cfg, std::vector<std::string>& errors) {
+  std::string url = cfg.database_url;
+  if (url.empty()) {
+    auto embedded = embedded_postgres_status(cfg.data_dir);
+    if (!embedded.running) return;
+    url = embedded.conninfo;
+  }
+  try {
+    auto db = pg::Connection::connect(url);
+    const auto missing = pg::missing_migrations(db);
+    if (missing.empty()) return;
+    std::string names;
+    for (int v : missing)
+      for (const auto& m : pg::migrations())
+        if (m.version == v)
+          names += fmt::format("{}{:04}_{}", names.empty() ? "" : ", ", v, m.name);
+    std::fprintf(stderr,
+                 "dispatcher: warning: database: %zu migration%s not applied (%s): run and serve "
+                 "apply them at start-up, `dispatcher migrate` now\n",
+                 missing.size(), missing.size() == 1 ? "" : "s", names.c_str());
+  } catch (const pg::Error& e) {
+    errors.push_back(std::string("database: ") + e.what());
+  }
 }
 
 int check(const Common& common, bool connect) {
@@ -105,6 +135,7 @@ int check(const Common& common, bool connect) {
   } catch (const std::exception& e) {
     errors.push_back(std::string("channels: ") + e.what());
   }
+  check_database(cfg, errors);
   for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
   if (!errors.empty()) {
     std::fprintf(stderr, "check: %zu error%s\n", errors.size(), errors.size() == 1 ? "" : "s");

@@ -4,10 +4,12 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "app/verbs.hpp"
 #include "codec/mask.hpp"
 #include "dispatcher/runtime.hpp"
+#include "store/audit.hpp"
 #include "store/redis/sync_client.hpp"
 #include "store/subject_requests.hpp"
 #include "store/subject_store.hpp"
@@ -33,6 +35,15 @@ struct Session {
         redis(redis::SyncClient::connect(rt.redis_endpoint())) {}
   Runtime rt;
   redis::SyncClient redis;
+  // The system of record, opened (and migrated) by the verbs that read or write it.
+  pg::Connection& db() {
+    if (!db_) db_.emplace(rt.database());
+    return *db_;
+  }
+  void apply(const SubjectChange& change) { apply_change(db(), redis, change); }
+
+ private:
+  std::optional<pg::Connection> db_;
 };
 
 // What a person named on the command line, with a written phone number read as E.164: the
@@ -83,19 +94,8 @@ int subscriber_put(const Common& common, const std::string& file) {
 int history(const Common& common, const std::string& subject) {
   Session s(common);
   SubjectRef ref = subject_ref(s, subject);
-  std::string from = "-";
-  for (int page = 0; page < 100000; ++page) {
-    auto r =
-        s.redis.run(redis::cmd("XRANGE", s.rt.keys.history(ref.key), from, "+", "COUNT", "1000"));
-    if (r.is_error()) throw std::runtime_error("redis: " + r.str);
-    for (const auto& entry : r.elements) {
-      const auto& fields = entry.elements[1].elements;
-      for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-        if (fields[i].str == "r") std::printf("%s\n", fields[i + 1].str.c_str());
-    }
-    if (r.elements.size() < 1000) break;
-    from = "(" + r.elements.back().elements[0].str;
-  }
+  for (const auto& record : history_of(s.db().exec(history_sql(), {ref.key})))
+    std::printf("%s\n", record.dump().c_str());
   return 0;
 }
 
@@ -104,8 +104,7 @@ int consent(const Common& common, const std::string& subject, const std::string&
   auto c = parse_channel(channel);
   if (!c) throw std::runtime_error("channel must be email, sms, push or line: " + channel);
   Session s(common);
-  exec_checked(s.redis,
-               consent_commands(s.rt.keys, subject_ref(s, subject), *c, proof, system_now()));
+  s.apply(consent_change(s.rt.keys, subject_ref(s, subject), *c, proof, system_now()));
   std::printf("consent recorded: %s %s\n", subject.c_str(), channel.c_str());
   return 0;
 }
@@ -116,8 +115,8 @@ int optout(const Common& common, const std::string& subject, const std::string& 
   Session s(common, /*policy=*/true);
   if (scope.rfind("purpose:", 0) == 0 && !s.rt.policy->known_purpose(scope.substr(8)))
     throw std::runtime_error("unknown purpose: " + scope.substr(8));
-  exec_checked(s.redis, optout_commands(s.rt.keys, subject_ref(s, subject), scope, out,
-                                        operator_name(), system_now()));
+  s.apply(
+      optout_change(s.rt.keys, subject_ref(s, subject), scope, out, operator_name(), system_now()));
   std::printf("%s %s %s\n", out ? "opted out:" : "opted in:", subject.c_str(), scope.c_str());
   return 0;
 }
@@ -126,8 +125,7 @@ int stop(const Common& common, const std::string& subject, const std::string& pu
   Session s(common, /*policy=*/true);
   if (!purpose.empty() && !s.rt.policy->known_purpose(purpose))
     throw std::runtime_error("unknown purpose: " + purpose);
-  exec_checked(s.redis, stop_commands(s.rt.keys, subject_ref(s, subject), purpose, operator_name(),
-                                      system_now()));
+  s.apply(stop_change(s.rt.keys, subject_ref(s, subject), purpose, operator_name(), system_now()));
   std::printf("stopped: %s %s\n", subject.c_str(), purpose.empty() ? "(all use)" : purpose.c_str());
   return 0;
 }
@@ -136,7 +134,7 @@ int erase(const Common& common, const std::string& subject) {
   Session s(common);
   SubjectRef ref = subject_ref(s, subject);
   auto record = s.redis.run(redis::cmd("HGETALL", s.rt.keys.subscriber(ref.key)));
-  exec_checked(s.redis, erase_commands(s.rt.keys, ref, record, operator_name(), system_now()));
+  s.apply(erase_change(s.rt.keys, ref, record, operator_name(), system_now()));
   std::printf("erased: %s\n", subject.c_str());
   return 0;
 }

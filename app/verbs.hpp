@@ -23,6 +23,7 @@ void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out);  // run, 
 void add_subject_verbs(CLI::App& app, const Common& common,
                        Verbs& out);  // subscriber, consent, optout …, history
 void add_check_verbs(CLI::App& app, const Common& common, Verbs& out);  // check, explain, render
+void add_store_verbs(CLI::App& app, const Common& common, Verbs& out);  // migrate, embedded
 
 // Verb families from other folders (the HTTP surface in web/) register through this hook,
 // so the core does not depend on them; the binary's main() passes them in.

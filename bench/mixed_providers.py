@@ -90,6 +90,7 @@ def opted_out(i):  # 2 in every 40: one e-mail recipient, one SMS recipient → 
 
 
 tmp = tempfile.mkdtemp(prefix="dsp-mixed-")
+os.chmod(tmp, 0o711)  # the embedded PostgreSQL, run as `postgres` when we are root, reaches var/pg
 data = os.path.join(tmp, "var")
 env = dict(os.environ, DISPATCHER_DATA_DIR=data, TWILIO_AUTH_TOKEN="bench-token")
 env.pop("DISPATCHER_REDIS_URL", None)
@@ -299,13 +300,9 @@ finally:
     stop(run)
     stop(sink)
     stop(nginx, signal.SIGQUIT)
-    pid_file = os.path.join(data, "redis.pid")
-    if os.path.exists(pid_file):
-        try:
-            os.kill(int(open(pid_file).read()), signal.SIGTERM)
-            time.sleep(0.3)
-        except (OSError, ValueError):
-            pass
+    # The embedded Redis and PostgreSQL, stopped and waited for before their folder goes.
+    subprocess.run([binary, "embedded", "stop"], env=env, cwd=tmp, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, timeout=60)
     if keep:
         print(f"kept {tmp}", file=sys.stderr)
     else:

@@ -35,6 +35,11 @@ Config from_document(const Located& doc) {
     redis.finish();
   }
   {
+    auto db = top.map("database");
+    c.database_url = db.str("url", c.database_url);
+    db.finish();
+  }
+  {
     auto s = top.map("consumer");
     auto& k = c.consumer;
     k.group = s.str("group", k.group, refused);
@@ -116,6 +121,7 @@ Config from_document(const Located& doc) {
 
 void apply_environment(Config& c) {
   if (const char* url = std::getenv("DISPATCHER_REDIS_URL"); url && *url) c.redis_url = url;
+  if (const char* url = std::getenv("DISPATCHER_DATABASE_URL"); url && *url) c.database_url = url;
   if (const char* dir = std::getenv("DISPATCHER_DATA_DIR"); dir && *dir) c.data_dir = dir;
 }
 

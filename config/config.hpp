@@ -30,6 +30,8 @@ struct Config {
 
   std::filesystem::path data_dir = "var";
   std::string redis_url;  // empty: the embedded redis-server under data_dir
+  // A libpq connection string or URI; empty: the embedded PostgreSQL cluster under data_dir.
+  std::string database_url;
   std::string key_prefix = "dsp:";
 
   struct Consumer {

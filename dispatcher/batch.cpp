@@ -341,8 +341,14 @@ std::string Gate::delivered_address_hash(const Work& w) const {
   return address_hash(w.envelope.to, rt_.secret);
 }
 
-void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out) const {
+void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Command>& out,
+                           AuditBatch& audit) const {
   const auto& k = rt_.keys;
+  // The stream entry each row decides: a batch written again after a crash adds no row.
+  auto record = [&](const Work& w) {
+    audit.add(audit_for(w, now),
+              w.entry_id.empty() ? std::string() : k.stream() + " " + w.entry_id);
+  };
   const std::int64_t ttl = ttl_ms(rt_.config);
   const std::string now_ms = std::to_string(to_epoch_ms(now));
   Command ack = cmd("XACK", k.stream(), rt_.config.consumer.group);
@@ -378,7 +384,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
                                           w.payload, now));
         // A producer may correct the message and send the same id again.
         if (w.claimed) out.push_back(release_command(k, w.key));
-        if (!w.subject.empty()) out.push_back(audit_command(k, audit_for(w, now)));
+        record(w);  // a payload that names no subject too: its row is kept under ""
         break;
       case Fate::decided:
         if (w.decision.verdict == policy::Verdict::defer) {
@@ -386,11 +392,11 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         } else {
           out.push_back(record_command(k, w.key, "deny", ttl));
         }
-        out.push_back(audit_command(k, audit_for(w, now)));
+        record(w);
         break;
       case Fate::sent:
         out.push_back(record_command(k, w.key, "send", ttl));
-        out.push_back(audit_command(k, audit_for(w, now)));
+        record(w);
         if (w.outcome.status_expected && !w.outcome.provider_message_id.empty()) {
           nlohmann::json about = {
               {"subject", w.subject},           {"id", w.msg->id},
@@ -416,7 +422,7 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
         break;
       case Fate::failed: {
         out.push_back(record_command(k, w.key, "failed", ttl));
-        out.push_back(audit_command(k, audit_for(w, now)));
+        record(w);
         if (w.suppress)
           for (auto& c :
                suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),

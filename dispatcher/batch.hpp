@@ -90,10 +90,11 @@ class Gate {
   // the next one. True when the work is to be sent again (on another channel).
   bool fall_over(Work& w, TimePoint until, TimePoint now) const;
 
-  // Stage C: records every fate (idempotency, audit, dead letters, retries), then acknowledges
-  // and removes the batch's stream entries.
-  void finish_commands(std::span<Work> batch, TimePoint now,
-                       std::vector<redis::Command>& out) const;
+  // Stage C: every fate's audit row (PostgreSQL, written first: the system of record), then
+  // the Redis side (idempotency, dead letters, retries), which acknowledges and removes the
+  // batch's stream entries.
+  void finish_commands(std::span<Work> batch, TimePoint now, std::vector<redis::Command>& out,
+                       AuditBatch& audit) const;
 
   // The decision as `explain` prints it (DESIGN.md): a dead letter is a deny with
   // "dead_letter": true, an id already decided {"id", "decision": "duplicate"}.

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "dispatcher/scheduler.hpp"
+#include "store/pg/async_connection.hpp"
 #include "store/redis/async_client.hpp"
 
 namespace dispatcher {
@@ -43,6 +44,7 @@ struct Consumer::Io {
   explicit Io(asio::io_context& io)
       : claim_timer(io), schedule_timer(io), signals(io, SIGTERM, SIGINT) {}
   std::unique_ptr<redis::AsyncClient> reader, writer;
+  std::unique_ptr<pg::AsyncConnection> db;  // the system of record: each batch's audit rows
   asio::steady_timer claim_timer, schedule_timer;
   asio::signal_set signals;
   std::mt19937_64 rng{std::random_device{}()};
@@ -69,6 +71,13 @@ Consumer::Consumer(asio::io_context& io, const Runtime& rt, ProviderSet& provide
 Consumer::~Consumer() = default;
 
 std::string Consumer::start() {
+  try {
+    // Start-up, before the loop runs: the schema brought up to date, then the loop's connection.
+    rt_.database(true);
+    io_state_->db = pg::AsyncConnection::connect(io_, rt_.database_url());
+  } catch (const std::exception& e) {
+    return e.what();
+  }
   std::error_code err;
   auto endpoint = rt_.redis_endpoint();
   io_state_->reader = redis::AsyncClient::connect(io_, endpoint, err);
@@ -125,6 +134,7 @@ void Consumer::maybe_done() {
     asio::post(self->io_, [self] {
       self->io_state_->reader.reset();
       self->io_state_->writer.reset();
+      self->io_state_->db.reset();
     });
   };
   if (!io_state_->writer) return release();
@@ -371,8 +381,20 @@ void Consumer::on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Ou
 }
 
 void Consumer::finish(std::shared_ptr<Batch> b) {
-  std::vector<Command> cmds;
-  gate_.finish_commands(b->works, now_(), cmds);
+  auto cmds = std::make_shared<std::vector<Command>>();
+  AuditBatch audit;
+  gate_.finish_commands(b->works, now_(), *cmds, audit);
+  if (audit.empty()) return acknowledge(std::move(b), std::move(*cmds));
+  // The audit rows first: an entry is acknowledged only once its decision is recorded. A crash
+  // in between leaves the entries pending; whoever claims them writes no row twice.
+  io_state_->db->exec(AuditBatch::insert_sql(), {audit.param()},
+                      [self = shared_from_this(), b, cmds](std::error_code err, pg::Rows) {
+                        if (err) return self->batch_failed(b, err);
+                        self->acknowledge(b, std::move(*cmds));
+                      });
+}
+
+void Consumer::acknowledge(std::shared_ptr<Batch> b, std::vector<Command> cmds) {
   io_state_->writer->exec(
       std::move(cmds), [self = shared_from_this(), b](std::error_code err, std::vector<Reply> r) {
         if (err) return self->batch_failed(b, err);

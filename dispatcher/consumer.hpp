@@ -2,7 +2,8 @@
 //
 // Reads batches from the stream (a dedicated connection blocks in XREADGROUP), pushes each
 // through the Gate with one Redis round trip per stage, hands sends to the providers, and
-// acknowledges only after the batch's fates are recorded. Timers move due scheduled
+// acknowledges only after the batch's fates are recorded (its audit rows in PostgreSQL, one
+// statement, then the Redis side with the acknowledgement). Timers move due scheduled
 // messages into the stream and claim entries a dead consumer left pending.
 #pragma once
 
@@ -66,6 +67,7 @@ class Consumer : public std::enable_shared_from_this<Consumer> {
   void send_all(std::shared_ptr<Batch> b);
   void on_outcome(const std::shared_ptr<Batch>& b, Work& w, channels::Outcome o);
   void finish(std::shared_ptr<Batch> b);
+  void acknowledge(std::shared_ptr<Batch> b, std::vector<redis::Command> cmds);
   void batch_failed(const std::shared_ptr<Batch>& b, std::error_code err);
   void maybe_done();
   static std::vector<Work> entries_to_work(const redis::Reply& entries);

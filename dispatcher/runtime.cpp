@@ -14,6 +14,8 @@
 #include "config/private_files.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/embedded_redis.hpp"
+#include "store/pg/embedded_postgres.hpp"
+#include "store/pg/migrations.hpp"
 
 namespace dispatcher {
 
@@ -52,6 +54,17 @@ std::string load_secret(const config::Config& c) {
   ::link(tmp.c_str(), file.c_str());
   ::unlink(tmp.c_str());
   return read();
+}
+
+std::string Runtime::database_url() const {
+  return config.database_url.empty() ? ensure_embedded_postgres(config.data_dir)
+                                     : config.database_url;
+}
+
+pg::Connection Runtime::database(bool migrate) const {
+  auto c = pg::Connection::connect(database_url());
+  if (migrate) pg::migrate(c, system_now());
+  return c;
 }
 
 redis::Endpoint Runtime::redis_endpoint() const {

@@ -13,6 +13,7 @@
 #include "model/keys.hpp"
 #include "model/message.hpp"
 #include "policy/policy.hpp"
+#include "store/pg/connection.hpp"
 #include "store/redis/endpoint.hpp"
 #include "templates/catalog.hpp"
 
@@ -27,6 +28,11 @@ struct Runtime {
 
   // The configured Redis, or the embedded one (started on first use).
   redis::Endpoint redis_endpoint() const;
+  // The configured database, or the embedded cluster (started on first use): a libpq string.
+  std::string database_url() const;
+  // A blocking connection to it, its schema migrated first (start-up work: throws). `check`
+  // passes migrate = false and reports what is missing instead.
+  pg::Connection database(bool migrate = true) const;
   MessageVocabulary vocabulary() const;
   templates::LoadOptions template_options() const;
   // The one retry policy (channels/retry.hpp) with the consumer's configured numbers.

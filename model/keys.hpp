@@ -42,9 +42,6 @@ struct Keys {
   std::string address(std::string_view hash) const {
     return cat("addr:", hash);
   }  // erased, suppressed, opt-outs
-  std::string history(std::string_view subject) const {
-    return cat("hist:", subject);
-  }  // audit stream
   std::string frequency(std::string_view subject) const {
     return cat("freq:", subject);
   }  // zset of sends

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Sets up, then runs the dispatcher on its embedded default (a private redis-server under the
-# data directory, the outbox provider) with demo subscribers and a demo batch: reminders, a
-# small campaign, a few malformed lines. Ends with a summary and where the outbox files are.
+# Sets up, then runs the dispatcher on its embedded default (a private redis-server and a private
+# PostgreSQL cluster under the data directory, the outbox provider) with demo subscribers and a
+# demo batch: reminders, a small campaign, a few malformed lines. Ends with a summary and where
+# the outbox files are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh build >/dev/null
@@ -10,10 +11,9 @@ bin=build/bin/dispatcher
 # A fresh demo data directory each time, so the demo's ids are new to its idempotency records.
 export DISPATCHER_DATA_DIR=${DISPATCHER_DATA_DIR:-var/demo}
 unset DISPATCHER_REDIS_URL
-if [ -f "$DISPATCHER_DATA_DIR/redis.pid" ]; then
-  kill "$(cat "$DISPATCHER_DATA_DIR/redis.pid")" 2>/dev/null || true
-  for _ in $(seq 50); do [ -S "$DISPATCHER_DATA_DIR/redis.sock" ] || break; sleep 0.1; done
-fi
+unset DISPATCHER_DATABASE_URL
+# The previous demo's Redis and PostgreSQL, stopped (and waited for) before their folder goes.
+if [ -d "$DISPATCHER_DATA_DIR" ]; then $bin embedded stop >/dev/null 2>&1 || true; fi
 rm -rf "$DISPATCHER_DATA_DIR"
 
 $bin check

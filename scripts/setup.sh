@@ -11,7 +11,7 @@ packages=(
   libphonenumber-dev libprotobuf-dev libicu-dev libcurl4-openssl-dev libssl-dev libnghttp2-dev
   libhowardhinnant-date-dev tzdata
   libgtest-dev libgmock-dev libbenchmark-dev
-  redis-server python3 python3-aiosmtpd python3-h2 python3-cryptography python3-prometheus-client
+  redis-server postgresql-15 libpq-dev python3 python3-aiosmtpd python3-h2 python3-cryptography python3-prometheus-client
   python3-selenium python3-jsonschema chromium chromium-driver fonts-noto-cjk postfix nginx-light
   openssl curl
 )

@@ -27,9 +27,43 @@ nlohmann::json to_json(const AuditRecord& r) {
   return j;
 }
 
-redis::Command audit_command(const Keys& k, const AuditRecord& r) {
-  return redis::cmd("XADD", k.history(r.subject), "MAXLEN", "~", "100000", "*", "r",
-                    to_json(r).dump());
+void AuditBatch::add(const AuditRecord& r, std::string_view entry) {
+  nlohmann::json row = {{"r", to_json(r)}};
+  if (!entry.empty()) row["entry"] = entry;
+  if (rows_++ > 0) json_ += ',';
+  json_ += row.dump();
+}
+
+const std::string& AuditBatch::insert_sql() {
+  // One statement: the entries not yet recorded are claimed and their rows (and the rows of no
+  // entry) inserted, atomically.
+  static const std::string sql = R"sql(
+WITH rows AS (
+  SELECT x->>'entry' AS entry, x->'r' AS r FROM json_array_elements($1::json) AS x
+), fresh AS (
+  INSERT INTO audit_entries (entry)
+  SELECT DISTINCT entry FROM rows WHERE entry IS NOT NULL
+  ON CONFLICT DO NOTHING RETURNING entry
+)
+INSERT INTO audit (time, subject, event, sender, message_id, entry, record)
+SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'event', r->>'sender', r->>'id', entry, r
+FROM rows WHERE entry IS NULL OR entry IN (SELECT entry FROM fresh)
+)sql";
+  return sql;
+}
+
+const std::string& history_sql() {
+  static const std::string sql =
+      "SELECT record::text FROM audit WHERE subject = $1 ORDER BY time, seq";
+  return sql;
+}
+
+std::vector<nlohmann::json> history_of(const pg::Rows& rows) {
+  std::vector<nlohmann::json> out;
+  out.reserve(rows.rows.size());
+  for (const auto& row : rows.rows)
+    if (!row.empty() && row[0]) out.push_back(nlohmann::json::parse(*row[0], nullptr, false));
+  return out;
 }
 
 }  // namespace dispatcher

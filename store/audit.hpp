@@ -1,4 +1,5 @@
-// The audit log: one record per decision (and per subject request), per subject.
+// The audit log: one record per decision (and per subject event), per subject, in PostgreSQL's
+// `audit` table (store/migrations/0001_audit.sql), the system of record.
 //
 // Records carry ids, codes and times — never an address, phone number or token — so a
 // subject's history can be shown and exported after erasure without holding contact data.
@@ -7,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/clock.hpp"
-#include "model/keys.hpp"
-#include "store/redis/reply.hpp"
+#include "store/pg/result.hpp"
 
 namespace dispatcher {
 
@@ -32,7 +33,26 @@ struct AuditRecord {
 
 nlohmann::json to_json(const AuditRecord& r);
 
-// Appends to the subject's history stream (capped so one subject cannot grow without bound).
-redis::Command audit_command(const Keys& k, const AuditRecord& r);
+// Records to write as one statement (one round trip, however many rows): the consumer's batch,
+// or what one subject request changed. The same statement serves both connections:
+//   conn.exec(AuditBatch::insert_sql(), {batch.param()})
+class AuditBatch {
+ public:
+  // `entry` names the stream entry the record decides (the stream key and entry id): rows of
+  // an entry already written are skipped, so a batch written again after a crash adds nothing.
+  void add(const AuditRecord& r, std::string_view entry = {});
+  bool empty() const { return rows_ == 0; }
+  std::size_t size() const { return rows_; }
+  pg::Value param() const { return json_ + "]"; }
+  static const std::string& insert_sql();
+
+ private:
+  std::string json_ = "[";
+  std::size_t rows_ = 0;
+};
+
+// A subject's history, oldest first: the JSON records as written.
+const std::string& history_sql();  // $1: the subject key
+std::vector<nlohmann::json> history_of(const pg::Rows& rows);
 
 }  // namespace dispatcher

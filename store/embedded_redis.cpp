@@ -124,7 +124,18 @@ std::string ensure_embedded_redis(const fs::path& data_dir) {
 void stop_embedded_redis(const fs::path& data_dir) {
   std::ifstream in(data_dir / "redis.pid");
   pid_t pid = 0;
-  if (in >> pid && pid > 0) ::kill(pid, SIGTERM);
+  if (!(in >> pid) || pid <= 0 || ::kill(pid, SIGTERM) != 0) return;
+  for (int i = 0; i < 200 && ::kill(pid, 0) == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
+EmbeddedRedisStatus embedded_redis_status(const fs::path& data_dir) {
+  EmbeddedRedisStatus s;
+  s.socket = fs::absolute(data_dir) / "redis.sock";
+  std::ifstream in(data_dir / "redis.pid");
+  if (long pid = 0; in >> pid && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) == 0) s.pid = pid;
+  s.running = answers(s.socket);
+  return s;
 }
 
 }  // namespace dispatcher

@@ -14,7 +14,14 @@ namespace dispatcher {
 // Throws std::runtime_error with a one-line reason when it cannot.
 std::string ensure_embedded_redis(const std::filesystem::path& data_dir);
 
-// Stops the embedded server of a data directory, if running (used by tests and the demo).
+// Stops the embedded server of a data directory, if running, and waits for it (≤ 10 s).
 void stop_embedded_redis(const std::filesystem::path& data_dir);
+
+struct EmbeddedRedisStatus {
+  bool running = false;
+  long pid = 0;
+  std::filesystem::path socket;
+};
+EmbeddedRedisStatus embedded_redis_status(const std::filesystem::path& data_dir);
 
 }  // namespace dispatcher

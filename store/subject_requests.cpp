@@ -39,48 +39,68 @@ AuditRecord event(std::string_view name, const SubjectRef& s, TimePoint now, nlo
 
 }  // namespace
 
-std::vector<Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c,
-                                      const ConsentProof& p, TimePoint now) {
+void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange& change) {
+  if (!change.audit.empty()) {
+    AuditBatch batch;
+    for (const auto& a : change.audit) batch.add(a);
+    db.exec(AuditBatch::insert_sql(), {batch.param()});
+  }
+  if (change.redis.empty()) return;
+  auto replies = r.exec(change.redis);
+  if (auto err = redis::first_error(change.redis, replies); !err.empty())
+    throw std::runtime_error("redis: " + err);
+}
+
+void SubjectChange::append(SubjectChange&& other) {
+  for (auto& c : other.redis) redis.push_back(std::move(c));
+  for (auto& a : other.audit) audit.push_back(std::move(a));
+}
+
+SubjectChange consent_change(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
+                             TimePoint now) {
   nlohmann::json proof = {{"time", format_rfc3339(now)},
                           {"channel", to_string(c)},
                           {"source", p.source},
                           {"wording", p.wording},
                           {"recorded_by", p.recorded_by}};
-  std::vector<Command> out{
-      cmd("HSET", k.state(s.key), "consent:" + std::string(to_string(c)), proof.dump())};
+  SubjectChange out;
+  out.redis.push_back(
+      cmd("HSET", k.state(s.key), "consent:" + std::string(to_string(c)), proof.dump()));
   proof.erase("time");
-  out.push_back(audit_command(k, event("consent", s, now, proof)));
+  out.audit.push_back(event("consent", s, now, proof));
   return out;
 }
 
-std::vector<Command> optout_commands(const Keys& k, const SubjectRef& s, std::string_view scope,
-                                     bool out_, std::string_view by, TimePoint now) {
+SubjectChange optout_change(const Keys& k, const SubjectRef& s, std::string_view scope, bool out_,
+                            std::string_view by, TimePoint now) {
   const std::string field = "optout:" + std::string(scope);
-  std::vector<Command> out;
+  SubjectChange out;
   for (const std::string& key :
        {k.state(s.key), s.address_hash.empty() ? std::string() : k.address(s.address_hash)}) {
     if (key.empty()) continue;
     if (out_)
-      out.push_back(cmd("HSET", key, field, format_rfc3339(now)));
+      out.redis.push_back(cmd("HSET", key, field, format_rfc3339(now)));
     else
-      out.push_back(cmd("HDEL", key, field));
+      out.redis.push_back(cmd("HDEL", key, field));
   }
-  out.push_back(audit_command(
-      k, event(out_ ? "optout" : "optin", s, now, {{"scope", scope}, {"recorded_by", by}})));
+  out.audit.push_back(
+      event(out_ ? "optout" : "optin", s, now, {{"scope", scope}, {"recorded_by", by}}));
   return out;
 }
 
-std::vector<Command> stop_commands(const Keys& k, const SubjectRef& s, std::string_view purpose,
-                                   std::string_view by, TimePoint now) {
+SubjectChange stop_change(const Keys& k, const SubjectRef& s, std::string_view purpose,
+                          std::string_view by, TimePoint now) {
   const std::string field = purpose.empty() ? "stop:all" : "stop:purpose:" + std::string(purpose);
   nlohmann::json extra = {{"recorded_by", by}};
   if (!purpose.empty()) extra["purpose"] = purpose;
-  return {cmd("HSET", k.state(s.key), field, format_rfc3339(now)),
-          audit_command(k, event("stop", s, now, extra))};
+  SubjectChange out;
+  out.redis.push_back(cmd("HSET", k.state(s.key), field, format_rfc3339(now)));
+  out.audit.push_back(event("stop", s, now, extra));
+  return out;
 }
 
-std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const redis::Reply& sub,
-                                    std::string_view by, TimePoint now) {
+SubjectChange erase_change(const Keys& k, const SubjectRef& s, const redis::Reply& sub,
+                           std::string_view by, TimePoint now) {
   std::vector<std::string> hashes;
   if (!s.address_hash.empty()) hashes.push_back(s.address_hash);
   for (std::size_t i = 0; i + 1 < sub.elements.size(); i += 2) {
@@ -92,16 +112,16 @@ std::vector<Command> erase_commands(const Keys& k, const SubjectRef& s, const re
   const std::string when = format_rfc3339(now);
   // Contact data, push tokens, consents, opt-outs and caps go; a one-way marker stays, on
   // the subject and on each address it had, so no producer can bring it back.
-  std::vector<Command> out{cmd("DEL", k.subscriber(s.key)), cmd("DEL", k.state(s.key)),
-                           cmd("DEL", k.frequency(s.key)),
-                           cmd("HSET", k.state(s.key), "erased", when)};
+  SubjectChange out;
+  out.redis = {cmd("DEL", k.subscriber(s.key)), cmd("DEL", k.state(s.key)),
+               cmd("DEL", k.frequency(s.key)), cmd("HSET", k.state(s.key), "erased", when)};
   for (const auto& h : hashes) {
-    out.push_back(cmd("DEL", k.address(h)));
-    out.push_back(cmd("DEL", k.line_user(h)));  // the ways from an address back to the subject
-    out.push_back(cmd("DEL", k.subscriber_at(h)));
-    out.push_back(cmd("HSET", k.address(h), "erased", when));
+    out.redis.push_back(cmd("DEL", k.address(h)));
+    out.redis.push_back(cmd("DEL", k.line_user(h)));  // the ways from an address to the subject
+    out.redis.push_back(cmd("DEL", k.subscriber_at(h)));
+    out.redis.push_back(cmd("HSET", k.address(h), "erased", when));
   }
-  out.push_back(audit_command(k, event("erase", s, now, {{"recorded_by", by}})));
+  out.audit.push_back(event("erase", s, now, {{"recorded_by", by}}));
   return out;
 }
 

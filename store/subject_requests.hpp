@@ -1,6 +1,7 @@
 // Changes to a subject's state on request: consent, opt-out/in, stop (利用停止), erasure (消去),
-// and address suppression. Each builds the Redis commands plus the audit record that proves it;
-// the CLI verbs and the HTTP surface run the same functions.
+// and address suppression. Each builds the Redis commands (the hot state the gate reads) plus
+// the audit records that prove it (PostgreSQL, written first: the system of record); the CLI
+// verbs and the HTTP surface run the same functions.
 #pragma once
 
 #include <optional>
@@ -11,7 +12,9 @@
 #include "model/keys.hpp"
 #include "model/message.hpp"
 #include "store/audit.hpp"
+#include "store/pg/connection.hpp"
 #include "store/redis/reply.hpp"
+#include "store/redis/sync_client.hpp"
 
 namespace dispatcher {
 
@@ -36,17 +39,25 @@ struct ConsentProof {
   std::string recorded_by;  // who recorded it (operator user, "unsubscribe-page" …)
 };
 
-std::vector<redis::Command> consent_commands(const Keys& k, const SubjectRef& s, Channel c,
-                                             const ConsentProof& p, TimePoint now);
-std::vector<redis::Command> optout_commands(const Keys& k, const SubjectRef& s,
-                                            std::string_view scope, bool out, std::string_view by,
-                                            TimePoint now);
-std::vector<redis::Command> stop_commands(const Keys& k, const SubjectRef& s,
-                                          std::string_view purpose, std::string_view by,
-                                          TimePoint now);
+// What a change writes: the audit rows first, then the Redis commands.
+struct SubjectChange {
+  std::vector<redis::Command> redis;
+  std::vector<AuditRecord> audit;
+  void append(SubjectChange&& other);
+};
+
+// The blocking way (CLI verbs, tests): the audit rows, then the Redis commands. Throws naming
+// what refused. The HTTP surface does the same on its loop (web/exchange.hpp, apply()).
+void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange& change);
+
+SubjectChange consent_change(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
+                             TimePoint now);
+SubjectChange optout_change(const Keys& k, const SubjectRef& s, std::string_view scope, bool out,
+                            std::string_view by, TimePoint now);
+SubjectChange stop_change(const Keys& k, const SubjectRef& s, std::string_view purpose,
+                          std::string_view by, TimePoint now);
 // Erasure needs the stored record's address hashes first (HGETALL sub:<id>): pass its reply.
-std::vector<redis::Command> erase_commands(const Keys& k, const SubjectRef& s,
-                                           const redis::Reply& subscriber_hash, std::string_view by,
-                                           TimePoint now);
+SubjectChange erase_change(const Keys& k, const SubjectRef& s, const redis::Reply& subscriber_hash,
+                           std::string_view by, TimePoint now);
 
 }  // namespace dispatcher

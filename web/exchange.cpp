@@ -123,4 +123,29 @@ void Exchange::redis(std::vector<redis::Command> cmds, RedisDone done) {
   });
 }
 
+void Exchange::db(std::string sql, std::vector<pg::Value> params, RowsDone done) {
+  services_->db->exec(
+      std::move(sql), std::move(params),
+      [self = shared_from_this(), done = std::move(done)](std::error_code ec, pg::Rows rows) {
+        try {
+          done(ec, std::move(rows));
+        } catch (const std::exception& e) {
+          spdlog::error("http {}: {}", self->route_, e.what());
+          self->error(http::status::internal_server_error, "internal error");
+        }
+      });
+}
+
+void Exchange::apply(SubjectChange change, RedisDone done) {
+  if (change.audit.empty()) return redis(std::move(change.redis), std::move(done));
+  AuditBatch batch;
+  for (const auto& a : change.audit) batch.add(a);
+  db(AuditBatch::insert_sql(), {batch.param()},
+     [self = shared_from_this(), cmds = std::move(change.redis), done = std::move(done)](
+         std::error_code ec, pg::Rows) mutable {
+       if (ec) return done(ec, {});
+       self->redis(std::move(cmds), std::move(done));
+     });
+}
+
 }  // namespace dispatcher::web

@@ -19,7 +19,9 @@
 #include <system_error>
 #include <vector>
 
+#include "store/pg/result.hpp"
 #include "store/redis/reply.hpp"
+#include "store/subject_requests.hpp"
 #include "web/api_keys.hpp"
 #include "web/router.hpp"
 
@@ -71,6 +73,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // crosses the loop.
   using RedisDone = std::function<void(std::error_code ec, std::vector<redis::Reply> replies)>;
   void redis(std::vector<redis::Command> cmds, RedisDone done);
+
+  // A subject change (store/subject_requests.hpp): its audit rows in the system of record, then
+  // its Redis commands; `done` as for redis() (an audit write that failed is its `ec`).
+  void apply(SubjectChange change, RedisDone done);
+  // One statement on the services' database connection, `done` kept as for redis().
+  using RowsDone = std::function<void(std::error_code ec, pg::Rows rows)>;
+  void db(std::string sql, std::vector<pg::Value> params, RowsDone done);
 
  private:
   Response start(http::status status) const;  // the headers every answer carries

@@ -75,18 +75,16 @@ std::vector<Command> line_check_commands(const Keys& k, const std::vector<Reply>
   return out;
 }
 
-std::vector<Command> line_event_commands(const Keys& k, std::string_view secret,
-                                         const std::vector<LineEvent>& events,
-                                         const std::vector<Reply>& ids,
-                                         const std::vector<Reply>& line_hashes, TimePoint now) {
-  std::vector<Command> out;
+SubjectChange line_event_change(const Keys& k, std::string_view secret,
+                                const std::vector<LineEvent>& events, const std::vector<Reply>& ids,
+                                const std::vector<Reply>& line_hashes, TimePoint now) {
+  SubjectChange out;
   for (std::size_t i = 0; i < events.size() && i < ids.size() && i < line_hashes.size(); ++i) {
     const std::string hash = address_hash(events[i].user_id, secret);
     if (!ids[i].is_string() || !line_hashes[i].is_string() || line_hashes[i].str != hash) continue;
     // On the member (history shows it) and on the address, like an SMS STOP.
-    for (auto& c : optout_commands(k, SubjectRef{ids[i].str, hash}, "channel:line",
-                                   /*out_=*/!events[i].follow, "line_webhook", now))
-      out.push_back(std::move(c));
+    out.append(optout_change(k, SubjectRef{ids[i].str, hash}, "channel:line",
+                             /*out_=*/!events[i].follow, "line_webhook", now));
   }
   return out;
 }
@@ -128,10 +126,11 @@ void post_line_webhook(const ExchangePtr& x) {
                                             std::error_code ec, std::vector<Reply> hashes) {
                if (ec) return unavailable(x);
                const Services& s = x->services();
-               auto cmds =
-                   line_event_commands(s.rt.keys, s.rt.secret, *events, ids, hashes, s.now());
-               if (cmds.empty()) return answer(x, "ignored", events->size());
-               x->redis(std::move(cmds), [x, events](std::error_code ec, std::vector<Reply>) {
+               auto change =
+                   line_event_change(s.rt.keys, s.rt.secret, *events, ids, hashes, s.now());
+               if (change.redis.empty() && change.audit.empty())
+                 return answer(x, "ignored", events->size());
+               x->apply(std::move(change), [x, events](std::error_code ec, std::vector<Reply>) {
                  if (ec) return unavailable(x);
                  answer(x, "recorded", events->size());
                });

@@ -16,6 +16,7 @@
 #include "config/clock.hpp"
 #include "model/keys.hpp"
 #include "store/redis/reply.hpp"
+#include "store/subject_requests.hpp"
 #include "web/router.hpp"
 
 namespace dispatcher::web {
@@ -46,11 +47,10 @@ std::vector<redis::Command> line_check_commands(const Keys& k,
                                                 const std::vector<redis::Reply>& ids);
 // Step 3: the opt-out (unfollow) or opt-in (follow) of channel:line, recorded by "line_webhook",
 // for every event whose user id is still the subscriber's; unknown users change nothing.
-std::vector<redis::Command> line_event_commands(const Keys& k, std::string_view secret,
-                                                const std::vector<LineEvent>& events,
-                                                const std::vector<redis::Reply>& ids,
-                                                const std::vector<redis::Reply>& line_hashes,
-                                                TimePoint now);
+SubjectChange line_event_change(const Keys& k, std::string_view secret,
+                                const std::vector<LineEvent>& events,
+                                const std::vector<redis::Reply>& ids,
+                                const std::vector<redis::Reply>& line_hashes, TimePoint now);
 
 void post_line_webhook(const ExchangePtr& x);
 

@@ -1,5 +1,5 @@
 // GET /openapi.json: the OpenAPI 3.1 document of every route. The document is web/openapi.json,
-// compiled in byte for byte at build time (web/embed_text.cmake), so what is served is what is
+// compiled in byte for byte at build time (scripts/embed_text.cmake), so what is served is what is
 // reviewed; tests/web/openapi_test.cpp keeps its paths and the route table (app.cpp) one set,
 // and tests/web/openapi_test.py checks every route's real answers against it.
 #pragma once

@@ -23,6 +23,9 @@ Services::Services(boost::asio::io_context& io, const Runtime& rt, const ApiKeys
       options(options),
       now(std::move(now)),
       page_purposes(web::page_purposes(policy)),
-      redis(io, std::move(redis_endpoint), options.redis_timeout) {}
+      redis(io, std::move(redis_endpoint), options.redis_timeout) {
+  rt.database(true);
+  db = pg::AsyncConnection::connect(io, rt.database_url());
+}
 
 }  // namespace dispatcher::web

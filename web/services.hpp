@@ -1,5 +1,5 @@
 // What every handler of the HTTP surface reaches: the runtime, the API keys, the options, the
-// clock, the counters and the one Redis link.
+// clock, the counters, the one Redis link and the one connection to the system of record.
 //
 // Built by App before the loop runs and shared by the exchanges in flight (each holds a
 // shared_ptr), so a completion that runs after App let go still finds them. `rt` and `keys` are
@@ -8,12 +8,14 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/clock.hpp"
 #include "dispatcher/runtime.hpp"
 #include "policy/policy.hpp"
+#include "store/pg/async_connection.hpp"
 #include "store/redis/endpoint.hpp"
 #include "web/api_keys.hpp"
 #include "web/metrics.hpp"
@@ -36,6 +38,8 @@ struct Services {
   const std::vector<std::string> page_purposes;
   Metrics metrics;
   RedisLink redis;
+  // Connected (and the schema migrated) at start-up; audit rows and history go through it.
+  std::unique_ptr<pg::AsyncConnection> db;
 };
 
 }  // namespace dispatcher::web

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "model/message.hpp"
+#include "store/audit.hpp"
 #include "store/subject_store.hpp"
 #include "web/exchange.hpp"
 #include "web/services.hpp"
@@ -62,10 +63,10 @@ std::optional<std::string> subject_problem(std::string_view subject, const Subje
   return std::nullopt;
 }
 
-std::variant<SubjectChange, std::string> parse_subject_body(SubjectAction a, std::string_view body,
-                                                            int json_depth_limit,
-                                                            const policy::Policy& policy) {
-  SubjectChange change;
+std::variant<SubjectBody, std::string> parse_subject_body(SubjectAction a, std::string_view body,
+                                                          int json_depth_limit,
+                                                          const policy::Policy& policy) {
+  SubjectBody change;
   if (a == SubjectAction::history || a == SubjectAction::erase) return change;
   json j = json::object();
   if (!body.empty()) {
@@ -90,15 +91,14 @@ std::variant<SubjectChange, std::string> parse_subject_body(SubjectAction a, std
   return change;
 }
 
-std::vector<redis::Command> change_commands(const Keys& k, const SubjectRef& ref, SubjectAction a,
-                                            const SubjectChange& change, std::string_view by,
-                                            TimePoint now) {
+SubjectChange change_of(const Keys& k, const SubjectRef& ref, SubjectAction a,
+                        const SubjectBody& body, std::string_view by, TimePoint now) {
   switch (a) {
     case SubjectAction::optout:
     case SubjectAction::optin:
-      return optout_commands(k, ref, change.scope, a == SubjectAction::optout, by, now);
+      return optout_change(k, ref, body.scope, a == SubjectAction::optout, by, now);
     case SubjectAction::stop:
-      return stop_commands(k, ref, change.purpose, by, now);
+      return stop_change(k, ref, body.purpose, by, now);
     case SubjectAction::history:
     case SubjectAction::erase:
       break;
@@ -117,17 +117,6 @@ json request_record(std::string_view id, SubjectAction a, std::string_view subje
           {"status", "completed"},
           {"completed", format_rfc3339(now)},
           {"by", by}};
-}
-
-json history_entries(const Reply& xrange) {
-  json entries = json::array();
-  for (const auto& e : xrange.elements) {
-    if (e.elements.size() < 2) continue;
-    const auto& f = e.elements[1].elements;
-    for (std::size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].str == "r") entries.push_back(json::parse(f[i + 1].str, nullptr, false));
-  }
-  return entries;
 }
 
 // ---- the handlers ----
@@ -156,7 +145,7 @@ void subject_request(const ExchangePtr& x, SubjectAction action) {
   auto parsed = parse_subject_body(action, x->body(), s.options.json_depth_limit, s.policy);
   if (auto* why = std::get_if<std::string>(&parsed))
     return x->error(http::status::bad_request, *why);
-  const SubjectChange& change = std::get<SubjectChange>(parsed);
+  const SubjectBody& body = std::get<SubjectBody>(parsed);
 
   const TimePoint now = s.now();
   const std::string by = "api:" + key->sender;
@@ -171,11 +160,15 @@ void subject_request(const ExchangePtr& x, SubjectAction action) {
   };
 
   if (action == SubjectAction::history) {
-    x->redis({cmd("XRANGE", s.rt.keys.history(ref.key), "-", "+"), record},
-             [x, finish](std::error_code ec, std::vector<Reply> r) {
-               if (ec) return unavailable(x);
-               finish({{"history", history_entries(r[0])}});
-             });
+    // The disclosure reads the system of record; the request is recorded once it is answered.
+    x->db(history_sql(), {ref.key}, [x, finish, record](std::error_code ec, pg::Rows rows) {
+      if (ec) return unavailable(x);
+      x->redis({record},
+               [x, finish, rows = std::move(rows)](std::error_code ec, std::vector<Reply>) {
+                 if (ec) return unavailable(x);
+                 finish({{"history", history_of(rows)}});
+               });
+    });
     return;
   }
   if (action == SubjectAction::erase) {
@@ -183,18 +176,18 @@ void subject_request(const ExchangePtr& x, SubjectAction action) {
     x->redis({cmd("HGETALL", s.rt.keys.subscriber(ref.key))},
              [x, ref, by, now, record, finish](std::error_code ec, std::vector<Reply> r) {
                if (ec) return unavailable(x);
-               auto cmds = erase_commands(x->services().rt.keys, ref, r[0], by, now);
-               cmds.push_back(record);
-               x->redis(std::move(cmds), [x, finish](std::error_code ec, std::vector<Reply>) {
+               auto change = erase_change(x->services().rt.keys, ref, r[0], by, now);
+               change.redis.push_back(record);
+               x->apply(std::move(change), [x, finish](std::error_code ec, std::vector<Reply>) {
                  if (ec) return unavailable(x);
                  finish({{"status", done_status(SubjectAction::erase)}});
                });
              });
     return;
   }
-  auto cmds = change_commands(s.rt.keys, ref, action, change, by, now);
-  cmds.push_back(record);
-  x->redis(std::move(cmds), [x, finish, action](std::error_code ec, std::vector<Reply>) {
+  auto change = change_of(s.rt.keys, ref, action, body, by, now);
+  change.redis.push_back(record);
+  x->apply(std::move(change), [x, finish, action](std::error_code ec, std::vector<Reply>) {
     if (ec) return unavailable(x);
     finish({{"status", done_status(action)}});
   });

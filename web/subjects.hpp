@@ -32,28 +32,24 @@ std::optional<std::string> subject_problem(std::string_view subject, const Subje
 
 // What the body of an optout/optin ({"scope"}) or stop ({"purpose"?}) request asks for.
 // History and erase take no body.
-struct SubjectChange {
+struct SubjectBody {
   std::string scope;    // optout, optin: all, channel:<c>, purpose:<p>, sender:<s>
   std::string purpose;  // stop: empty for every purpose
 };
 // The change, or why the body is refused (the words of a 400).
-std::variant<SubjectChange, std::string> parse_subject_body(SubjectAction a, std::string_view body,
-                                                            int json_depth_limit,
-                                                            const policy::Policy& policy);
+std::variant<SubjectBody, std::string> parse_subject_body(SubjectAction a, std::string_view body,
+                                                          int json_depth_limit,
+                                                          const policy::Policy& policy);
 
-// The commands of an optout, optin or stop (erase needs the stored record first: see
-// erase_commands; history changes nothing).
-std::vector<redis::Command> change_commands(const Keys& k, const SubjectRef& ref, SubjectAction a,
-                                            const SubjectChange& change, std::string_view by,
-                                            TimePoint now);
+// What an optout, optin or stop writes (erase needs the stored record first: see
+// erase_change; history changes nothing).
+SubjectChange change_of(const Keys& k, const SubjectRef& ref, SubjectAction a,
+                        const SubjectBody& body, std::string_view by, TimePoint now);
 
 // The request as recorded in the requests hash: answered at once, due in 14 days (POLICY.md:
 // answered within two weeks).
 nlohmann::json request_record(std::string_view id, SubjectAction a, std::string_view subject_key,
                               TimePoint now, std::string_view by);
-
-// The audit records of XRANGE history:<subject> (each entry's "r" field), oldest first.
-nlohmann::json history_entries(const redis::Reply& xrange);
 
 // The "status" of a done request: stopped, opted_out, opted_in, erased.
 std::string_view done_status(SubjectAction a) noexcept;

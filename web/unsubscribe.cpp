@@ -179,19 +179,16 @@ PreferenceChanges preference_changes(const PreferencesForm& form, const Preferen
   return c;
 }
 
-std::vector<redis::Command> preference_commands(const Keys& k, const SubjectRef& subject,
-                                                const PreferenceChanges& changes, TimePoint now) {
-  std::vector<redis::Command> cmds;
-  for (const auto& o : changes.optouts) {
-    auto more = optout_commands(k, subject, o.scope, o.out, "unsubscribe-page", now);
-    cmds.insert(cmds.end(), more.begin(), more.end());
-  }
+SubjectChange preference_change(const Keys& k, const SubjectRef& subject,
+                                const PreferenceChanges& changes, TimePoint now) {
+  SubjectChange out;
+  for (const auto& o : changes.optouts)
+    out.append(optout_change(k, subject, o.scope, o.out, "unsubscribe-page", now));
   for (Channel ch : changes.consents)
-    for (auto& c : consent_commands(
-             k, subject, ch,
-             ConsentProof{"unsubscribe_page", kPreferencesWording, "unsubscribe-page"}, now))
-      cmds.push_back(std::move(c));
-  return cmds;
+    out.append(consent_change(
+        k, subject, ch, ConsentProof{"unsubscribe_page", kPreferencesWording, "unsubscribe-page"},
+        now));
+  return out;
 }
 
 SubjectRef subject_from_key(const std::string& key) {
@@ -286,20 +283,20 @@ void post_one_click(const ExchangePtr& x) {
   std::string why;
   if (!valid_scope(claims->scope, why))
     return x->error(http::status::bad_request, "link not valid");
-  x->redis({cmd("GET", s.rt.keys.unsubscribe_ref(claims->ref))}, [x, scope = claims->scope](
-                                                                     std::error_code ec,
-                                                                     std::vector<Reply> r) {
-    if (ec) return unavailable(x);
-    if (r[0].is_nil()) return link_gone(x);
-    const Services& s = x->services();
-    x->redis(
-        optout_commands(s.rt.keys, subject_from_key(r[0].str), scope, true, "one-click", s.now()),
-        [x](std::error_code ec, std::vector<Reply>) {
-          if (ec) return unavailable(x);
-          x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "one_click"}});
-          x->send(http::status::ok, "unsubscribed\n", "text/plain; charset=utf-8");
-        });
-  });
+  x->redis(
+      {cmd("GET", s.rt.keys.unsubscribe_ref(claims->ref))},
+      [x, scope = claims->scope](std::error_code ec, std::vector<Reply> r) {
+        if (ec) return unavailable(x);
+        if (r[0].is_nil()) return link_gone(x);
+        const Services& s = x->services();
+        x->apply(
+            optout_change(s.rt.keys, subject_from_key(r[0].str), scope, true, "one-click", s.now()),
+            [x](std::error_code ec, std::vector<Reply>) {
+              if (ec) return unavailable(x);
+              x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "one_click"}});
+              x->send(http::status::ok, "unsubscribed\n", "text/plain; charset=utf-8");
+            });
+      });
 }
 
 void post_preferences(const ExchangePtr& x) {
@@ -320,9 +317,9 @@ void post_preferences(const ExchangePtr& x) {
           x->services().metrics.inc("dispatcher_unsubscribes_total", {{"kind", "preferences"}});
           x->redirect(saved_location(x->param(0), x->lang()));
         };
-        auto cmds = preference_commands(s.rt.keys, subject, changes, s.now());
-        if (cmds.empty()) return saved();
-        x->redis(std::move(cmds), [x, saved](std::error_code ec, std::vector<Reply>) {
+        auto change = preference_change(s.rt.keys, subject, changes, s.now());
+        if (change.redis.empty() && change.audit.empty()) return saved();
+        x->apply(std::move(change), [x, saved](std::error_code ec, std::vector<Reply>) {
           if (ec) return unavailable(x);
           saved();
         });

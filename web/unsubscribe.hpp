@@ -86,8 +86,8 @@ struct PreferenceChanges {
 // channel that was not already open, so no channel opens from a link sent elsewhere.
 PreferenceChanges preference_changes(const PreferencesForm& form, const PreferencesView& shown,
                                      const PreferenceState& s, const policy::Policy& p);
-std::vector<redis::Command> preference_commands(const Keys& k, const SubjectRef& subject,
-                                                const PreferenceChanges& changes, TimePoint now);
+SubjectChange preference_change(const Keys& k, const SubjectRef& subject,
+                                const PreferenceChanges& changes, TimePoint now);
 
 // The subject behind an unsubscribe reference (GET unsubscribe_ref): a member id or
 // contact:<hash>, whose address-level markers go under the hash.

@@ -78,11 +78,11 @@ std::variant<InboundSms, std::string> parse_inbound_sms(const FormFields& form) 
   return InboundSms{std::move(from), classify_keyword(body)};
 }
 
-std::vector<Command> inbound_sms_commands(const Keys& k, std::string_view secret,
-                                          const InboundSms& sms, TimePoint now) {
+SubjectChange inbound_sms_change(const Keys& k, std::string_view secret, const InboundSms& sms,
+                                 TimePoint now) {
   if (sms.keyword == SmsKeyword::none) return {};
-  return optout_commands(k, resolve_subject(sms.from, secret), "channel:sms",
-                         sms.keyword == SmsKeyword::stop, "sms-keyword", now);
+  return optout_change(k, resolve_subject(sms.from, secret), "channel:sms",
+                       sms.keyword == SmsKeyword::stop, "sms-keyword", now);
 }
 
 // ---- e-mail bounces and complaints ----
@@ -100,14 +100,15 @@ std::variant<Bounce, std::string> parse_bounce(std::string_view body, int json_d
   return b;
 }
 
-std::vector<Command> bounce_commands(const Keys& k, std::string_view secret, const Bounce& b,
-                                     TimePoint now) {
+SubjectChange bounce_change(const Keys& k, std::string_view secret, const Bounce& b,
+                            TimePoint now) {
   if (b.type == "hard")
-    return suppress_commands(k, address_hash(b.address, secret), "email", "webhook", "hard bounce",
-                             now);
+    return {suppress_commands(k, address_hash(b.address, secret), "email", "webhook", "hard bounce",
+                              now),
+            {}};
   if (b.type == "complaint")
-    return optout_commands(k, resolve_subject(b.address, secret), "channel:email", true,
-                           "email-complaint", now);
+    return optout_change(k, resolve_subject(b.address, secret), "channel:email", true,
+                         "email-complaint", now);
   return {};
 }
 
@@ -166,8 +167,8 @@ std::optional<std::string> status_problem(const DeliveryStatus& s) {
   return std::nullopt;
 }
 
-std::optional<std::vector<Command>> delivery_commands(const Keys& k, const Reply& about_reply,
-                                                      const DeliveryStatus& s, TimePoint now) {
+std::optional<SubjectChange> delivery_change(const Keys& k, const Reply& about_reply,
+                                             const DeliveryStatus& s, TimePoint now) {
   auto about = about_reply.is_nil() ? json() : json::parse(about_reply.str, nullptr, false);
   if (!about.is_object() || !about.contains("subject")) return std::nullopt;
   AuditRecord rec;
@@ -180,16 +181,16 @@ std::optional<std::vector<Command>> delivery_commands(const Keys& k, const Reply
   rec.provider_message_id = s.provider_message_id;
   rec.extra = {{"status", s.status}};
   if (!s.error_code.empty()) rec.extra["error_code"] = s.error_code;
-  std::vector<Command> cmds;
+  SubjectChange change;
   const std::string address = about.value("address", "");
   if (s.address_dead && !address.empty()) {
     rec.reason = "address_suppressed:" + rec.channel;
-    cmds = suppress_commands(
+    change.redis = suppress_commands(
         k, address, rec.channel, rec.provider,
         "delivery status " + s.status + (s.error_code.empty() ? "" : " " + s.error_code), now);
   }
-  cmds.push_back(audit_command(k, rec));
-  return cmds;
+  change.audit.push_back(std::move(rec));
+  return change;
 }
 
 // ---- who may call ----
@@ -262,7 +263,7 @@ void post_sms_inbound(const ExchangePtr& x) {
   };
   if (sms.keyword == SmsKeyword::none) return twiml("ignored");
   const char* result = sms.keyword == SmsKeyword::stop ? "optout" : "optin";
-  x->redis(inbound_sms_commands(s.rt.keys, s.rt.secret, sms, s.now()),
+  x->apply(inbound_sms_change(s.rt.keys, s.rt.secret, sms, s.now()),
            [x, twiml, result](std::error_code ec, std::vector<Reply>) {
              if (ec) return unavailable(x);
              twiml(result);
@@ -280,9 +281,9 @@ void post_email_bounce(const ExchangePtr& x) {
     count(x, "email_bounce", type);
     x->json_reply(http::status::ok, {{"status", "recorded"}});
   };
-  auto cmds = bounce_commands(s.rt.keys, s.rt.secret, b, s.now());
-  if (cmds.empty()) return recorded();
-  x->redis(std::move(cmds), [x, recorded](std::error_code ec, std::vector<Reply>) {
+  auto change = bounce_change(s.rt.keys, s.rt.secret, b, s.now());
+  if (change.redis.empty() && change.audit.empty()) return recorded();
+  x->apply(std::move(change), [x, recorded](std::error_code ec, std::vector<Reply>) {
     if (ec) return unavailable(x);
     recorded();
   });
@@ -313,13 +314,13 @@ void post_delivery_status(const ExchangePtr& x) {
            [x, status](std::error_code ec, std::vector<Reply> r) {
              if (ec || r.size() != 1) return unavailable(x);
              const Services& s = x->services();
-             auto cmds = delivery_commands(s.rt.keys, r[0], status, s.now());
-             if (!cmds) {
+             auto change = delivery_change(s.rt.keys, r[0], status, s.now());
+             if (!change) {
                // Not one of ours, or older than our records: the provider must not retry it.
                count(x, "status", "unknown_message");
                return x->json_reply(http::status::ok, {{"status", "unknown_message"}});
              }
-             x->redis(std::move(*cmds), [x](std::error_code ec, std::vector<Reply>) {
+             x->apply(std::move(*change), [x](std::error_code ec, std::vector<Reply>) {
                if (ec) return unavailable(x);
                count(x, "status", "recorded");
                x->json_reply(http::status::ok, {{"status", "recorded"}});

@@ -15,6 +15,7 @@
 #include "config/clock.hpp"
 #include "model/keys.hpp"
 #include "store/redis/reply.hpp"
+#include "store/subject_requests.hpp"
 #include "web/router.hpp"
 
 namespace dispatcher::web {
@@ -34,9 +35,9 @@ struct InboundSms {
 };
 // Twilio's inbound form (From, Body), or why it is refused.
 std::variant<InboundSms, std::string> parse_inbound_sms(const FormFields& form);
-// STOP opts the number out of SMS, START back in; anything else changes nothing (no commands).
-std::vector<redis::Command> inbound_sms_commands(const Keys& k, std::string_view secret,
-                                                 const InboundSms& sms, TimePoint now);
+// STOP opts the number out of SMS, START back in; anything else changes nothing (empty).
+SubjectChange inbound_sms_change(const Keys& k, std::string_view secret, const InboundSms& sms,
+                                 TimePoint now);
 
 // ---- e-mail bounces and complaints ----
 
@@ -47,9 +48,8 @@ struct Bounce {
 // {"address", "type"}, or why it is refused.
 std::variant<Bounce, std::string> parse_bounce(std::string_view body, int json_depth_limit);
 // A hard bounce suppresses the address, a complaint opts it out of e-mail, a soft bounce
-// changes nothing (no commands).
-std::vector<redis::Command> bounce_commands(const Keys& k, std::string_view secret, const Bounce& b,
-                                            TimePoint now);
+// changes nothing (empty).
+SubjectChange bounce_change(const Keys& k, std::string_view secret, const Bounce& b, TimePoint now);
 
 // ---- delivery status ----
 
@@ -66,13 +66,11 @@ std::variant<DeliveryStatus, std::string> parse_status_json(std::string_view bod
                                                             int json_depth_limit);
 // Why a status is refused (ids and words of a sane size and alphabet), or nullopt.
 std::optional<std::string> status_problem(const DeliveryStatus& s);
-// The commands that record `s` in the subject's audit (and suppress a dead address), from what
-// the consumer kept about the message (GET provider_message:<id>); nullopt when that record is
+// What records `s` in the subject's audit (and suppresses a dead address), from what the
+// consumer kept about the message (GET provider_message:<id>); nullopt when that record is
 // missing or unreadable (not one of ours, or older than our records).
-std::optional<std::vector<redis::Command>> delivery_commands(const Keys& k,
-                                                             const redis::Reply& about,
-                                                             const DeliveryStatus& s,
-                                                             TimePoint now);
+std::optional<SubjectChange> delivery_change(const Keys& k, const redis::Reply& about,
+                                             const DeliveryStatus& s, TimePoint now);
 
 // ---- who may call ----
 

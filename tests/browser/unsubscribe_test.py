@@ -28,7 +28,7 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from world import Failure, check, run, stop, tear_down  # noqa: E402
+from world import Failure, check, run, stop, tear_down, test_database  # noqa: E402
 
 
 try:
@@ -110,7 +110,9 @@ def main():
     config = os.path.join(work, "dispatcher.yaml")
     with open(config, "w") as f:
         f.write("consumer:\n  block_ms: 100\n  visibility_timeout_ms: 1000\n  scheduler_interval_ms: 50\n")
-    env = dict(os.environ, DISPATCHER_DATA_DIR=data_dir, DISPATCHER_REDIS_URL=f"unix://{sock}")
+    os.chmod(work, 0o711)  # an embedded PostgreSQL run as `postgres` must reach var/pg
+    env = dict(os.environ, DISPATCHER_DATA_DIR=data_dir, DISPATCHER_REDIS_URL=f"unix://{sock}",
+               **test_database("browser"))
 
     def run(args, stdin=None, ok=(0,)):
         p = subprocess.run([BIN, "--config", config, *args], cwd=work, env=env, input=stdin,

@@ -115,11 +115,15 @@ class GateTest : public ::testing::Test {
     }
   }
 
+  // The consumer's last stage: the audit rows (one statement), then the Redis side.
   void finish(std::vector<Work>& batch, TimePoint now) {
     std::vector<Command> cmds;
-    gate_.finish_commands(batch, now, cmds);
+    AuditBatch audit;
+    gate_.finish_commands(batch, now, cmds, audit);
+    if (!audit.empty()) pg_.exec(AuditBatch::insert_sql(), {audit.param()});
     exec(cmds);
   }
+  void apply(const SubjectChange& change) { apply_change(pg_, redis_, change); }
 
   // Enqueues payloads and reads them as a consumer of the group would: pending, unacknowledged.
   std::vector<Work> read_from_stream(const std::vector<std::string>& payloads) {
@@ -146,8 +150,7 @@ class GateTest : public ::testing::Test {
   std::string get(const std::string& key) { return redis_.run(cmd("GET", key)).str; }
   std::vector<json> history(const std::string& subject) {
     std::vector<json> out;
-    for (const Reply& e : redis_.run(cmd("XRANGE", keys().history(subject), "-", "+")).elements)
-      out.push_back(json::parse(e.elements[1].elements[1].str));
+    for (const auto& line : env_.database().history(subject)) out.push_back(json::parse(line));
     return out;
   }
   std::map<std::string, std::string> hash(const std::string& key) {
@@ -160,6 +163,7 @@ class GateTest : public ::testing::Test {
 
   testing_support::RuntimeEnv env_;
   redis::SyncClient redis_ = env_.redis();
+  pg::Connection pg_ = env_.database().connect();
   Gate gate_{env_.runtime()};
 };
 
@@ -299,7 +303,7 @@ TEST_F(GateTest, ExplainSeesAnIdAlreadyDecidedWithoutClaimingAnything) {
 
 TEST_F(GateTest, AnOptedOutSubjectIsDeniedWithThePolicysReason) {
   const SubjectRef s = resolve_subject("m-123", rt().secret);
-  exec(optout_commands(keys(), s, "purpose:campaign", true, "test", noon_tokyo));
+  apply(optout_change(keys(), s, "purpose:campaign", true, "test", noon_tokyo));
   std::vector<Work> batch{work(campaign("c-1")), work(reminder("r-1"))};
   through_gate(batch, noon_tokyo);
 
@@ -317,7 +321,7 @@ TEST_F(GateTest, AnOptedOutSubjectIsDeniedWithThePolicysReason) {
 TEST_F(GateTest, AnErasedSubjectIsDeniedNotUnknown) {
   const SubjectRef s = resolve_subject("m-123", rt().secret);
   Reply record = redis_.run(cmd("HGETALL", keys().subscriber("m-123")));
-  exec(erase_commands(keys(), s, record, "test", noon_tokyo));
+  apply(erase_change(keys(), s, record, "test", noon_tokyo));
   std::vector<Work> batch{work(reminder("r-1")),
                           work(reminder("r-2",
                                         {{"contact", {{"email", "taro@example.jp"}}},
@@ -410,7 +414,7 @@ TEST_F(GateTest, PreparePassesOverASuppressedPushToken) {
 
 TEST_F(GateTest, AMarketingEmailCarriesASignedUnsubscribeLinkForItsSubjectAndPurpose) {
   const SubjectRef s = resolve_subject("m-123", rt().secret);
-  exec(consent_commands(keys(), s, Channel::email, {"signup", "v1", "test"}, noon_tokyo));
+  apply(consent_change(keys(), s, Channel::email, {"signup", "v1", "test"}, noon_tokyo));
   std::vector<Work> batch{work(campaign("c-1", "m-123", {"email"}))};
   through_gate(batch, noon_tokyo);
   ASSERT_EQ(batch[0].fate, Fate::pending) << batch[0].decision.reason;
@@ -461,8 +465,8 @@ TEST_F(GateTest, ARedisErrorOnOneClaimLeavesTheRestOfTheBatchResolved) {
 TEST_F(GateTest, FinishAcknowledgesEveryEntryAndRecordsEveryFate) {
   put(R"({"id":"m-ny","member":true,"clinics":["c-1","c-102"],"push":[{"platform":"fcm","token":"tok-ny"}],
           "tz":"America/New_York"})");
-  exec(optout_commands(keys(), resolve_subject("m-123", rt().secret), "purpose:campaign", true,
-                       "test", noon_tokyo));
+  apply(optout_change(keys(), resolve_subject("m-123", rt().secret), "purpose:campaign", true,
+                      "test", noon_tokyo));
   std::vector<Work> batch = read_from_stream({
       reminder("r-1").dump(),           // send
       campaign("c-1").dump(),           // deny: opted out
@@ -570,6 +574,47 @@ TEST_F(GateTest, FinishOfARetryReschedulesWithOneMoreAttempt) {
   EXPECT_TRUE(redis_.run(cmd("GET", keys().done(message_key("clinic:c-102", "r-1"))))
                   .is_nil());             // free for the retry
   EXPECT_TRUE(history("m-123").empty());  // not decided yet
+}
+
+TEST_F(GateTest, ABatchDecidedAgainAfterACrashBeforeItsAcknowledgementIsRecordedOnce) {
+  // The consumer wrote the batch's audit rows and died before the Redis side (idempotency
+  // records, acknowledgement): the entries stay pending, and whoever claims them decides and
+  // records them again — with the same entry ids, so no decision row is doubled.
+  std::vector<Work> batch = read_from_stream(
+      {reminder("r-1").dump(), reminder("r-2").dump(), "not json", campaign("c-1").dump()});
+  ASSERT_EQ(batch.size(), 4u);
+  through_gate(batch, noon_tokyo);
+  accept(batch);
+  std::vector<Command> redis_side;
+  AuditBatch audit;
+  gate_.finish_commands(batch, noon_tokyo, redis_side, audit);
+  pg_.exec(AuditBatch::insert_sql(), {audit.param()});
+  // The crash: redis_side never reaches Redis.
+  EXPECT_EQ(pending(), 4);
+
+  Reply again = redis_.run(cmd("XREADGROUP", "GROUP", rt().config.consumer.group, "gate-test",
+                               "COUNT", "100", "STREAMS", keys().stream(), "0"));
+  std::vector<Work> redelivery;
+  for (const Reply& e : again.elements.at(0).elements.at(1).elements) {
+    Work w;
+    w.entry_id = e.elements[0].str;
+    w.payload = e.elements[1].elements[1].str;
+    redelivery.push_back(std::move(w));
+  }
+  ASSERT_EQ(redelivery.size(), 4u);
+  through_gate(redelivery, noon_tokyo + 1min);
+  accept(redelivery);
+  finish(redelivery, noon_tokyo + 1min);
+  EXPECT_EQ(pending(), 0);
+
+  auto rows = pg_.exec(
+      "SELECT coalesce(message_id, ''), event, count(*) FROM audit GROUP BY 1, 2 ORDER BY 1, 2");
+  std::vector<std::vector<std::string>> seen;
+  for (const auto& r : rows.rows) seen.push_back({*r[0], *r[1], *r[2]});
+  EXPECT_EQ(seen, (std::vector<std::vector<std::string>>{{"", "dead_letter", "1"},
+                                                         {"c-1", "decision", "1"},
+                                                         {"r-1", "decision", "1"},
+                                                         {"r-2", "decision", "1"}}));
 }
 
 }  // namespace

@@ -15,7 +15,9 @@ DispatcherEnv::DispatcherEnv(const std::string& extra_config) : redis_(tmp_.path
 }
 
 std::map<std::string, std::string> DispatcherEnv::env() const {
-  return {{"DISPATCHER_REDIS_URL", redis_.url()}, {"DISPATCHER_DATA_DIR", data_dir().string()}};
+  return {{"DISPATCHER_REDIS_URL", redis_.url()},
+          {"DISPATCHER_DATABASE_URL", db_.url()},
+          {"DISPATCHER_DATA_DIR", data_dir().string()}};
 }
 
 Result DispatcherEnv::run(const std::vector<std::string>& args, const std::string& stdin_text) {

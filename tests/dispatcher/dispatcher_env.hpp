@@ -1,11 +1,13 @@
 // An isolated dispatcher world for a test: a temp dir as working and data directory, a
-// private redis-server, and a config tuned for quick idling (short blocks and timeouts).
+// private redis-server, a database of its own, and a config tuned for quick idling (short
+// blocks and timeouts).
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
 
 namespace testing_support {
@@ -28,6 +30,7 @@ class DispatcherEnv {
   Result put_subscribers(const std::vector<nlohmann::json>& subscribers);
 
   dispatcher::redis::SyncClient redis() const { return redis_.client(); }
+  const TestDatabase& database() const { return db_; }
   std::vector<nlohmann::json> history(const std::string& subject);
   std::vector<nlohmann::json> dead_letters();
   std::vector<nlohmann::json> sms_lines();
@@ -36,6 +39,7 @@ class DispatcherEnv {
  private:
   TempDir tmp_;
   RedisServer redis_;
+  TestDatabase db_;
   int files_ = 0;
 };
 

@@ -1,5 +1,5 @@
-// The spine end to end, through the real binary and a real redis-server: exactly once,
-// nothing lost, graceful drain, scheduling and cancellation, dead letters.
+// The spine end to end, through the real binary, a real redis-server and a real PostgreSQL:
+// exactly once, nothing lost, graceful drain, scheduling and cancellation, dead letters.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -14,19 +14,15 @@ using nlohmann::json;
 
 namespace {
 
+// Decision rows in the system of record, and how many distinct messages they name.
 std::int64_t audit_records(DispatcherEnv& env) {
-  auto redis = env.redis();
-  std::int64_t total = 0;
-  std::string cursor = "0";
-  for (int i = 0; i < 100000; ++i) {
-    auto r =
-        redis.run(dispatcher::redis::cmd("SCAN", cursor, "MATCH", "dsp:hist:*", "COUNT", "1000"));
-    cursor = r.elements[0].str;
-    for (const auto& key : r.elements[1].elements)
-      total += redis.run(dispatcher::redis::cmd("XLEN", key.str)).integer;
-    if (cursor == "0") break;
-  }
-  return total;
+  auto db = env.database().connect();
+  return std::stoll(*db.exec("SELECT count(*) FROM audit WHERE event = 'decision'").rows[0][0]);
+}
+std::int64_t audited_messages(DispatcherEnv& env) {
+  auto db = env.database().connect();
+  return std::stoll(
+      *db.exec("SELECT count(DISTINCT message_id) FROM audit WHERE event = 'decision'").rows[0][0]);
 }
 
 std::map<std::string, int> count_by_id(const std::vector<json>& lines) {
@@ -54,6 +50,7 @@ TEST(Pipeline, TenThousandMessagesAreDeliveredOnceAndRecordedOnce) {
   EXPECT_EQ(lines.size(), 10000u);
   EXPECT_EQ(count_by_id(lines).size(), 10000u);
   EXPECT_EQ(audit_records(env), 10000);
+  EXPECT_EQ(audited_messages(env), 10000) << "one decision row per message";
 
   // The same 10,000 again: the idempotency records stop every one of them.
   ASSERT_EQ(env.enqueue(msgs).exit_code, 0);
@@ -94,6 +91,9 @@ TEST(Pipeline, AConsumerKilledMidBatchLosesNothingAndDuplicatesNothing) {
   EXPECT_EQ(counts.size(), static_cast<std::size_t>(total));
   for (const auto& [id, n] : counts) ASSERT_EQ(n, 1) << id << " delivered " << n << " times";
   EXPECT_EQ(env.pending(), 0u);
+  // And exactly one decision row per message in the system of record.
+  EXPECT_EQ(audit_records(env), total);
+  EXPECT_EQ(audited_messages(env), total);
   // The rescuer left the group on its way out, and took the dead one (nothing left, long idle) with
   // it.
   EXPECT_EQ(group_consumers(env), 0u);

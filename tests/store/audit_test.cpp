@@ -1,17 +1,15 @@
-// The audit record: its JSON form, and the append to the subject's history stream in a real
-// Redis (read back, and capped).
+// The audit record: its JSON form, and its row in a real PostgreSQL (one statement per batch,
+// read back in order, an entry written twice kept once, in its month's partition).
 #include "store/audit.hpp"
 
 #include <gtest/gtest.h>
 
-#include "store/redis/sync_client.hpp"
-#include "support/redis_server.hpp"
+#include "support/postgres_server.hpp"
 
 namespace dispatcher {
 namespace {
 
 using nlohmann::json;
-using redis::cmd;
 
 TimePoint at(const char* rfc3339) { return *parse_rfc3339(rfc3339); }
 
@@ -78,15 +76,21 @@ TEST(AuditJson, MergesEventFieldsAndIgnoresANonObject) {
   EXPECT_EQ(j.size(), 5u) << j.dump();
 }
 
-class AuditStream : public ::testing::Test {
+class AuditTable : public ::testing::Test {
  protected:
-  testing_support::TempDir tmp_;
-  testing_support::RedisServer server_{tmp_.path()};
-  redis::SyncClient redis_ = server_.client();
-  Keys keys_;
+  std::vector<json> history(const std::string& subject) {
+    std::vector<json> out;
+    for (const auto& line : db_.history(subject)) out.push_back(json::parse(line));
+    return out;
+  }
+  long long count(const std::string& sql) { return std::stoll(*pg_.exec(sql).rows.at(0).at(0)); }
+  void write(const AuditBatch& b) { pg_.exec(AuditBatch::insert_sql(), {b.param()}); }
+
+  testing_support::TestDatabase db_;
+  pg::Connection pg_ = db_.connect();
 };
 
-TEST_F(AuditStream, AppendsToTheSubjectsHistoryInOrder) {
+TEST_F(AuditTable, OneStatementWritesABatchAndHistoryReadsItBackInOrder) {
   AuditRecord first = sent();
   AuditRecord second = sent();
   second.message_id = "rsv-8813";
@@ -94,43 +98,74 @@ TEST_F(AuditStream, AppendsToTheSubjectsHistoryInOrder) {
   second.reason = "opted_out:all";
   AuditRecord other = sent();
   other.subject = "m-999";
-  ASSERT_EQ(
-      redis::first_error({}, redis_.exec({audit_command(keys_, first), audit_command(keys_, second),
-                                          audit_command(keys_, other)})),
-      "");
-
-  auto entries = redis_.run(cmd("XRANGE", "dsp:hist:m-123", "-", "+"));
-  ASSERT_EQ(entries.elements.size(), 2u);
-  for (std::size_t i = 0; i < 2; ++i) {
-    const auto& fields = entries.elements[i].elements[1].elements;
-    ASSERT_EQ(fields.size(), 2u);
-    EXPECT_EQ(fields[0].str, "r");
-    EXPECT_EQ(json::parse(fields[1].str), to_json(i == 0 ? first : second));
-  }
-  EXPECT_EQ(redis_.run(cmd("XLEN", "dsp:hist:m-999")).integer, 1);
+  AuditBatch b;
+  b.add(first, "dsp:stream 1-0");
+  b.add(second, "dsp:stream 1-1");
+  b.add(other);
+  EXPECT_EQ(b.size(), 3u);
+  write(b);
+  // Same time, two rows: the order written is the order read.
+  EXPECT_EQ(history("m-123"), (std::vector<json>{to_json(first), to_json(second)}));
+  EXPECT_EQ(history("m-999"), std::vector<json>{to_json(other)});
+  EXPECT_TRUE(history("m-nobody").empty());
+  // Indexed columns beside the record: by message, by event.
+  EXPECT_EQ(count("SELECT count(*) FROM audit WHERE sender = 'clinic:c-102' AND message_id = "
+                  "'rsv-8813' AND event = 'decision'"),
+            1);
 }
 
-TEST_F(AuditStream, OneSubjectsHistoryIsCapped) {
-  // Past 100,000 records the oldest go (approximately: Redis trims whole stream nodes).
+TEST_F(AuditTable, AnEntryWrittenAgainAddsNoRow) {
+  // A consumer that died after writing and before acknowledging: its entries are claimed and
+  // decided again, and written again with the same entry names.
+  AuditBatch b;
   AuditRecord r = sent();
-  const int total = 100'500;
-  std::vector<redis::Command> cmds;
-  for (int written = 0; written < total;) {
-    cmds.clear();
-    for (int i = 0; i < 10'000 && written < total; ++i, ++written) {
-      r.message_id = "m-" + std::to_string(written);
-      cmds.push_back(audit_command(keys_, r));
-    }
-    ASSERT_EQ(redis::first_error(cmds, redis_.exec(cmds)), "");
+  for (int i = 0; i < 3; ++i) {
+    r.message_id = "m-" + std::to_string(i);
+    b.add(r, "dsp:stream 5-" + std::to_string(i));
   }
-  const long long len = redis_.run(cmd("XLEN", "dsp:hist:m-123")).integer;
-  EXPECT_GE(len, 100'000);
-  EXPECT_LT(len, total);
-  // What is kept is the newest.
-  auto last = redis_.run(cmd("XREVRANGE", "dsp:hist:m-123", "+", "-", "COUNT", "1"));
-  ASSERT_EQ(last.elements.size(), 1u);
-  EXPECT_EQ(json::parse(last.elements[0].elements[1].elements[1].str)["id"],
-            "m-" + std::to_string(total - 1));
+  write(b);
+  AuditBatch again;
+  for (int i = 0; i < 4; ++i) {  // the three once more, and one new
+    r.message_id = "m-" + std::to_string(i);
+    again.add(r, "dsp:stream 5-" + std::to_string(i));
+  }
+  write(again);
+  EXPECT_EQ(count("SELECT count(*) FROM audit"), 4);
+  EXPECT_EQ(count("SELECT count(DISTINCT message_id) FROM audit"), 4);
+  // Records of no entry (a subject request) are written each time: they are separate events.
+  AuditBatch requests;
+  AuditRecord optout;
+  optout.time = r.time;
+  optout.event = "optout";
+  optout.subject = "m-123";
+  requests.add(optout);
+  write(requests);
+  write(requests);
+  EXPECT_EQ(count("SELECT count(*) FROM audit WHERE event = 'optout'"), 2);
+}
+
+TEST_F(AuditTable, ARecordWithoutASubjectIsKeptUnderTheEmptyOne) {
+  AuditRecord dead;
+  dead.time = at("2026-11-25T00:00:00Z");
+  dead.event = "dead_letter";
+  dead.reason = "invalid_message:not_json";
+  AuditBatch b;
+  b.add(dead, "dsp:stream 9-0");
+  write(b);
+  EXPECT_EQ(history(""), std::vector<json>{to_json(dead)});
+}
+
+TEST_F(AuditTable, RowsLandInTheirMonthsPartition) {
+  AuditBatch b;
+  AuditRecord r = sent();
+  r.time = system_now();
+  b.add(r);
+  write(b);
+  // migrate() made this month's partition (and the next two); the row is there, not in the
+  // default partition.
+  EXPECT_EQ(count("SELECT count(*) FROM audit_default"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM audit"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'audit'::regclass"), 4);
 }
 
 }  // namespace

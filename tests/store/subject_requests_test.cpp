@@ -1,5 +1,6 @@
-// A subject's requests (consent, opt-out/in, stop, erasure) as they land in a real Redis:
-// the state the policy gate reads afterwards, and the audit record that proves each one.
+// A subject's requests (consent, opt-out/in, stop, erasure) as they land in a real Redis and a
+// real PostgreSQL: the state the policy gate reads afterwards, and the audit record in the
+// system of record that proves each one.
 #include "store/subject_requests.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 
 #include "store/redis/sync_client.hpp"
 #include "store/subject_store.hpp"
+#include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
 
 namespace dispatcher {
@@ -46,16 +48,11 @@ class SubjectRequests : public ::testing::Test {
     return out;
   }
   bool exists(const std::string& key) { return redis_.run(cmd("EXISTS", key)).integer == 1; }
-  // The subject's audit stream, oldest first.
+  void apply(const SubjectChange& change) { apply_change(pg_, redis_, change); }
+  // The subject's audit in the system of record, oldest first.
   std::vector<json> history(const std::string& subject) {
     std::vector<json> out;
-    Reply r = redis_.run(cmd("XRANGE", keys_.history(subject), "-", "+"));
-    for (const Reply& e : r.elements) {
-      const auto& f = e.elements[1].elements;
-      EXPECT_EQ(f.size(), 2u);
-      EXPECT_EQ(f[0].str, "r");
-      out.push_back(json::parse(f[1].str));
-    }
+    for (const auto& line : db_.history(subject)) out.push_back(json::parse(line));
     return out;
   }
   policy::SubjectState state_of(const std::string& subject, const Contact& c) {
@@ -93,6 +90,8 @@ class SubjectRequests : public ::testing::Test {
   testing_support::TempDir tmp_;
   testing_support::RedisServer server_{tmp_.path()};
   redis::SyncClient redis_ = server_.client();
+  testing_support::TestDatabase db_;
+  pg::Connection pg_ = db_.connect();
   Keys keys_;
   const std::string secret_ = std::string(64, 's');
   Subscriber member_;
@@ -146,7 +145,7 @@ TEST(SubjectName, AWrittenNumberNamesTheSubjectItsE164FormNames) {
 
 TEST_F(SubjectRequests, ConsentRecordsWhenHowByWhomAndTheWording) {
   const SubjectRef s = resolve_subject("m-123", secret_);
-  run(consent_commands(keys_, s, Channel::email,
+  apply(consent_change(keys_, s, Channel::email,
                        {"preference_page", "marketing-consent-v3", "unsubscribe-page"}, now_));
 
   auto proof = json::parse(hash("dsp:state:m-123").at("consent:email"));
@@ -173,12 +172,12 @@ TEST_F(SubjectRequests, ConsentRecordsWhenHowByWhomAndTheWording) {
 
 TEST_F(SubjectRequests, OptOutThenOptInOfASubscriber) {
   const SubjectRef s = resolve_subject("m-123", secret_);
-  run(optout_commands(keys_, s, "purpose:advertising", true, "operator:alice", now_));
+  apply(optout_change(keys_, s, "purpose:advertising", true, "operator:alice", now_));
   EXPECT_EQ(parse_rfc3339(hash("dsp:state:m-123").at("optout:purpose:advertising")), now_);
   EXPECT_EQ(state_of("m-123", member_.contact).optouts,
             std::vector<std::string>{"purpose:advertising"});
 
-  run(optout_commands(keys_, s, "purpose:advertising", false, "operator:alice",
+  apply(optout_change(keys_, s, "purpose:advertising", false, "operator:alice",
                       now_ + std::chrono::hours(1)));
   EXPECT_EQ(hash("dsp:state:m-123").count("optout:purpose:advertising"), 0u);
   EXPECT_TRUE(state_of("m-123", member_.contact).optouts.empty());
@@ -197,7 +196,7 @@ TEST_F(SubjectRequests, AnOptOutByNumberHoldsForAnyoneReachedAtIt) {
   // An SMS STOP names only the number: the opt-out sits on the address as well, so it holds
   // for the stored member with that number and for an inline contact carrying it.
   const SubjectRef s = resolve_subject("+819012345678", secret_);
-  run(optout_commands(keys_, s, "channel:sms", true, "webhook", now_));
+  apply(optout_change(keys_, s, "channel:sms", true, "webhook", now_));
   EXPECT_EQ(hash(keys_.state(s.key)).count("optout:channel:sms"), 1u);
   EXPECT_EQ(hash(keys_.address(s.address_hash)).count("optout:channel:sms"), 1u);
   EXPECT_EQ(state_of("m-123", member_.contact).optouts, std::vector<std::string>{"channel:sms"});
@@ -206,19 +205,19 @@ TEST_F(SubjectRequests, AnOptOutByNumberHoldsForAnyoneReachedAtIt) {
   EXPECT_EQ(state_of(inline_subject_key(inline_contact, secret_), inline_contact).optouts,
             std::vector<std::string>{"channel:sms"});
 
-  run(optout_commands(keys_, s, "channel:sms", false, "webhook", now_));
+  apply(optout_change(keys_, s, "channel:sms", false, "webhook", now_));
   EXPECT_TRUE(state_of("m-123", member_.contact).optouts.empty());
   EXPECT_FALSE(exists(keys_.address(s.address_hash)));
 }
 
 TEST_F(SubjectRequests, StopOfEverythingOrOfOnePurpose) {
   const SubjectRef s = resolve_subject("m-123", secret_);
-  run(stop_commands(keys_, s, "survey", "operator:bob", now_));
+  apply(stop_change(keys_, s, "survey", "operator:bob", now_));
   auto st = state_of("m-123", member_.contact);
   EXPECT_FALSE(st.stopped_all);
   EXPECT_EQ(st.stopped_purposes, std::vector<std::string>{"survey"});
 
-  run(stop_commands(keys_, s, "", "operator:bob", now_));
+  apply(stop_change(keys_, s, "", "operator:bob", now_));
   EXPECT_TRUE(state_of("m-123", member_.contact).stopped_all);
   EXPECT_EQ(parse_rfc3339(hash("dsp:state:m-123").at("stop:all")), now_);
 
@@ -233,14 +232,14 @@ TEST_F(SubjectRequests, StopOfEverythingOrOfOnePurpose) {
 
 TEST_F(SubjectRequests, EraseRemovesContactDataAndLeavesMarkersOnSubjectAndEveryAddress) {
   const SubjectRef s = resolve_subject("m-123", secret_);
-  run(consent_commands(keys_, s, Channel::sms, {"reservation_form", "v1", "clinic:c-102"}, now_));
-  run(optout_commands(keys_, s, "channel:push", true, "operator", now_));
+  apply(consent_change(keys_, s, Channel::sms, {"reservation_form", "v1", "clinic:c-102"}, now_));
+  apply(optout_change(keys_, s, "channel:push", true, "operator", now_));
   run({cmd("ZADD", keys_.frequency("m-123"), "1", "1:ad-1")});
   const AddressHashes h = hash_addresses(member_.contact, secret_);
   run(suppress_commands(keys_, h.email, "email", "smtp", "550", now_));
 
   Reply record = redis_.run(cmd("HGETALL", keys_.subscriber("m-123")));
-  run(erase_commands(keys_, s, record, "operator:carol", now_));
+  apply(erase_change(keys_, s, record, "operator:carol", now_));
 
   // The stored record, consents, opt-outs and caps are gone; the marker stays.
   EXPECT_FALSE(exists(keys_.subscriber("m-123")));
@@ -268,8 +267,9 @@ TEST_F(SubjectRequests, EraseRemovesContactDataAndLeavesMarkersOnSubjectAndEvery
     EXPECT_TRUE(state_of(inline_subject_key(c, secret_), c).erased);
   }
 
-  // No copy of an address or token remains anywhere in Redis.
-  const std::string everything = dump_everything();
+  // No copy of an address or token remains anywhere in Redis, nor in the audit.
+  const auto audit = pg_.exec("SELECT coalesce(string_agg(record::text, ' '), '') FROM audit");
+  std::string everything = dump_everything() + *audit.rows.at(0).at(0);
   for (const char* secret_bit : {"taro@example.jp", "9012345678", "token-a", "token-b"})
     EXPECT_EQ(everything.find(secret_bit), std::string::npos) << secret_bit;
 
@@ -284,7 +284,7 @@ TEST_F(SubjectRequests, EraseRemovesContactDataAndLeavesMarkersOnSubjectAndEvery
 TEST_F(SubjectRequests, EraseByAddressMarksTheAddressWithoutAStoredRecord) {
   const SubjectRef s = resolve_subject("hanako@example.jp", secret_);
   Reply none = redis_.run(cmd("HGETALL", keys_.subscriber(s.key)));
-  run(erase_commands(keys_, s, none, "operator", now_));
+  apply(erase_change(keys_, s, none, "operator", now_));
   EXPECT_EQ(hash(keys_.address(s.address_hash)).count("erased"), 1u);
   EXPECT_EQ(hash(keys_.state(s.key)).count("erased"), 1u);
   Contact c;

@@ -1,5 +1,6 @@
 """What the Python tests that start their own redis-server and `dispatcher serve` share: the
-failure they report, stopping what they started, and the exit line CTest reads.
+failure they report, a database of their own, stopping what they started, and the exit line
+CTest reads.
 
 Imported by tests/web/openapi_test.py and tests/browser/unsubscribe_test.py (each puts this
 folder on sys.path)."""
@@ -31,16 +32,40 @@ def stop(proc):
         proc.wait(timeout=5)
 
 
+PSQL = "/usr/lib/postgresql/15/bin/psql"
+
+
+def _admin(pg_dir, sql):
+    subprocess.run([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", os.path.join(pg_dir, "pg"),
+                    "-U", "dispatcher", "-d", "dispatcher", "-c", sql],
+                   check=True, capture_output=True, timeout=60)
+
+
+def test_database(name):
+    """A database of this test's own in the suite's PostgreSQL cluster (CTest's test_pg fixture,
+    tests/support/postgres_server.hpp), as the environment entry for the dispatcher; {} when run
+    by hand without it (the dispatcher then starts its embedded cluster in the data dir)."""
+    pg_dir = os.environ.get("DISPATCHER_TEST_PG_DIR")
+    if not pg_dir:
+        return {}
+    db = f"py_{name}_{os.getpid()}"
+    _admin(pg_dir, f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+    _admin(pg_dir, f"CREATE DATABASE {db}")
+    return {"DISPATCHER_DATABASE_URL":
+            f"host='{os.path.join(pg_dir, 'pg')}' dbname='{db}' user='dispatcher'"}
+
+
 def tear_down(procs, data_dir, work):
-    """Stops `procs`, the embedded redis the dispatcher may have started in `data_dir`, and
-    removes the test's folder."""
+    """Stops `procs`, the embedded Redis and PostgreSQL the dispatcher may have started in
+    `data_dir`, and removes the test's folder."""
     for p in procs:
         stop(p)
-    try:
-        with open(os.path.join(data_dir, "redis.pid")) as f:
-            os.kill(int(f.read().strip()), signal.SIGTERM)
-    except (OSError, ValueError):
-        pass
+    for pid_file, sig in (("redis.pid", signal.SIGTERM), ("pg/postmaster.pid", signal.SIGINT)):
+        try:
+            with open(os.path.join(data_dir, pid_file)) as f:
+                os.kill(int(f.readline().strip()), sig)
+        except (OSError, ValueError):
+            pass
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -288,13 +288,16 @@ TEST(LineWebhook, OnlyAUserIdStillTheSubscribersIsActedOn) {
   redis::Reply stale = id;
   stale.str = address_hash("U" + std::string(32, 'd'), secret);
   const TimePoint now = from_epoch_ms(1'764'547'200'000);
-  auto cmds = line_event_commands(k, secret, events, {id, id}, {current, stale}, now);
+  auto change = line_event_change(k, secret, events, {id, id}, {current, stale}, now);
+  const auto& cmds = change.redis;
   ASSERT_FALSE(cmds.empty());
+  ASSERT_EQ(change.audit.size(), 1u) << "the unfollow alone is recorded";
+  EXPECT_EQ(change.audit[0].event, "optout");
   EXPECT_EQ(cmds[0].argv, (std::vector<std::string>{"HSET", k.state("m-1"), "optout:channel:line",
                                                     format_rfc3339(now)}));
   for (const auto& c : cmds) EXPECT_NE(c.argv[0], "HDEL") << "the stale follow changed nothing";
-  EXPECT_TRUE(line_event_commands(k, secret, events, {nil, nil}, {nil, nil}, now).empty())
-      << "unknown users";
+  auto unknown = line_event_change(k, secret, events, {nil, nil}, {nil, nil}, now);
+  EXPECT_TRUE(unknown.redis.empty() && unknown.audit.empty()) << "unknown users";
 }
 
 }  // namespace

@@ -32,7 +32,7 @@ import urllib.parse
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from world import Failure, check, run, stop, tear_down  # noqa: E402
+from world import Failure, check, run, stop, tear_down, test_database  # noqa: E402
 
 
 try:
@@ -389,8 +389,9 @@ def main():
                             (OTHER_CLINIC_KEY, "clinic:c-200")):
             f.write(f'- {{sha256: {hashlib.sha256(key.encode()).hexdigest()}, sender: "{sender}"}}\n')
     os.chmod(keys, 0o600)
+    os.chmod(work, 0o711)  # an embedded PostgreSQL run as `postgres` must reach var/pg
     env = dict(os.environ, DISPATCHER_DATA_DIR=data_dir, DISPATCHER_REDIS_URL=f"unix://{sock}",
-               OPENAPI_TEST_TWILIO_TOKEN=TWILIO_TOKEN)
+               OPENAPI_TEST_TWILIO_TOKEN=TWILIO_TOKEN, **test_database("openapi"))
 
     def run(args, stdin=None):
         p = subprocess.run([BIN, "--config", config, *args], cwd=work, env=env, input=stdin,

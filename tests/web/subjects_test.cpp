@@ -37,11 +37,11 @@ std::string refusal(SubjectAction a, const std::string& body) {
   return std::holds_alternative<std::string>(parsed) ? std::get<std::string>(parsed) : "";
 }
 
-SubjectChange change(SubjectAction a, const std::string& body) {
+SubjectBody change(SubjectAction a, const std::string& body) {
   auto parsed = parse_subject_body(a, body, 32, shipped_policy());
-  EXPECT_TRUE(std::holds_alternative<SubjectChange>(parsed)) << body;
-  return std::holds_alternative<SubjectChange>(parsed) ? std::get<SubjectChange>(parsed)
-                                                       : SubjectChange{};
+  EXPECT_TRUE(std::holds_alternative<SubjectBody>(parsed)) << body;
+  return std::holds_alternative<SubjectBody>(parsed) ? std::get<SubjectBody>(parsed)
+                                                     : SubjectBody{};
 }
 
 TEST(SubjectBody, OptOutAndInNeedAKnownScope) {
@@ -93,37 +93,21 @@ TEST(SubjectRequest, ChangesAreTheStoresCommands) {
   const Keys k;
   const SubjectRef ref{"m-1", {}};
   const TimePoint now = parse_rfc3339("2026-11-30T10:00:00+09:00").value();
-  auto out = change_commands(k, ref, SubjectAction::optout, {"all", ""}, "api:operator", now);
-  auto want = optout_commands(k, ref, "all", true, "api:operator", now);
-  ASSERT_EQ(out.size(), want.size());
-  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].argv, want[i].argv);
-  auto in = change_commands(k, ref, SubjectAction::optin, {"all", ""}, "api:operator", now);
-  EXPECT_EQ(in.front().argv,
-            optout_commands(k, ref, "all", false, "api:operator", now).front().argv);
-  auto stop = change_commands(k, ref, SubjectAction::stop, {"", "survey"}, "api:operator", now);
-  EXPECT_EQ(stop.front().argv, stop_commands(k, ref, "survey", "api:operator", now).front().argv);
-  EXPECT_TRUE(change_commands(k, ref, SubjectAction::history, {}, "x", now).empty());
-}
-
-redis::Reply str(std::string s) {
-  redis::Reply r;
-  r.type = redis::Reply::Type::string;
-  r.str = std::move(s);
-  return r;
-}
-redis::Reply arr(std::vector<redis::Reply> e) {
-  redis::Reply r;
-  r.type = redis::Reply::Type::array;
-  r.elements = std::move(e);
-  return r;
-}
-
-TEST(SubjectHistory, ExportsEachEntrysRecordInOrder) {
-  auto xrange = arr({arr({str("1-0"), arr({str("r"), str(R"({"event":"optout"})")})}),
-                     arr({str("2-0")}),  // no fields: skipped
-                     arr({str("3-0"), arr({str("x"), str("1"), str("r"), str(R"({"n":2})")})})});
-  EXPECT_EQ(history_entries(xrange), (json::array({{{"event", "optout"}}, {{"n", 2}}})));
-  EXPECT_EQ(history_entries(redis::Reply{}), json::array());
+  auto out = change_of(k, ref, SubjectAction::optout, {"all", ""}, "api:operator", now);
+  auto want = optout_change(k, ref, "all", true, "api:operator", now);
+  ASSERT_EQ(out.redis.size(), want.redis.size());
+  for (std::size_t i = 0; i < out.redis.size(); ++i)
+    EXPECT_EQ(out.redis[i].argv, want.redis[i].argv);
+  ASSERT_EQ(out.audit.size(), 1u);
+  EXPECT_EQ(to_json(out.audit[0]), to_json(want.audit[0]));
+  auto in = change_of(k, ref, SubjectAction::optin, {"all", ""}, "api:operator", now);
+  EXPECT_EQ(in.redis.front().argv,
+            optout_change(k, ref, "all", false, "api:operator", now).redis.front().argv);
+  auto stop = change_of(k, ref, SubjectAction::stop, {"", "survey"}, "api:operator", now);
+  EXPECT_EQ(stop.redis.front().argv,
+            stop_change(k, ref, "survey", "api:operator", now).redis.front().argv);
+  auto none = change_of(k, ref, SubjectAction::history, {}, "x", now);
+  EXPECT_TRUE(none.redis.empty() && none.audit.empty());
 }
 
 }  // namespace

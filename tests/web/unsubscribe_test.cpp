@@ -252,14 +252,20 @@ TEST(PreferenceChanges, BecomeOptOutAndConsentCommandsWithThePagesWording) {
   const Keys k;
   const SubjectRef subject{"m-1", {}};
   const TimePoint now = parse_rfc3339("2026-11-30T10:00:00+09:00").value();
-  EXPECT_TRUE(preference_commands(k, subject, {}, now).empty());
+  auto nothing = preference_change(k, subject, {}, now);
+  EXPECT_TRUE(nothing.redis.empty() && nothing.audit.empty());
   PreferenceChanges c{{{"marketing:channel:email", true}}, {Channel::email}};
-  auto cmds = preference_commands(k, subject, c, now);
+  auto change = preference_change(k, subject, c, now);
   auto optout_only =
-      optout_commands(k, subject, "marketing:channel:email", true, "unsubscribe-page", now);
-  ASSERT_GT(cmds.size(), optout_only.size()) << "the consent's commands follow";
-  for (std::size_t i = 0; i < optout_only.size(); ++i) EXPECT_EQ(cmds[i].argv, optout_only[i].argv);
-  EXPECT_NE(cmds[optout_only.size()].argv.back().find(kPreferencesWording), std::string::npos);
+      optout_change(k, subject, "marketing:channel:email", true, "unsubscribe-page", now);
+  ASSERT_GT(change.redis.size(), optout_only.redis.size()) << "the consent's commands follow";
+  for (std::size_t i = 0; i < optout_only.redis.size(); ++i)
+    EXPECT_EQ(change.redis[i].argv, optout_only.redis[i].argv);
+  EXPECT_NE(change.redis[optout_only.redis.size()].argv.back().find(kPreferencesWording),
+            std::string::npos);
+  ASSERT_EQ(change.audit.size(), 2u) << "the opt-out, then the consent with its proof";
+  EXPECT_EQ(change.audit[1].event, "consent");
+  EXPECT_EQ(change.audit[1].extra["wording"], kPreferencesWording);
 }
 
 TEST(Unsubscribe, SubjectKeysAndTheSavedPage) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "config/vocabulary.hpp"
+#include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
 
 namespace web_testing {
@@ -65,6 +66,7 @@ class WebEnv {
 
   Result run(const std::vector<std::string>& args, const std::string& stdin_text = "");
   dispatcher::redis::SyncClient redis() const { return redis_.client(); }
+  const testing_support::TestDatabase& database() const { return db_; }
   // Every key with its DUMP: equal snapshots mean nothing changed.
   std::map<std::string, std::string> snapshot() const;
   std::string secret() const;  // the env's secret (created by the first verb that needs it)
@@ -86,6 +88,7 @@ class WebEnv {
  private:
   testing_support::TempDir tmp_;
   testing_support::RedisServer redis_;
+  testing_support::TestDatabase db_;
   Process server_;
   bool running_ = false;
   int port_ = 0;

@@ -80,7 +80,9 @@ Result WebEnv::stop_server() {
 }
 
 std::map<std::string, std::string> WebEnv::env() const {
-  return {{"DISPATCHER_REDIS_URL", redis_.url()}, {"DISPATCHER_DATA_DIR", data_dir().string()}};
+  return {{"DISPATCHER_REDIS_URL", redis_.url()},
+          {"DISPATCHER_DATABASE_URL", db_.url()},
+          {"DISPATCHER_DATA_DIR", data_dir().string()}};
 }
 
 HttpResult WebEnv::request(const std::string& method, const std::string& target,

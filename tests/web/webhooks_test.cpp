@@ -68,14 +68,18 @@ TEST(InboundSms, FromMustBeE164AndTheBodyAKeyword) {
 TEST(InboundSms, StopAndStartAreTheNumbersSmsOptOut) {
   const Keys k;
   const auto subject = resolve_subject("+819012345678", secret);
-  auto out = inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::stop}, now);
-  auto want = optout_commands(k, subject, "channel:sms", true, "sms-keyword", now);
-  ASSERT_EQ(out.size(), want.size());
-  for (std::size_t i = 0; i < out.size(); ++i) EXPECT_EQ(out[i].argv, want[i].argv);
-  auto in = inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::start}, now);
-  EXPECT_EQ(in.front().argv,
-            optout_commands(k, subject, "channel:sms", false, "sms-keyword", now).front().argv);
-  EXPECT_TRUE(inbound_sms_commands(k, secret, {"+819012345678", SmsKeyword::none}, now).empty());
+  auto out = inbound_sms_change(k, secret, {"+819012345678", SmsKeyword::stop}, now);
+  auto want = optout_change(k, subject, "channel:sms", true, "sms-keyword", now);
+  ASSERT_EQ(out.redis.size(), want.redis.size());
+  for (std::size_t i = 0; i < out.redis.size(); ++i)
+    EXPECT_EQ(out.redis[i].argv, want.redis[i].argv);
+  ASSERT_EQ(out.audit.size(), 1u);
+  EXPECT_EQ(to_json(out.audit[0]), to_json(want.audit[0]));
+  auto in = inbound_sms_change(k, secret, {"+819012345678", SmsKeyword::start}, now);
+  EXPECT_EQ(in.redis.front().argv,
+            optout_change(k, subject, "channel:sms", false, "sms-keyword", now).redis.front().argv);
+  auto none = inbound_sms_change(k, secret, {"+819012345678", SmsKeyword::none}, now);
+  EXPECT_TRUE(none.redis.empty() && none.audit.empty());
 }
 
 TEST(Bounce, IsAnAddressAndOneOfThreeTypes) {
@@ -93,17 +97,19 @@ TEST(Bounce, IsAnAddressAndOneOfThreeTypes) {
 
 TEST(Bounce, HardSuppressesComplaintOptsOutSoftChangesNothing) {
   const Keys k;
-  EXPECT_TRUE(bounce_commands(k, secret, {"a@example.jp", "soft"}, now).empty());
-  auto hard = bounce_commands(k, secret, {"a@example.jp", "hard"}, now);
+  auto soft = bounce_change(k, secret, {"a@example.jp", "soft"}, now);
+  EXPECT_TRUE(soft.redis.empty() && soft.audit.empty());
+  auto hard = bounce_change(k, secret, {"a@example.jp", "hard"}, now);
   auto suppress = suppress_commands(k, address_hash("a@example.jp", secret), "email", "webhook",
                                     "hard bounce", now);
-  ASSERT_EQ(hard.size(), suppress.size());
-  EXPECT_EQ(hard.front().argv, suppress.front().argv);
-  auto complaint = bounce_commands(k, secret, {"b@example.jp", "complaint"}, now);
-  EXPECT_EQ(complaint.front().argv, optout_commands(k, resolve_subject("b@example.jp", secret),
-                                                    "channel:email", true, "email-complaint", now)
-                                        .front()
-                                        .argv);
+  ASSERT_EQ(hard.redis.size(), suppress.size());
+  EXPECT_EQ(hard.redis.front().argv, suppress.front().argv);
+  auto complaint = bounce_change(k, secret, {"b@example.jp", "complaint"}, now);
+  auto optout = optout_change(k, resolve_subject("b@example.jp", secret), "channel:email", true,
+                              "email-complaint", now);
+  EXPECT_EQ(complaint.redis.front().argv, optout.redis.front().argv);
+  ASSERT_EQ(complaint.audit.size(), 1u);
+  EXPECT_EQ(to_json(complaint.audit[0]), to_json(optout.audit[0]));
 }
 
 TEST(DeliveryStatus, TwilioFormsMarkADeadNumberByItsErrorCode) {
@@ -159,29 +165,29 @@ redis::Reply str(std::string s) {
 
 TEST(DeliveryStatus, IsAuditedOnTheSubjectAndADeadAddressSuppressed) {
   const Keys k;
-  EXPECT_EQ(delivery_commands(k, redis::Reply{}, {"p-1", "delivered", "", false}, now),
-            std::nullopt)
+  EXPECT_FALSE(delivery_change(k, redis::Reply{}, {"p-1", "delivered", "", false}, now))
       << "not one of ours";
-  EXPECT_EQ(delivery_commands(k, str("garbage"), {"p-1", "delivered", "", false}, now),
-            std::nullopt);
+  EXPECT_FALSE(delivery_change(k, str("garbage"), {"p-1", "delivered", "", false}, now));
   const json about = {{"subject", "m-1"},
                       {"id", "st-1"},
                       {"channel", "sms"},
                       {"provider", "twilio-1"},
                       {"address", "ab12"}};
-  auto alive = delivery_commands(k, str(about.dump()), {"p-1", "delivered", "", false}, now);
+  auto alive = delivery_change(k, str(about.dump()), {"p-1", "delivered", "", false}, now);
   ASSERT_TRUE(alive);
-  ASSERT_EQ(alive->size(), 1u) << "the audit record alone";
-  const std::string record = alive->back().argv.back();
-  auto dead = delivery_commands(k, str(about.dump()), {"p-1", "undelivered", "30006", true}, now);
+  EXPECT_TRUE(alive->redis.empty()) << "the audit record alone";
+  ASSERT_EQ(alive->audit.size(), 1u);
+  EXPECT_EQ(alive->audit[0].subject, "m-1");
+  EXPECT_EQ(alive->audit[0].event, "delivery_status");
+  EXPECT_EQ(alive->audit[0].message_id, "st-1");
+  auto dead = delivery_change(k, str(about.dump()), {"p-1", "undelivered", "30006", true}, now);
   ASSERT_TRUE(dead);
   auto suppress =
       suppress_commands(k, "ab12", "sms", "twilio-1", "delivery status undelivered 30006", now);
-  ASSERT_EQ(dead->size(), suppress.size() + 1);
-  EXPECT_EQ(dead->front().argv, suppress.front().argv);
-  bool named = false;
-  for (const auto& a : dead->back().argv) named |= a.find("address_suppressed:sms") != a.npos;
-  EXPECT_TRUE(named) << "the audit says why";
+  ASSERT_EQ(dead->redis.size(), suppress.size());
+  EXPECT_EQ(dead->redis.front().argv, suppress.front().argv);
+  ASSERT_EQ(dead->audit.size(), 1u);
+  EXPECT_EQ(dead->audit[0].reason, "address_suppressed:sms") << "the audit says why";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
-# Writes the file IN as a C++ source OUT defining `std::string_view NAME()` (in
-# dispatcher::web) over its exact bytes. Run at build time (cmake -P) so that the binary always
+# Writes the file IN as a C++ source OUT defining `std::string_view NAME()` (in the namespace
+# NAMESPACE) over its exact bytes. Run at build time (cmake -P) so that the binary always
 # serves the file as it is in the tree: a byte array, not a raw string, so no text in the file
 # can end the literal.
 file(READ "${IN}" hex HEX)
@@ -10,12 +10,12 @@ string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
 set(byte "0x[0-9a-f][0-9a-f],")
 string(REPEAT "${byte}" 16 line)
 string(REGEX REPLACE "(${line})" "\\1\n    " bytes "${bytes}")
-get_filename_component(source_name "${IN}" NAME)
+file(RELATIVE_PATH source_name "${ROOT}" "${IN}")
 file(WRITE "${OUT}.tmp"
-"// Generated at build time from web/${source_name} by web/embed_text.cmake; edit that file.
+"// Generated at build time from ${source_name} by scripts/embed_text.cmake; edit that file.
 #include <string_view>
 
-namespace dispatcher::web {
+namespace ${NAMESPACE} {
 
 namespace {
 // unsigned: UTF-8 bytes over 0x7f do not narrow.
@@ -25,7 +25,7 @@ constexpr unsigned char text[${size} + 1] = {
 
 std::string_view ${NAME}() { return {reinterpret_cast<const char*>(text), ${size}}; }
 
-}  // namespace dispatcher::web
+}  // namespace ${NAMESPACE}
 ")
 # Only a changed document rebuilds what links it.
 file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)

@@ -1,0 +1,53 @@
+// `migrate` and `check` against a real database that is behind: check says what is missing
+// (and changes nothing), migrate applies it once, and a database out of reach is an error.
+#include <gtest/gtest.h>
+
+#include "dispatcher/dispatcher_env.hpp"
+#include "support/postgres_server.hpp"
+
+using namespace testing_support;
+
+namespace {
+
+Result run_with_database(DispatcherEnv& env, const std::string& url,
+                         const std::vector<std::string>& args) {
+  auto e = env.env();
+  e["DISPATCHER_DATABASE_URL"] = url;
+  std::vector<std::string> a{"--config", (env.dir() / "dispatcher.yaml").string()};
+  a.insert(a.end(), args.begin(), args.end());
+  return run_dispatcher(a, env.dir(), e);
+}
+
+TEST(StoreVerbs, CheckReportsADatabaseBehindAndMigrateBringsItUp) {
+  DispatcherEnv env;
+  TestDatabase behind(/*migrated=*/false);
+  auto check = run_with_database(env, behind.url(), {"check"});
+  EXPECT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_NE(check.err.find("database: 1 migration not applied (0001_audit)"), std::string::npos)
+      << check.err;
+  auto c = behind.connect();
+  EXPECT_EQ(*c.exec("SELECT to_regclass('audit') IS NULL").rows.at(0).at(0), "t")
+      << "check changes nothing";
+
+  auto migrate = run_with_database(env, behind.url(), {"migrate"});
+  ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
+  EXPECT_NE(migrate.out.find("1 migration applied"), std::string::npos) << migrate.out;
+  check = run_with_database(env, behind.url(), {"check"});
+  EXPECT_EQ(check.err.find("not applied"), std::string::npos) << check.err;
+  migrate = run_with_database(env, behind.url(), {"migrate"});
+  EXPECT_NE(migrate.out.find("0 migrations applied"), std::string::npos) << migrate.out;
+}
+
+TEST(StoreVerbs, ADatabaseOutOfReachIsAnErrorNamingIt) {
+  DispatcherEnv env;
+  const std::string nowhere = "host=" + (env.dir() / "no-such-socket-dir").string() + " dbname=x";
+  auto check = run_with_database(env, nowhere, {"check"});
+  EXPECT_EQ(check.exit_code, 1);
+  EXPECT_NE(check.err.find("database: postgresql: cannot connect"), std::string::npos) << check.err;
+  auto history = run_with_database(env, nowhere, {"history", "m-1"});
+  EXPECT_EQ(history.exit_code, 1);
+  EXPECT_NE(history.err.find("postgresql: cannot connect"), std::string::npos) << history.err;
+  EXPECT_EQ(history.err.find('\n'), history.err.size() - 1) << "one line: " << history.err;
+}
+
+}  // namespace

@@ -98,6 +98,16 @@ Config from_document(const Located& doc) {
                                                  [](char ch) { return ch >= 'A' && ch <= 'Z'; }))
     top.fail("phone_region", "must be a two-letter region code in upper case, such as JP");
   {
+    auto s = top.map("retention");
+    c.retention.audit_days = s.integer("audit_days", c.retention.audit_days, 31, 36500);
+    c.retention.consent_days = s.integer("consent_days", c.retention.consent_days, 31, 36500);
+    if (c.retention.consent_days < c.retention.audit_days)
+      s.fail("consent_days",
+             "must be at least audit_days: a consent proof outlives the audit of "
+             "the messages it allowed");
+    s.finish();
+  }
+  {
     auto s = top.map("unsubscribe");
     c.unsubscribe.base_url = s.str("base_url", c.unsubscribe.base_url, refused);
     c.unsubscribe.mailto = s.str("mailto", c.unsubscribe.mailto, refused);

@@ -71,6 +71,13 @@ struct Config {
     int token_ttl_days = 60;
   } unsubscribe;
 
+  // How long the system of record keeps what (whole months of the audit are dropped at once).
+  struct Retention {
+    int audit_days = 1095;  // decisions and subject events: three years of 開示
+    // Consent proofs outlive the audit rows of the messages they allowed (checked at load).
+    int consent_days = 3650;
+  } retention;
+
   std::filesystem::path secret_file;  // empty: <data_dir>/secret, created on first use
   std::string log_level = "info";
 

@@ -16,6 +16,7 @@
 #include "store/embedded_redis.hpp"
 #include "store/pg/embedded_postgres.hpp"
 #include "store/pg/migrations.hpp"
+#include "store/retention.hpp"
 
 namespace dispatcher {
 
@@ -63,7 +64,11 @@ std::string Runtime::database_url() const {
 
 pg::Connection Runtime::database(bool migrate) const {
   auto c = pg::Connection::connect(database_url());
-  if (migrate) pg::migrate(c, system_now());
+  if (migrate) {
+    const TimePoint now = system_now();
+    pg::migrate(c, now);
+    apply_retention(c, now, config.retention.audit_days, config.retention.consent_days);
+  }
   return c;
 }
 

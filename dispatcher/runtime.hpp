@@ -30,8 +30,8 @@ struct Runtime {
   redis::Endpoint redis_endpoint() const;
   // The configured database, or the embedded cluster (started on first use): a libpq string.
   std::string database_url() const;
-  // A blocking connection to it, its schema migrated first (start-up work: throws). `check`
-  // passes migrate = false and reports what is missing instead.
+  // A blocking connection to it, its schema migrated and its retention applied first (start-up
+  // work: throws). `check` passes migrate = false and reports what is missing instead.
   pg::Connection database(bool migrate = true) const;
   MessageVocabulary vocabulary() const;
   templates::LoadOptions template_options() const;

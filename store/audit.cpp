@@ -36,7 +36,7 @@ void AuditBatch::add(const AuditRecord& r, std::string_view entry) {
 
 const std::string& AuditBatch::insert_sql() {
   // One statement: the entries not yet recorded are claimed and their rows (and the rows of no
-  // entry) inserted, atomically.
+  // entry) inserted, atomically; consent proofs go to their own table (kept longer).
   static const std::string sql = R"sql(
 WITH rows AS (
   SELECT x->>'entry' AS entry, x->'r' AS r FROM json_array_elements($1::json) AS x
@@ -44,17 +44,24 @@ WITH rows AS (
   INSERT INTO audit_entries (entry)
   SELECT DISTINCT entry FROM rows WHERE entry IS NOT NULL
   ON CONFLICT DO NOTHING RETURNING entry
+), kept AS (
+  SELECT * FROM rows WHERE entry IS NULL OR entry IN (SELECT entry FROM fresh)
+), proofs AS (
+  INSERT INTO consent_proofs (time, subject, channel, record)
+  SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'channel', r
+  FROM kept WHERE r->>'event' = 'consent'
 )
 INSERT INTO audit (time, subject, event, sender, message_id, entry, record)
 SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'event', r->>'sender', r->>'id', entry, r
-FROM rows WHERE entry IS NULL OR entry IN (SELECT entry FROM fresh)
+FROM kept WHERE r->>'event' IS DISTINCT FROM 'consent'
 )sql";
   return sql;
 }
 
 const std::string& history_sql() {
   static const std::string sql =
-      "SELECT record::text FROM audit WHERE subject = $1 ORDER BY time, seq";
+      "SELECT record::text FROM (SELECT time, seq, record FROM audit WHERE subject = $1 UNION ALL "
+      "SELECT time, seq, record FROM consent_proofs WHERE subject = $1) AS h ORDER BY time, seq";
   return sql;
 }
 

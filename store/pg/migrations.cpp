@@ -10,6 +10,7 @@ namespace dispatcher::pg {
 // Generated from store/migrations/*.sql at build time (store/CMakeLists.txt).
 namespace migration_files {
 std::string_view migration_0001();
+std::string_view migration_0002();
 }  // namespace migration_files
 
 namespace {
@@ -20,6 +21,7 @@ constexpr const char* lock_key = "7317001";
 const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "audit", migration_files::migration_0001()},
+      {2, "consent_proofs", migration_files::migration_0002()},
   };
   return all;
 }

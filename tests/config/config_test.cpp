@@ -65,6 +65,36 @@ TEST(Config, EnvironmentOverridesRedisAndDataDir) {
   ::unsetenv("DISPATCHER_DATA_DIR");
 }
 
+TEST(Config, DatabaseUrlComesFromTheFileOrTheEnvironment) {
+  ::unsetenv("DISPATCHER_DATABASE_URL");
+  EXPECT_EQ(load_string("").database_url, "") << "empty: the embedded cluster";
+  EXPECT_EQ(load_string("database:\n  url: postgresql:///dsp\n").database_url, "postgresql:///dsp");
+  ::setenv("DISPATCHER_DATABASE_URL", "host=/run/pg dbname=d", 1);
+  EXPECT_EQ(load_string("database:\n  url: postgresql:///dsp\n").database_url,
+            "host=/run/pg dbname=d");
+  ::unsetenv("DISPATCHER_DATABASE_URL");
+  EXPECT_THROW(load_string("database:\n  host: x\n"), LoadError);
+}
+
+TEST(Config, ConsentProofsAreKeptAtLeastAsLongAsTheAudit) {
+  auto c = load_string("");
+  EXPECT_EQ(c.retention.audit_days, 1095);
+  EXPECT_EQ(c.retention.consent_days, 3650);
+  EXPECT_EQ(
+      load_string("retention:\n  audit_days: 400\n  consent_days: 400\n").retention.audit_days,
+      400);
+  try {
+    load_string("retention:\n  audit_days: 800\n  consent_days: 400\n", "d.yaml");
+    FAIL() << "accepted proofs kept shorter than the audit";
+  } catch (const LoadError& e) {
+    ASSERT_EQ(e.errors().size(), 1u);
+    EXPECT_NE(e.errors()[0].find("retention.consent_days: must be at least audit_days"),
+              std::string::npos)
+        << e.errors()[0];
+  }
+  EXPECT_THROW(load_string("retention:\n  audit_days: 3\n"), LoadError) << "at least a month";
+}
+
 TEST(Clock, Rfc3339RoundTripsWithZones) {
   auto t = dispatcher::parse_rfc3339("2026-11-25T08:00:00+09:00");
   ASSERT_TRUE(t);

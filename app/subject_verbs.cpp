@@ -10,6 +10,7 @@
 #include "codec/mask.hpp"
 #include "dispatcher/runtime.hpp"
 #include "store/audit.hpp"
+#include "store/consent_import.hpp"
 #include "store/redis/sync_client.hpp"
 #include "store/subject_requests.hpp"
 #include "store/subject_store.hpp"
@@ -109,6 +110,43 @@ int consent(const Common& common, const std::string& subject, const std::string&
   return 0;
 }
 
+int consent_import(const Common& common, const std::string& file) {
+  Session s(common);
+  const std::string by = operator_name();
+  const TimePoint now = system_now();
+  SubjectChange pending;
+  std::size_t stored = 0, bad = 0, queued = 0;
+  auto flush = [&] {
+    s.apply(pending);  // one audit statement and one Redis pipeline per thousand lines
+    pending = {};
+    queued = 0;
+  };
+  std::string error;
+  bool ok = for_each_line(
+      file,
+      [&](std::string_view line, std::size_t n) {
+        auto parsed = parse_consent_line(line, s.rt.config.phone_region, by);
+        if (auto* inv = std::get_if<Invalid>(&parsed)) {
+          // As enqueue reports a line, without the subject: it may be an address.
+          std::fprintf(stderr, "line %zu: - %s: %s\n", n, inv->reason.c_str(), inv->detail.c_str());
+          ++bad;
+          return;
+        }
+        const auto& c = std::get<ConsentLine>(parsed);
+        pending.append(consent_change(s.rt.keys, resolve_subject(c.subject, s.rt.secret), c.channel,
+                                      c.proof, c.at.value_or(now)));
+        ++stored;
+        if (++queued >= 1000) flush();
+      },
+      error);
+  if (queued > 0) flush();
+  if (!ok) throw std::runtime_error(error);
+  std::fprintf(
+      stderr, "imported %zu consent proof%s%s\n", stored, stored == 1 ? "" : "s",
+      bad ? fmt::format(", {} invalid line{} refused", bad, bad == 1 ? "" : "s").c_str() : "");
+  return bad ? 1 : 0;
+}
+
 int optout(const Common& common, const std::string& subject, const std::string& scope, bool out) {
   std::string why;
   if (!valid_scope(scope, why)) throw std::runtime_error(why);
@@ -205,18 +243,32 @@ void add_subject_verbs(CLI::App& app, const Common& common, Verbs& out) {
       ->required();
   out.push_back({hist, [&common, subject] { return history(common, *subject); }});
 
-  auto* con =
-      app.add_subcommand("consent", "record a marketing opt-in for a channel, with its proof");
+  auto* con = app.add_subcommand(
+      "consent",
+      "record a marketing opt-in for a channel, with its proof\n"
+      "  example: dispatcher consent m-1001 email --source member_settings --wording v3");
   auto csubject = opt<std::string>(), cchannel = opt<std::string>();
   auto proof = opt<ConsentProof>();
   proof->recorded_by = operator_name();
-  con->add_option("subject", *csubject, "subscriber id, e-mail or phone number")->required();
-  con->add_option("channel", *cchannel, "email, sms, push or line")->required();
-  con->add_option("--source", proof->source, "the form or way through which the person agreed")
-      ->required();
+  // `consent import F` is a subcommand: the one-consent arguments are checked by hand, so that
+  // CLI11 does not demand them of an import.
+  auto* imp = con->add_subcommand(
+      "import",
+      "bulk: JSON lines {\"subject\",\"channel\",\"source\",\"wording\",\"at\",\"by\"} from F or "
+      "-\n"
+      "  example: dispatcher consent import consents.jsonl");
+  auto ifile = opt<std::string>("-");
+  imp->add_option("file", *ifile, "file of JSON lines, or - for stdin");
+  out.push_back({imp, [&common, ifile] { return consent_import(common, *ifile); }});
+  con->add_option("subject", *csubject, "subscriber id, e-mail or phone number");
+  con->add_option("channel", *cchannel, "email, sms, push or line");
+  con->add_option("--source", proof->source, "the form or way through which the person agreed");
   con->add_option("--wording", proof->wording, "the wording, or its version, the person agreed to");
   con->add_option("--by", proof->recorded_by, "who records it (default: cli:$USER)");
   out.push_back({con, [&common, csubject, cchannel, proof] {
+                   if (csubject->empty() || cchannel->empty() || proof->source.empty())
+                     throw std::runtime_error(
+                         "consent needs SUBJECT CHANNEL --source S (or: consent import F)");
                    return consent(common, *csubject, *cchannel, *proof);
                  }});
 

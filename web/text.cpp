@@ -39,30 +39,6 @@ std::pair<std::string, std::map<std::string, std::string>> split_target(std::str
   return out;
 }
 
-bool json_too_deep(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : text) {
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"')
-      in_string = true;
-    else if (c == '[' || c == '{') {
-      if (++depth > limit) return true;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return false;
-}
-
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
 
 std::string random_hex(std::size_t bytes) {

@@ -9,7 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "codec/hmac.hpp"  // constant_time_equal, for the signature checks
+#include "codec/hmac.hpp"        // constant_time_equal, for the signature checks
+#include "model/json_depth.hpp"  // json_too_deep, for every JSON body
 
 namespace dispatcher::web {
 
@@ -21,9 +22,6 @@ std::optional<std::string> path_decode(std::string_view s);
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::string_view body);
 // Splits "/path?query" into the path and its decoded query parameters (last one wins).
 std::pair<std::string, std::map<std::string, std::string>> split_target(std::string_view target);
-
-// Whether JSON text nests arrays/objects deeper than `limit` (strings are skipped).
-bool json_too_deep(std::string_view text, int limit);
 
 std::string sha256_hex(std::string_view data);
 std::string random_hex(std::size_t bytes);  // from the OS's CSPRNG (OpenSSL RAND_bytes)

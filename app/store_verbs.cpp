@@ -15,9 +15,18 @@ namespace {
 int migrate(const Common& common) {
   Runtime rt = open_runtime(common.config_file, Needs{false, false});
   auto db = pg::Connection::connect(rt.database_url());
-  const int applied = pg::migrate(db, system_now());
-  std::printf("migrate: %d migration%s applied; the schema is at version %d\n", applied,
-              applied == 1 ? "" : "s", pg::migrations().back().version);
+  const auto u = rt.upkeep(db);
+  std::printf("migrate: %d migration%s applied; the schema is at version %d\n", u.migrations,
+              u.migrations == 1 ? "" : "s", pg::migrations().back().version);
+  if (u.imported.streams > 0)
+    std::printf(
+        "migrate: moved %lld audit record%s of %lld subject%s from Redis (%lld unreadable)\n",
+        u.imported.records, u.imported.records == 1 ? "" : "s", u.imported.streams,
+        u.imported.streams == 1 ? "" : "s", u.imported.unreadable);
+  if (!u.retention.dropped_partitions.empty())
+    std::printf("migrate: retention dropped %zu month%s of the audit\n",
+                u.retention.dropped_partitions.size(),
+                u.retention.dropped_partitions.size() == 1 ? "" : "s");
   return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -16,7 +17,7 @@
 #include "store/embedded_redis.hpp"
 #include "store/pg/embedded_postgres.hpp"
 #include "store/pg/migrations.hpp"
-#include "store/retention.hpp"
+#include "store/redis/sync_client.hpp"
 
 namespace dispatcher {
 
@@ -62,13 +63,25 @@ std::string Runtime::database_url() const {
                                      : config.database_url;
 }
 
+Runtime::Upkeep Runtime::upkeep(pg::Connection& c) const {
+  Upkeep u;
+  const TimePoint now = system_now();
+  u.migrations = pg::migrate(c, now);
+  u.retention = apply_retention(c, now, config.retention.audit_days, config.retention.consent_days);
+  // Redis may be down at start-up (serve answers /healthz 503 meanwhile): the move waits for
+  // the next start-up, which finds the streams where they were.
+  try {
+    auto r = redis::SyncClient::connect(redis_endpoint());
+    u.imported = import_redis_history(c, r, config.key_prefix);
+  } catch (const redis::Error& e) {
+    spdlog::warn("moving an older audit from Redis waits for the next start-up: {}", e.what());
+  }
+  return u;
+}
+
 pg::Connection Runtime::database(bool migrate) const {
   auto c = pg::Connection::connect(database_url());
-  if (migrate) {
-    const TimePoint now = system_now();
-    pg::migrate(c, now);
-    apply_retention(c, now, config.retention.audit_days, config.retention.consent_days);
-  }
+  if (migrate) upkeep(c);
   return c;
 }
 

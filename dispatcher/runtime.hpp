@@ -13,8 +13,10 @@
 #include "model/keys.hpp"
 #include "model/message.hpp"
 #include "policy/policy.hpp"
+#include "store/history_import.hpp"
 #include "store/pg/connection.hpp"
 #include "store/redis/endpoint.hpp"
+#include "store/retention.hpp"
 #include "templates/catalog.hpp"
 
 namespace dispatcher {
@@ -30,9 +32,17 @@ struct Runtime {
   redis::Endpoint redis_endpoint() const;
   // The configured database, or the embedded cluster (started on first use): a libpq string.
   std::string database_url() const;
-  // A blocking connection to it, its schema migrated and its retention applied first (start-up
-  // work: throws). `check` passes migrate = false and reports what is missing instead.
+  // A blocking connection to it, after upkeep() (start-up work: throws). `check` passes
+  // migrate = false and reports what is missing instead.
   pg::Connection database(bool migrate = true) const;
+  // What every start-up does to the database: the missing migrations, the retention, and the
+  // one-time move of an older dispatcher's audit from Redis (store/history_import.hpp).
+  struct Upkeep {
+    int migrations = 0;
+    RetentionDone retention;
+    HistoryImported imported;
+  };
+  Upkeep upkeep(pg::Connection& c) const;
   MessageVocabulary vocabulary() const;
   templates::LoadOptions template_options() const;
   // The one retry policy (channels/retry.hpp) with the consumer's configured numbers.

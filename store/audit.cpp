@@ -27,8 +27,10 @@ nlohmann::json to_json(const AuditRecord& r) {
   return j;
 }
 
-void AuditBatch::add(const AuditRecord& r, std::string_view entry) {
-  nlohmann::json row = {{"r", to_json(r)}};
+void AuditBatch::add(const AuditRecord& r, std::string_view entry) { add_json(to_json(r), entry); }
+
+void AuditBatch::add_json(const nlohmann::json& record, std::string_view entry) {
+  nlohmann::json row = {{"r", record}};
   if (!entry.empty()) row["entry"] = entry;
   if (rows_++ > 0) json_ += ',';
   json_ += row.dump();

@@ -41,6 +41,8 @@ class AuditBatch {
   // `entry` names the stream entry the record decides (the stream key and entry id): rows of
   // an entry already written are skipped, so a batch written again after a crash adds nothing.
   void add(const AuditRecord& r, std::string_view entry = {});
+  // A record already in its JSON form (to_json), e.g. one read back from an older store.
+  void add_json(const nlohmann::json& record, std::string_view entry = {});
   bool empty() const { return rows_ == 0; }
   std::size_t size() const { return rows_; }
   pg::Value param() const { return json_ + "]"; }

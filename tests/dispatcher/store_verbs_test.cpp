@@ -51,4 +51,19 @@ TEST(StoreVerbs, ADatabaseOutOfReachIsAnErrorNamingIt) {
   EXPECT_EQ(history.err.find('\n'), history.err.size() - 1) << "one line: " << history.err;
 }
 
+TEST(StoreVerbs, AnOlderDispatchersRedisAuditIsMovedInAtStartUp) {
+  DispatcherEnv env;
+  env.redis().run(dispatcher::redis::cmd(
+      "XADD", "dsp:hist:m-1", "*", "r",
+      R"({"event":"optout","scope":"all","subject":"m-1","time":"2026-10-01T00:00:00Z"})"));
+  auto h = env.history("m-1");  // the first verb that opens the database moves it
+  ASSERT_EQ(h.size(), 1u);
+  EXPECT_EQ(h[0]["event"], "optout");
+  EXPECT_EQ(env.redis().run(dispatcher::redis::cmd("EXISTS", "dsp:hist:m-1")).integer, 0);
+  EXPECT_EQ(env.history("m-1").size(), 1u);
+  auto m = env.run({"migrate"});
+  ASSERT_EQ(m.exit_code, 0) << m.err;
+  EXPECT_EQ(m.out.find("moved"), std::string::npos) << "nothing left to move: " << m.out;
+}
+
 }  // namespace

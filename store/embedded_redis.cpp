@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "config/private_files.hpp"
+#include "store/file_lock.hpp"
 #include "store/redis/sync_client.hpp"
 
 extern char** environ;
@@ -42,22 +43,6 @@ std::string find_redis_server() {
   throw std::runtime_error(
       "redis-server is not installed (run scripts/setup.sh, or set DISPATCHER_REDIS_URL)");
 }
-
-class FileLock {
- public:
-  explicit FileLock(const fs::path& p)
-      : fd_(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
-    if (fd_ < 0) throw std::runtime_error("cannot open " + p.string());
-    ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 

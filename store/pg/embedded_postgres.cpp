@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "config/private_files.hpp"
+#include "store/file_lock.hpp"
 #include "store/pg/connection.hpp"
 
 extern char** environ;
@@ -29,22 +30,6 @@ namespace {
 
 constexpr const char* bin_dir = "/usr/lib/postgresql/15/bin";
 constexpr const char* role = "dispatcher";
-
-class FileLock {
- public:
-  explicit FileLock(const fs::path& p)
-      : fd_(::open(p.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600)) {
-    if (fd_ < 0) throw std::runtime_error("cannot open " + p.string());
-    ::flock(fd_, LOCK_EX);
-  }
-  ~FileLock() {
-    ::flock(fd_, LOCK_UN);
-    ::close(fd_);
-  }
-
- private:
-  int fd_;
-};
 
 // Runs a PostgreSQL program (as `postgres` when we are root), its output appended to `log`;
 // returns its exit status.

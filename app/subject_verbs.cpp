@@ -95,8 +95,9 @@ int subscriber_put(const Common& common, const std::string& file) {
 int history(const Common& common, const std::string& subject) {
   Session s(common);
   SubjectRef ref = subject_ref(s, subject);
-  for (const auto& record : history_of(s.db().exec(history_sql(), {ref.key})))
-    std::printf("%s\n", record.dump().c_str());
+  // The stored text is the JSON line: printed as it is, not parsed and written again.
+  for (const auto& row : s.db().exec(history_sql(), {ref.key}).rows)
+    if (row.at(0)) std::printf("%s\n", row[0]->c_str());
   return 0;
 }
 

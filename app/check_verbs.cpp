@@ -135,6 +135,11 @@ int check(const Common& common, bool connect) {
   } catch (const std::exception& e) {
     errors.push_back(std::string("channels: ") + e.what());
   }
+  try {
+    rt.webhooks = read_webhook_targets(cfg.webhooks.senders);
+  } catch (const config::LoadError& e) {
+    for (const auto& l : e.errors()) errors.push_back(e.subject() + ": " + l);
+  }
   check_database(cfg, errors);
   for (const auto& l : errors) std::fprintf(stderr, "dispatcher: %s\n", l.c_str());
   if (!errors.empty()) {

@@ -12,11 +12,14 @@
 #include "codec/mask.hpp"
 #include "config/logging.hpp"
 #include "config/private_files.hpp"
+#include "dispatcher/cancellation.hpp"
 #include "dispatcher/consumer.hpp"
 #include "dispatcher/enqueue.hpp"
 #include "dispatcher/providers.hpp"
 #include "dispatcher/runtime.hpp"
 #include "dispatcher/scheduler.hpp"
+#include "dispatcher/webhook_sender.hpp"
+#include "store/message_status.hpp"
 #include "store/redis/sync_client.hpp"
 
 namespace dispatcher::verbs {
@@ -70,10 +73,22 @@ int run(const Common& common, bool until_idle, const std::string& start_at) {
     const auto offset = *t - system_now();
     now = [offset] { return system_now() + offset; };
   }
+  // Sender webhooks go out from here, beside the consumer that writes most of their events.
+  auto webhooks = std::make_shared<WebhookSender>(io, rt, now);
+  opts.on_stopped = [webhooks, until_idle] {
+    if (until_idle)
+      webhooks->drain_then_stop();
+    else
+      webhooks->stop();
+  };
   auto consumer = std::make_shared<Consumer>(io, rt, providers, now, opts);
   if (auto err = consumer->start(); !err.empty()) throw std::runtime_error(err);
+  if (auto err = webhooks->start(); !err.empty()) throw std::runtime_error(err);
   io.run();
   print_summary(consumer->stats(), rt);
+  if (const auto& w = webhooks->counts(); w.delivered + w.retried + w.given_up > 0)
+    std::fprintf(stderr, "  %-13s %lld delivered, %lld to retry, %lld given up\n", "webhooks",
+                 w.delivered, w.retried, w.given_up);
   return consumer->exit_code();
 }
 
@@ -134,26 +149,40 @@ int enqueue(const Common& common, const std::string& file) {
   return refused == 0 ? 0 : 1;
 }
 
-int cancel(const Common& common, const std::string& id, std::string sender) {
-  Runtime rt = open_runtime(common.config_file, Needs{false, false});
-  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
-  // Ids are per sender: find whose this one is (DESIGN.md: --sender only when two used it).
+// Ids are per sender: whose this one is (DESIGN.md: --sender only when two senders used it).
+// Empty, with the reason printed, when it cannot be told.
+std::string sender_of(redis::SyncClient& redis, const Runtime& rt, const std::string& id,
+                      std::string sender) {
   auto senders = redis.run(redis::cmd("SMEMBERS", rt.keys.senders_of(id)));
   if (senders.is_error()) throw std::runtime_error("redis: " + senders.str);
   std::vector<std::string> used;
   for (const auto& e : senders.elements) used.push_back(e.str);
   std::sort(used.begin(), used.end());
-  if (sender.empty() && used.size() == 1) sender = used.front();
-  if (sender.empty() && used.size() > 1) {
+  if (!sender.empty()) return sender;
+  if (used.size() == 1) return used.front();
+  if (used.size() > 1) {
     std::string list;
     for (const auto& u : used) list += (list.empty() ? "" : ", ") + u;
     std::fprintf(stderr, "dispatcher: %s was used by %zu senders (%s): name one with --sender\n",
                  id.c_str(), used.size(), list.c_str());
-    return 1;
+    return {};
   }
-  if (sender.empty() || std::find(used.begin(), used.end(), sender) == used.end()) {
-    std::fprintf(stderr, "dispatcher: no message %s%s%s has been seen\n", id.c_str(),
-                 sender.empty() ? "" : " from ", sender.c_str());
+  std::fprintf(stderr,
+               "dispatcher: no message %s has been seen in the last %d days (older ones: give "
+               "--sender)\n",
+               id.c_str(), rt.config.consumer.idempotency_ttl_days);
+  return {};
+}
+
+int cancel(const Common& common, const std::string& id, std::string sender) {
+  Runtime rt = open_runtime(common.config_file, Needs{true, false});
+  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
+  const bool named = !sender.empty();
+  sender = sender_of(redis, rt, id, sender);
+  if (sender.empty()) return 1;
+  if (named && redis.run(redis::cmd("SISMEMBER", rt.keys.senders_of(id), sender)).integer != 1) {
+    std::fprintf(stderr, "dispatcher: no message %s from %s has been seen\n", id.c_str(),
+                 sender.c_str());
     return 1;
   }
   auto r = redis.run(cancel_command(rt.keys, message_key(sender, id),
@@ -161,6 +190,11 @@ int cancel(const Common& common, const std::string& id, std::string sender) {
   if (r.is_error()) throw std::runtime_error("redis: " + r.str);
   const std::string status = r.elements.empty() ? "" : r.elements[0].str;
   if (status == "cancelled") {
+    // Taken from the scheduled set: its row is ours to write (a queued one's, the consumer's).
+    if (auto audit = cancel_audit(rt, r, system_now()); !audit.empty()) {
+      auto db = rt.database();
+      db.exec(AuditBatch::insert_sql(), {audit.param()});
+    }
     std::printf("cancelled %s\n", id.c_str());
     return 0;
   }
@@ -177,6 +211,27 @@ int cancel(const Common& common, const std::string& id, std::string sender) {
   std::fprintf(stderr, "dispatcher: %s was already decided (%s) and cannot be cancelled\n",
                id.c_str(), r.elements.size() > 1 ? r.elements[1].str.c_str() : "?");
   return 1;
+}
+
+int status(const Common& common, const std::string& id, std::string sender) {
+  Runtime rt = open_runtime(common.config_file, Needs{false, false});
+  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
+  sender = sender_of(redis, rt, id, sender);
+  if (sender.empty()) return 1;
+  auto db = rt.database();
+  const pg::Rows records = db.exec(message_records_sql(), {sender, id});
+  const auto queue = queue_status_commands(rt.keys, sender, id);
+  const auto replies = redis.exec(queue);
+  if (auto err = redis::first_error(queue, replies); !err.empty())
+    throw std::runtime_error("redis: " + err);
+  const auto s = status_of(sender, id, records, replies);
+  if (!s) {
+    std::fprintf(stderr, "dispatcher: no message %s from %s is known\n", id.c_str(),
+                 sender.c_str());
+    return 1;
+  }
+  std::printf("%s\n", to_json(*s).dump().c_str());
+  return 0;
 }
 
 }  // namespace
@@ -206,6 +261,18 @@ void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out) {
   can->add_option("--sender", *sender,
                   "the sender whose id it is (needed only when two senders used the id)");
   out.push_back({can, [&common, id, sender] { return cancel(common, *id, *sender); }});
+
+  auto* st = app.add_subcommand(
+      "status",
+      "where a message is now, as one JSON line (queued, scheduled, deferred, sent, denied, "
+      "failed, dead, cancelled)\n  example: dispatcher status rsv-20261201-0001");
+  auto st_id = std::make_shared<std::string>();
+  st->add_option("id", *st_id, "the message id")->required();
+  auto st_sender = std::make_shared<std::string>();
+  st->add_option("--sender", *st_sender,
+                 "the sender whose id it is (needed when two senders used the id, or for a "
+                 "message older than the idempotency window)");
+  out.push_back({st, [&common, st_id, st_sender] { return status(common, *st_id, *st_sender); }});
 }
 
 }  // namespace dispatcher::verbs

@@ -115,6 +115,22 @@ Config from_document(const Located& doc) {
         s.integer("token_ttl_days", c.unsubscribe.token_ttl_days, 1, 3650);
     s.finish();
   }
+  {
+    auto s = top.map("webhooks");
+    auto& w = c.webhooks;
+    w.poll_ms = s.integer("poll_ms", w.poll_ms, 10, 60000);
+    w.retry_first_ms = s.integer("retry_first_ms", w.retry_first_ms, 1, 86400000);
+    w.retry_max_ms = s.integer("retry_max_ms", w.retry_max_ms, 1, 86400000);
+    w.give_up_hours = s.integer("give_up_hours", w.give_up_hours, 1, 720);
+    w.timeout_ms = s.integer("timeout_ms", w.timeout_ms, 100, 120000);
+    if (w.retry_max_ms < w.retry_first_ms)
+      s.fail("retry_max_ms", "must be at least retry_first_ms");
+    // Read with the secrets they name (dispatcher/webhook_targets.hpp).
+    w.senders = {doc.file, s.value("senders")};
+    if (w.senders.node.IsDefined() && !w.senders.node.IsNull() && !w.senders.node.IsMap())
+      s.fail("senders", "must be a mapping of sender to {url, secret_env or secret_file}");
+    s.finish();
+  }
   c.secret_file = read_path(top, "secret_file", c.secret_file);
   c.log_level = top.str("log_level", c.log_level, refused);
   static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};

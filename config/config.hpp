@@ -56,7 +56,7 @@ struct Config {
 
   std::filesystem::path policy_file = "config/policy.yaml";
 
-  SenderIdentity operator_identity{"EPARK歯科", "support@notify.example.jp"};
+  SenderIdentity operator_identity{"EPARK歯科", "support@notify.example.jp", {}, {}, {}};
   std::map<std::string, SenderIdentity> clinics;  // clinic id → how it signs its messages
   std::string email_from = "no-reply@notify.example.jp";
 
@@ -77,6 +77,18 @@ struct Config {
     // Consent proofs outlive the audit rows of the messages they allowed (checked at load).
     int consent_days = 3650;
   } retention;
+
+  // Sender webhooks (DESIGN.md "The HTTP surface"): each state change of a sender's messages is
+  // POSTed, signed, to its URL. `senders` (sender → {url, secret_env | secret_file}) is read
+  // where secrets are read (dispatcher/webhook_targets.hpp); the rest is how `run` delivers.
+  struct Webhooks {
+    int poll_ms = 1000;          // how often due events are looked for
+    int retry_first_ms = 30000;  // the first retry after a failed delivery; doubling …
+    int retry_max_ms = 3600000;  // … up to this
+    int give_up_hours = 24;      // an event not accepted by then is dropped, logged as such
+    int timeout_ms = 10000;      // one delivery attempt
+    Located senders;
+  } webhooks;
 
   std::filesystem::path secret_file;  // empty: <data_dir>/secret, created on first use
   std::string log_level = "info";

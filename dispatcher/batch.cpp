@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "dispatcher/cancellation.hpp"
 #include "dispatcher/provider_latency.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/tally.hpp"
@@ -85,6 +86,11 @@ void Gate::resolve_apply(std::span<Work> batch, bool claim, const ReplySpans& sp
           break;
         case Claim::taken:
           w.fate = Fate::duplicate;
+          break;
+        case Claim::cancelled:  // nothing goes out; finish() records it for its subject
+          w.fate = Fate::duplicate;
+          w.cancelled = true;
+          w.subject = cancelled_subject(*w.msg, rt_.secret);
           break;
         case Claim::failed:
           dead(w, "redis_error", replies[i].str);
@@ -289,6 +295,7 @@ AuditRecord Gate::audit_for(const Work& w, TimePoint now) const {
     a.campaign = w.msg->campaign;
   }
   a.attempts = w.attempts;
+  if (w.cancelled && w.msg) return cancelled_record(*w.msg, w.subject, now);
   switch (w.fate) {
     case Fate::decided:
       a.decision = std::string(policy::to_string(w.decision.verdict));
@@ -346,8 +353,8 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
   const auto& k = rt_.keys;
   // The stream entry each row decides: a batch written again after a crash adds no row.
   auto record = [&](const Work& w) {
-    audit.add(audit_for(w, now),
-              w.entry_id.empty() ? std::string() : k.stream() + " " + w.entry_id);
+    audit.add(audit_for(w, now), w.entry_id.empty() ? std::string() : k.stream() + " " + w.entry_id,
+              w.msg && rt_.webhooks.contains(w.msg->sender));
   };
   const std::int64_t ttl = ttl_ms(rt_.config);
   const std::string now_ms = std::to_string(to_epoch_ms(now));
@@ -377,7 +384,12 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
     if (auto key = tally_key(w)) ++counts[tally_field(*key)];
     switch (w.fate) {
       case Fate::pending:
+        break;
       case Fate::duplicate:
+        if (w.cancelled) {
+          out.push_back(record_command(k, w.key, cancelled_value, ttl));
+          record(w);
+        }
         break;
       case Fate::dead:
         out.push_back(dead_letter_command(k, w.reason, w.detail, w.msg ? w.msg->id : std::string(),

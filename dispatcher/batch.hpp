@@ -35,6 +35,7 @@ struct Work {
 
   bool claimed = false;      // this entry holds the id's idempotency record
   bool redelivered = false;  // … and held it before: a consumer may have died mid-send
+  bool cancelled = false;    // Fate::duplicate: cancelled while queued, recorded by finish()
   std::string subject;
   Subscriber recipient;
   AddressHashes hashes;

@@ -135,6 +135,7 @@ void Consumer::maybe_done() {
       self->io_state_->reader.reset();
       self->io_state_->writer.reset();
       self->io_state_->db.reset();
+      if (self->opts_.on_stopped) self->opts_.on_stopped();
     });
   };
   if (!io_state_->writer) return release();

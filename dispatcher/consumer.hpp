@@ -9,6 +9,7 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -36,6 +37,8 @@ struct ConsumerOptions {
   bool until_idle = false;
   std::string name;  // consumer name in the group; unique per process
   int max_batches_in_flight = 2;
+  // Called once the consumer has left the loop (stopped by a signal, or idle with --until-idle).
+  std::function<void()> on_stopped;
 };
 
 class Consumer : public std::enable_shared_from_this<Consumer> {

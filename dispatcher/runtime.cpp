@@ -166,6 +166,7 @@ Runtime open_runtime(const fs::path& config_file, Needs needs) {
   if (auto e = phone_region_error(rt.config)) throw std::runtime_error(*e);
   rt.keys.prefix = rt.config.key_prefix;
   rt.secret = load_secret(rt.config);
+  rt.webhooks = read_webhook_targets(rt.config.webhooks.senders);
   if (needs.policy || needs.templates) {
     rt.policy = policy::Policy::load(config::resolve_shipped(rt.config.policy_file));
     for (const auto& e : token_scope_errors(*rt.policy)) throw std::runtime_error("policy: " + e);

@@ -10,6 +10,7 @@
 
 #include "channels/retry.hpp"
 #include "config/config.hpp"
+#include "dispatcher/webhook_targets.hpp"
 #include "model/keys.hpp"
 #include "model/message.hpp"
 #include "policy/policy.hpp"
@@ -27,6 +28,7 @@ struct Runtime {
   std::string secret;  // keys address hashes and unsubscribe tokens
   std::optional<policy::Policy> policy;
   std::optional<templates::Catalog> catalog;
+  WebhookTargets webhooks;  // senders whose messages' state changes are POSTed to them
 
   // The configured Redis, or the embedded one (started on first use).
   redis::Endpoint redis_endpoint() const;

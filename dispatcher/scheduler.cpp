@@ -19,13 +19,18 @@ return #ids
 
 constexpr const char* cancel_script = R"lua(
 local done = redis.call('GET', KEYS[3])
-if done and string.sub(done, 1, 2) ~= 'c:' and done ~= 'cancelled' then return {'already', done} end
+if done and string.sub(done, 1, 2) ~= 'c:' and done ~= 'cancelled' and done ~= 'cancelling' then
+  return {'already', done}
+end
 local payload = redis.call('HGET', KEYS[2], 'payload')
 local removed = redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('DEL', KEYS[2])
 if done and string.sub(done, 1, 2) == 'c:' then return {'in_flight', payload or ''} end
-redis.call('SET', KEYS[3], 'cancelled', 'PX', ARGV[2])
-if removed == 1 then return {'cancelled', payload or ''} end
+if removed == 1 then
+  redis.call('SET', KEYS[3], 'cancelled', 'PX', ARGV[2])
+  return {'cancelled', payload or ''}
+end
+if done ~= 'cancelled' then redis.call('SET', KEYS[3], 'cancelling', 'PX', ARGV[2]) end
 return {'marked', ''}
 )lua";
 

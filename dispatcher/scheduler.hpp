@@ -14,8 +14,11 @@ namespace dispatcher {
 redis::Command move_due_command(const Keys& k, TimePoint now, int limit);
 
 // Cancels a message by its message_key(sender, id). The reply is [status, payload]: status
-// "cancelled" (it was scheduled), "marked" (not scheduled: if it is still queued, it will not be
-// delivered), "in_flight" (a consumer is delivering it right now) or "already" (decided before).
+// "cancelled" (it was scheduled: its payload, for the audit row the caller writes;
+// dispatcher/cancellation.hpp), "marked" (not scheduled: if it is still queued, it will not be
+// delivered, and the consumer that meets it records the cancellation), "in_flight" (a consumer
+// is delivering it right now) or "already" (decided before). The idempotency record says which
+// (store/idempotency.hpp: cancelled_value, cancelling_value).
 redis::Command cancel_command(const Keys& k, std::string_view key, std::int64_t ttl_ms);
 
 // Schedules a payload for later, under its message_key(sender, id).

@@ -1,5 +1,7 @@
 #include "store/audit.hpp"
 
+#include "store/webhook_events.hpp"
+
 namespace dispatcher {
 
 nlohmann::json to_json(const AuditRecord& r) {
@@ -27,21 +29,27 @@ nlohmann::json to_json(const AuditRecord& r) {
   return j;
 }
 
-void AuditBatch::add(const AuditRecord& r, std::string_view entry) { add_json(to_json(r), entry); }
+void AuditBatch::add(const AuditRecord& r, std::string_view entry, bool event) {
+  add_json(to_json(r), entry, event);
+}
 
-void AuditBatch::add_json(const nlohmann::json& record, std::string_view entry) {
+void AuditBatch::add_json(const nlohmann::json& record, std::string_view entry, bool event) {
   nlohmann::json row = {{"r", record}};
   if (!entry.empty()) row["entry"] = entry;
+  if (event)
+    if (auto e = webhook_event(record))
+      row["hook"] = {{"event_id", e->event_id}, {"sender", e->sender}, {"body", e->body}};
   if (rows_++ > 0) json_ += ',';
   json_ += row.dump();
 }
 
 const std::string& AuditBatch::insert_sql() {
   // One statement: the entries not yet recorded are claimed and their rows (and the rows of no
-  // entry) inserted, atomically; consent proofs go to their own table (kept longer).
+  // entry) inserted, atomically; consent proofs go to their own table (kept longer), and the
+  // webhook events of the rows kept to theirs.
   static const std::string sql = R"sql(
 WITH rows AS (
-  SELECT x->>'entry' AS entry, x->'r' AS r FROM json_array_elements($1::json) AS x
+  SELECT x->>'entry' AS entry, x->'r' AS r, x->'hook' AS h FROM json_array_elements($1::json) AS x
 ), fresh AS (
   INSERT INTO audit_entries (entry)
   SELECT DISTINCT entry FROM rows WHERE entry IS NOT NULL
@@ -52,6 +60,10 @@ WITH rows AS (
   INSERT INTO consent_proofs (time, subject, channel, record)
   SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'channel', r
   FROM kept WHERE r->>'event' = 'consent'
+), hooks AS (
+  INSERT INTO webhook_events (event_id, sender, body, created_at, next_at)
+  SELECT h->>'event_id', h->>'sender', h->>'body', (r->>'time')::timestamptz, (r->>'time')::timestamptz
+  FROM kept WHERE h IS NOT NULL
 )
 INSERT INTO audit (time, subject, event, sender, message_id, entry, record)
 SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'event', r->>'sender', r->>'id', entry, r

@@ -40,9 +40,11 @@ class AuditBatch {
  public:
   // `entry` names the stream entry the record decides (the stream key and entry id): rows of
   // an entry already written are skipped, so a batch written again after a crash adds nothing.
-  void add(const AuditRecord& r, std::string_view entry = {});
+  // `event`: the record's sender has a webhook; a record that changes its message's state also
+  // queues the event (store/webhook_events.hpp), in the same statement, deduplicated with it.
+  void add(const AuditRecord& r, std::string_view entry = {}, bool event = false);
   // A record already in its JSON form (to_json), e.g. one read back from an older store.
-  void add_json(const nlohmann::json& record, std::string_view entry = {});
+  void add_json(const nlohmann::json& record, std::string_view entry = {}, bool event = false);
   bool empty() const { return rows_ == 0; }
   std::size_t size() const { return rows_; }
   pg::Value param() const { return json_ + "]"; }

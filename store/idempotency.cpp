@@ -15,6 +15,7 @@ redis::Command claim_command(const Keys& k, std::string_view id, std::string_vie
 Claim read_claim(const redis::Reply& r, std::string_view entry_id) {
   if (r.is_error()) return Claim::failed;
   if (r.is_nil()) return Claim::ours;
+  if (r.str == cancelling_value) return Claim::cancelled;
   return r.str == claim_value(entry_id) ? Claim::ours_before : Claim::taken;
 }
 

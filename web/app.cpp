@@ -24,6 +24,7 @@ constexpr Route kRoutes[] = {
     // intake.hpp
     {verb::post, "/v1/messages", post_messages},
     {verb::delete_, "/v1/messages/{id}", delete_message},
+    {verb::get, "/v1/messages/{id}", get_message},
     // unsubscribe.hpp: the page, RFC 8058 one-click, the page's form
     {verb::get, "/u/{token}", get_unsubscribe},
     {verb::head, "/u/{token}", get_unsubscribe},

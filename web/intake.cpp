@@ -3,9 +3,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "dispatcher/cancellation.hpp"
 #include "dispatcher/enqueue.hpp"
 #include "dispatcher/scheduler.hpp"
 #include "dispatcher/template_values.hpp"
+#include "store/message_status.hpp"
 #include "store/subject_store.hpp"
 #include "web/exchange.hpp"
 #include "web/problem.hpp"
@@ -258,21 +260,50 @@ void delete_message(const ExchangePtr& x) {
   // Ids are the sender's own: another sender's id, like an id never seen, is not there, and
   // nothing is written for it.
   const Keys& k = x->services().rt.keys;
-  x->redis({cmd("SISMEMBER", k.senders_of(id), sender)},
-           [x, id, sender](std::error_code ec, std::vector<Reply> r) {
-             if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
-             if (r[0].integer != 1) return x->error(http::status::not_found, "no such message");
-             const Services& s = x->services();
-             const std::int64_t ttl_ms = s.rt.config.consumer.idempotency_ttl_days * 86400000LL;
-             x->redis({cancel_command(s.rt.keys, message_key(sender, id), ttl_ms)},
-                      [x, id](std::error_code ec, std::vector<Reply> r) {
-                        if (ec)
-                          return x->error(http::status::service_unavailable, "queue unavailable");
-                        auto answer = cancel_answer(id, r[0]);
-                        if (answer.body.contains("type")) return x->problem_reply(answer.body);
-                        x->json_reply(answer.status, answer.body);
-                      });
-           });
+  x->redis({cmd("SISMEMBER", k.senders_of(id), sender)}, [x, id, sender](std::error_code ec,
+                                                                         std::vector<Reply> r) {
+    if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
+    if (r[0].integer != 1) return x->error(http::status::not_found, "no such message");
+    const Services& s = x->services();
+    const std::int64_t ttl_ms = s.rt.config.consumer.idempotency_ttl_days * 86400000LL;
+    x->redis({cancel_command(s.rt.keys, message_key(sender, id), ttl_ms)},
+             [x, id](std::error_code ec, std::vector<Reply> r) {
+               if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
+               auto answer = cancel_answer(id, r[0]);
+               if (answer.body.contains("type")) return x->problem_reply(answer.body);
+               auto audit = cancel_audit(x->services().rt, r[0], x->services().now());
+               if (audit.empty()) return x->json_reply(answer.status, answer.body);
+               // Taken from the scheduled set: its row (and webhook event) is ours.
+               x->db(AuditBatch::insert_sql(), {audit.param()},
+                     [x, answer](std::error_code ec, pg::Rows) {
+                       if (ec)
+                         spdlog::error("cancel: the audit row was not written: {}", ec.message());
+                       x->json_reply(answer.status, answer.body);
+                     });
+             });
+  });
+}
+
+void get_message(const ExchangePtr& x) {
+  auto key = x->api_key();
+  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
+  std::string id = path_decode(x->param(0)).value_or(std::string{});
+  const std::string sender = cancel_sender(*key, x->query());
+  if (id.empty() || id.size() > 200 || sender.empty())
+    return x->error(http::status::not_found, "no such message");
+  // The system of record first, then what the queue holds for a message not yet decided; a
+  // message of another sender is not looked for at all.
+  x->db(message_records_sql(), {sender, id}, [x, id, sender](std::error_code ec, pg::Rows rows) {
+    if (ec) return x->error(http::status::service_unavailable, "database unavailable");
+    auto records = std::make_shared<pg::Rows>(std::move(rows));
+    x->redis(queue_status_commands(x->services().rt.keys, sender, id),
+             [x, id, sender, records](std::error_code ec, std::vector<Reply> r) {
+               if (ec) return x->error(http::status::service_unavailable, "queue unavailable");
+               const auto s = status_of(sender, id, *records, r);
+               if (!s) return x->error(http::status::not_found, "no such message");
+               x->json_reply(http::status::ok, to_json(*s));
+             });
+  });
 }
 
 }  // namespace dispatcher::web

@@ -1,6 +1,6 @@
-// POST /v1/messages (intake) and DELETE /v1/messages/{id} (cancel): the pure parts, a body
-// into messages or refusals and a cancel's reply into an answer, beside the two thin handlers
-// (intake.cpp).
+// POST /v1/messages (intake), DELETE /v1/messages/{id} (cancel) and GET /v1/messages/{id}
+// (status): the pure parts, a body into messages or refusals and a cancel's reply into an
+// answer, beside the thin handlers (intake.cpp).
 #pragma once
 
 #include <boost/beast/http/status.hpp>
@@ -102,5 +102,8 @@ CancelAnswer cancel_answer(std::string_view id, const redis::Reply& reply);
 
 void post_messages(const ExchangePtr& x);
 void delete_message(const ExchangePtr& x);
+// GET /v1/messages/{id}: the `status` verb's JSON (store/message_status.hpp), for the key's own
+// messages only (the operator may name a sender with ?sender=); 404 for any other id.
+void get_message(const ExchangePtr& x);
 
 }  // namespace dispatcher::web

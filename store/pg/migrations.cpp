@@ -11,6 +11,7 @@ namespace dispatcher::pg {
 namespace migration_files {
 std::string_view migration_0001();
 std::string_view migration_0002();
+std::string_view migration_0003();
 }  // namespace migration_files
 
 namespace {
@@ -22,6 +23,7 @@ const std::vector<Migration>& migrations() {
   static const std::vector<Migration> all{
       {1, "audit", migration_files::migration_0001()},
       {2, "consent_proofs", migration_files::migration_0002()},
+      {3, "webhook_events", migration_files::migration_0003()},
   };
   return all;
 }

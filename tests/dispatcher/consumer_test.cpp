@@ -55,7 +55,7 @@ class ConsumerTest : public ::testing::Test {
   // Runs a consumer until it goes idle, at most `limit`; returns whether it went idle.
   bool run_until_idle(const std::string& name, std::chrono::seconds limit = 30s) {
     consumer_ = std::make_shared<Consumer>(
-        io_, rt(), providers_, [] { return noon_tokyo; }, ConsumerOptions{true, name});
+        io_, rt(), providers_, [] { return noon_tokyo; }, ConsumerOptions{true, name, 2, {}});
     const std::string err = consumer_->start();
     EXPECT_EQ(err, "");
     if (!err.empty()) return false;
@@ -202,7 +202,8 @@ TEST_F(ConsumerTest, MovesDueScheduledMessagesInAndLeavesTheOthersWaiting) {
 TEST_F(ConsumerTest, StopsWhenAskedAndLeavesNothingPending) {
   for (int i = 0; i < 50; ++i) enqueue(reminder("r-" + std::to_string(i), i).dump());
   consumer_ = std::make_shared<Consumer>(
-      io_, rt(), providers_, [] { return noon_tokyo; }, ConsumerOptions{false, "consumer-1"});
+      io_, rt(), providers_, [] { return noon_tokyo; },
+      ConsumerOptions{false, "consumer-1", 2, {}});
   ASSERT_EQ(consumer_->start(), "");
   // Not until_idle: it would read forever. Ask it to stop once it has sent something.
   for (int i = 0; i < 3000 && consumer_->stats().total("sent") == 0; ++i) io_.run_for(10ms);

@@ -143,7 +143,7 @@ TEST_F(Scheduler, CancellingAQueuedMessageMarksItSoItIsNotDelivered) {
   auto [status, payload] = status_of(redis_.run(cancel_command(keys_, "queued-1", 60'000)));
   EXPECT_EQ(status, "marked");
   EXPECT_EQ(payload, "");
-  EXPECT_EQ(redis_.run(cmd("GET", keys_.done("queued-1"))).str, "cancelled");
+  EXPECT_EQ(redis_.run(cmd("GET", keys_.done("queued-1"))).str, "cancelling");
   // Cancelling again is still a mark, not an error.
   EXPECT_EQ(status_of(redis_.run(cancel_command(keys_, "queued-1", 60'000))).first, "marked");
 }

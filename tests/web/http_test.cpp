@@ -357,6 +357,36 @@ TEST(Intake, CancelOnlyOwnScheduledMessages) {
   EXPECT_EQ(env.redis().run(cmd("ZCARD", "dsp:scheduled")).integer, 0);
 }
 
+// GET /v1/messages/{id}: the `status` verb's JSON, for the key's own messages only.
+TEST(Intake, AMessagesStatusWalksQueuedToSentAndOnlyItsSenderSeesIt) {
+  WebEnv env;
+  ASSERT_EQ(env.post_json("/v1/messages", clinic_reminder("st-1"), env.clinic_key).status, 202);
+  auto queued = env.get("/v1/messages/st-1", env.clinic_key);
+  ASSERT_EQ(queued.status, 200) << queued.body;
+  EXPECT_EQ(queued.json(), (json{{"id", "st-1"}, {"sender", "clinic:c-102"}, {"state", "queued"}}));
+  // Another clinic, like an id never seen, finds nothing; the operator names the sender.
+  auto other = env.get("/v1/messages/st-1", env.other_clinic_key);
+  auto missing = env.get("/v1/messages/no-such-id", env.other_clinic_key);
+  expect_problem(other, 404);
+  EXPECT_EQ(other.body, missing.body);
+  EXPECT_EQ(env.get("/v1/messages/st-1?sender=clinic:c-102", env.other_clinic_key).status, 404);
+  EXPECT_EQ(env.get("/v1/messages/st-1?sender=clinic:c-102", env.operator_key).json()["state"],
+            "queued");
+  EXPECT_EQ(env.get("/v1/messages/st-1").status, 401);
+
+  auto run = env.run({"run", "--until-idle"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  auto sent = env.get("/v1/messages/st-1", env.clinic_key);
+  ASSERT_EQ(sent.status, 200) << sent.body;
+  EXPECT_EQ(sent.json()["state"], "sent");
+  EXPECT_EQ(sent.json()["channel"], "sms");
+  // What the CLI says is what the route says.
+  auto cli = env.run({"status", "st-1"});
+  ASSERT_EQ(cli.exit_code, 0) << cli.err;
+  EXPECT_EQ(json::parse(cli.out), sent.json());
+  EXPECT_EQ(env.get("/v1/messages/st-1", env.other_clinic_key).status, 404);
+}
+
 // Ids are per sender (DESIGN.md): two clinics posting the same id are two messages, each
 // delivered to its own patient, and neither can cancel or pre-empt the other's.
 TEST(Intake, TwoClinicsSameIdAreTwoMessages) {

@@ -258,6 +258,15 @@ def exercise(c, api, token, doc_bytes):
     api.answer("post", P, c.request("POST", P, b"[", {"Content-Type": "application/json"}, CLINIC_KEY,
                                     content_length=2 * 1024 * 1024), 413)
 
+    # Status: queued, scheduled, sent; another clinic's id is not there.
+    for target, key, state in (("/v1/messages/oa-now", CLINIC_KEY, "queued"),
+                               ("/v1/messages/oa-later", CLINIC_KEY, "scheduled"),
+                               ("/v1/messages/ad-1", OPERATOR_KEY, "sent")):
+        a = api.answer("get", M, c.request("GET", target, key=key), 200)
+        check(json.loads(a.body)["state"] == state, f"{target} {state}: {a.body!r}")
+    api.answer("get", M, c.request("GET", "/v1/messages/oa-now", key=OTHER_CLINIC_KEY), 404)
+    api.answer("get", M, c.request("GET", "/v1/messages/oa-now"), 401)
+
     # Cancel: a scheduled one is cancelled, a queued one marked, a decided one too late.
     api.answer("delete", M, c.request("DELETE", "/v1/messages/oa-later", key=CLINIC_KEY), 200)
     api.answer("delete", M, c.request("DELETE", "/v1/messages/oa-now", key=CLINIC_KEY), 202)
@@ -367,6 +376,7 @@ def exercise_without_redis(c, api, redis_proc):
     api.answer("get", "/healthz", a, 503)
     api.answer("post", "/v1/messages", c.json("POST", "/v1/messages", reminder("oa-down"), CLINIC_KEY), 503)
     api.answer("delete", "/v1/messages/{id}", c.request("DELETE", "/v1/messages/oa-now", key=CLINIC_KEY), 503)
+    api.answer("get", "/v1/messages/{id}", c.request("GET", "/v1/messages/oa-now", key=CLINIC_KEY), 503)
     api.answer("get", "/v1/subjects/{subject}/history",
                c.request("GET", "/v1/subjects/m-1001/history", key=OPERATOR_KEY), 503)
     a = api.answer("get", "/metrics", c.request("GET", "/metrics"), 200)

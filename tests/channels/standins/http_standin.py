@@ -5,7 +5,7 @@ Binds 127.0.0.1 on a port the OS chooses and prints "PORT <n>" on stdout. Every 
 appended to --log as one JSON line (method, path, headers, body, http version, jwt check) before
 the answer is sent, so a client that has its answer can read the record.
 
---mode plain|twilio|http_sms|fcm|apns|line ; --cert/--key serve TLS (apns: HTTP/2 over TLS, ALPN h2).
+--mode plain|twilio|http_sms|fcm|apns|line|webhook ; --cert/--key serve TLS (apns: HTTP/2 over TLS, ALPN h2).
 --script FILE: {"<recipient>": [response, …], "*": response}: per recipient, scripted answers
 are used in order before the mode's success answer; "*" answers every request (set or cleared at
 run time with POST /_control {"*": response|null}). A response is
@@ -20,8 +20,14 @@ accepted again. The record of a push carries "retry_key", "accepted" and "reques
 response may carry "delay_s" (the answer waits that long, after the record is written) and
 "accept": true (the push is accepted as usual, then answered late: a client that gave up and
 retries with the same key finds it accepted).
+
+webhook: a sender's webhook receiver (DESIGN.md "Sender webhooks"). --secret S: the record of
+each POST carries "signature_ok", whether Dispatcher-Signature (t=<unix>,v1=<hex HMAC-SHA256 of
+"<t>.<body>">) verifies under S. Scripts are keyed by the event's message "id"; otherwise 200.
 """
 import argparse
+import hashlib
+import hmac
 import base64
 import json
 import os
@@ -77,6 +83,15 @@ def log(record):
         with open(ARGS.log, "a") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
             f.flush()
+
+
+def webhook_signature_ok(header, body):
+    parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
+    t, v1 = parts.get("t", ""), parts.get("v1", "")
+    if not t.isdigit() or not ARGS.secret:
+        return False
+    want = hmac.new(ARGS.secret.encode(), t.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want, v1)
 
 
 def scripted(key):
@@ -217,6 +232,16 @@ def answer(method, path, headers, body, version):
             {"name": "projects/%s/messages/0:%d" % (project, int(time.time() * 1e6))}).encode(), extra
     if mode == "line":
         return answer_line(method, path, headers, body, extra)
+    if mode == "webhook":
+        extra["signature_ok"] = webhook_signature_ok(headers.get("dispatcher-signature", ""), body)
+        try:
+            doc = json.loads(body or b"{}")
+        except ValueError:
+            doc = {}
+        s = scripted(str(doc.get("id", "")))
+        if s:
+            return (*encode(s), extra)
+        return 200, {"Content-Type": "application/json"}, b"{}", extra
     if mode == "apns":
         auth = headers.get("authorization", "")
         extra["jwt_ok"] = check_jwt(auth[7:], "ES256") if auth.startswith("bearer ") else False
@@ -316,6 +341,7 @@ def main():
     ap.add_argument("--verify-key")
     ap.add_argument("--to-field", default="to")
     ap.add_argument("--bearer")
+    ap.add_argument("--secret")
     ARGS = ap.parse_args()
     if ARGS.script:
         with open(ARGS.script) as f:

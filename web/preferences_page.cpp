@@ -145,6 +145,13 @@ std::string statements(const PreferencesView& v) {
         t(lang, "予約の確認やリマインダーなど、ご予約に必要なご連絡は引き続きお送りします（",
           "Booking confirmations and reminders are still sent ("),
         channel_list(lang, v.booking_channels), t(lang, "）。", ")."));
+    if (!v.senders_out.empty()) {
+      std::string names;
+      for (const auto& n : v.senders_out) names += (names.empty() ? "" : t(lang, "、", ", ")) + n;
+      booking += fmt::format("{}{}{}", t(lang, "ただし、", " Except from "), names,
+                             t(lang, "からのご連絡は、ご予約に関するものも含めて停止しています。",
+                               ": you stopped all of their messages, booking ones included."));
+    }
   }
   if (v.nothing_sent)
     marketing = t(lang, "広告・キャンペーンなどのお知らせもお送りしていません。",
@@ -254,6 +261,19 @@ std::string render_preferences_page(const PreferencesView& v) {
   for (const auto& b : v.channels) {
     const std::string c(to_string(b.channel));
     body += checkbox("channel", c, "channel-" + c, b.ticked, label(lang, c));
+    if (b.stopped_at_address)
+      body += fmt::format(
+          "<p class=\"hint\" id=\"channel-{}-stopped\">{}</p>\n", c,
+          b.channel == Channel::sms
+              ? std::string(t(lang,
+                              "SMS に「停止」などと返信されたため、SMS は停止しています。再開する"
+                              "には、当社からの SMS に「再開」または START と返信してください。",
+                              "You replied STOP to one of our SMS, so SMS is stopped here; to "
+                              "resume, reply START to one of our SMS."))
+              : fmt::format("{}{}{}",
+                            t(lang, "このアドレスへの配信は停止されています。再開するには ",
+                              "Messages to this address are stopped; to resume, contact "),
+                            html_escape(v.brand.contact), t(lang, " までご連絡ください。", ".")));
     if (b.can_resume) resumable = label(lang, c);
   }
   body += fmt::format(

@@ -25,6 +25,9 @@ struct ChannelBox {
   Channel channel = Channel::email;
   bool ticked = false;      // a marketing message would actually go out on it now
   bool can_resume = false;  // the link came by this channel: ticking it records a consent
+  // Stopped at the address (an SMS STOP reply, a mail complaint): the page cannot lift it, and
+  // says how to.
+  bool stopped_at_address = false;
 };
 
 struct PreferencesView {
@@ -41,7 +44,10 @@ struct PreferencesView {
   // What goes out now, as the statements at the top say it.
   bool nothing_sent = false;  // all, a stop request (利用停止) or an erasure
   bool booking_stopped = false;
-  std::vector<Channel> booking_channels;    // where a booking message could go
+  std::vector<Channel> booking_channels;  // where a booking message could go
+  // Senders whose messages, booking ones included, the subject stopped (sender:<s>): their ids
+  // from preferences_view, their names once the handler looked them up in the directory.
+  std::vector<std::string> senders_out;
   std::vector<Channel> marketing_channels;  // where marketing goes (empty: none goes out)
 };
 

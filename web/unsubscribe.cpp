@@ -110,6 +110,9 @@ PreferencesView preferences_view(const policy::Policy& p, const PreferenceState&
   v.nothing_sent = v.all_out || st.erased || st.stopped_all;
   v.booking_stopped = has(st.optouts, "purpose:reservation") ||
                       has(st.stopped_purposes, "reservation") || has(st.optouts, "sender:operator");
+  for (const auto& scope : st.optouts)
+    if (scope.rfind("sender:", 0) == 0 && scope != "sender:operator")
+      v.senders_out.push_back(scope.substr(7));
   const bool marketing_open = !v.nothing_sent && !v.marketing_out;
   bool any_purpose = false;
   for (const auto& purpose : purposes) {
@@ -128,7 +131,12 @@ PreferencesView preferences_view(const policy::Policy& p, const PreferenceState&
     // recorded: only "unreachable" or "not for non-members" remain).
     if (!p.channel_refusal(s.recipient, nothing_recorded, c, false).empty()) continue;
     const bool marketing_here = p.channel_refusal(s.recipient, st, c, true).empty();
-    v.channels.push_back({c, marketing_open && marketing_here, s.link_channel == c});
+    const std::string name(to_string(c));
+    const bool at_address =
+        (has(st.optouts, "channel:" + name) && !s.own.count("channel:" + name)) ||
+        (has(st.optouts, "marketing:channel:" + name) && !s.own.count("marketing:channel:" + name));
+    v.channels.push_back(
+        {c, marketing_open && marketing_here, s.link_channel == c, at_address && !v.nothing_sent});
     if (marketing_open && any_purpose && marketing_here) v.marketing_channels.push_back(c);
     if (!v.nothing_sent && !v.booking_stopped &&
         p.channel_refusal(s.recipient, st, c, false).empty())
@@ -270,6 +278,8 @@ void get_unsubscribe(const ExchangePtr& x) {
     v.token = token;
     v.saved = x->query().count("saved") > 0;
     v.brand = s.rt.config.operator_identity;
+    for (auto& sender : v.senders_out)  // the clinic's name, as its messages sign
+      if (const auto* clinic = s.rt.clinic_of(sender)) sender = clinic->name;
     x->send(http::status::ok, render_preferences_page(v), "text/html; charset=utf-8");
   });
 }

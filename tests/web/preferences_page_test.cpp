@@ -16,11 +16,11 @@ bool has(const std::string& page, const std::string& what) {
 PreferencesView view() {
   PreferencesView v;
   v.token = "tok.en";
-  v.brand = {"さくら予約", "help@sakura.example.jp"};
+  v.brand = {"さくら予約", "help@sakura.example.jp", {}, {}, {}};
   for (std::string_view p :
        page_purposes(policy::Policy::load(DISPATCHER_SOURCE_DIR "/config/policy.yaml")))
     v.purposes.push_back({std::string(p), p != "advertising"});
-  v.channels = {{Channel::email, true, true}, {Channel::sms, false, false}};
+  v.channels = {{Channel::email, true, true, false}, {Channel::sms, false, false, false}};
   v.link_purpose = "advertising";
   v.booking_channels = {Channel::email, Channel::sms};
   v.marketing_channels = {Channel::email};
@@ -55,6 +55,28 @@ TEST(PreferencesPage, IsAccessibleBilingualAndShowsState) {
   EXPECT_TRUE(has(en, "action=\"/u/tok.en/preferences?lang=en\""));
   EXPECT_TRUE(has(en, "日本語"));
   EXPECT_TRUE(has(en, "Booking confirmations and reminders are still sent (E-mail, SMS"));
+}
+
+// What the page cannot undo, it says: a clinic the member stopped (its booking messages too),
+// and a channel stopped at the address (an SMS STOP reply), with how to lift it.
+TEST(PreferencesPage, SaysWhichClinicIsStoppedAndHowToLiftAnAddressStop) {
+  PreferencesView v = view();
+  v.senders_out = {"さくら歯科"};
+  v.channels[1].stopped_at_address = true;  // SMS
+  const std::string ja = render_preferences_page(v);
+  EXPECT_TRUE(
+      has(ja, "）。ただし、さくら歯科からのご連絡は、ご予約に関するものも含めて停止しています。"))
+      << ja;
+  EXPECT_TRUE(has(ja, "id=\"channel-sms-stopped\""));
+  EXPECT_TRUE(has(ja, "START と返信してください"));
+  EXPECT_FALSE(has(ja, "channel-email-stopped"));
+  v.lang = "en";
+  v.channels[1].stopped_at_address = false;
+  v.channels[0].stopped_at_address = true;  // e-mail: a complaint
+  const std::string en = render_preferences_page(v);
+  EXPECT_TRUE(has(en, "Except from さくら歯科: you stopped all of their messages"));
+  EXPECT_TRUE(has(en, "id=\"channel-email-stopped\""));
+  EXPECT_TRUE(has(en, "contact help@sakura.example.jp"));
 }
 
 TEST(PreferencesPage, SaveStaysOnScreenAndTheLinksKindHasOneButton) {

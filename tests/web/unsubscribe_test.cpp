@@ -151,6 +151,23 @@ TEST(PreferencesView, TicksABoxOnlyWhereAMessageOfThatKindWouldGoOut) {
       << "push needs no consent (POLICY.md rule 10)";
 }
 
+TEST(PreferencesView, NamesStoppedSendersAndChannelsStoppedAtTheAddress) {
+  auto s = member({"sender:clinic:c-102", "sender:operator"});
+  const auto v = preferences_view(shipped_policy(), s, offered);
+  EXPECT_EQ(v.senders_out, (std::vector<std::string>{"clinic:c-102"}))
+      << "the operator's own stop is booking_stopped, not a clinic";
+  EXPECT_FALSE(box(v, Channel::sms)->stopped_at_address);
+  // An SMS STOP reply: held at the phone number's key, not in the subject's own state.
+  auto stop = member();
+  stop.state.optouts.push_back("channel:sms");
+  const auto stopped = preferences_view(shipped_policy(), stop, offered);
+  EXPECT_TRUE(box(stopped, Channel::sms)->stopped_at_address);
+  EXPECT_FALSE(box(stopped, Channel::email)->stopped_at_address);
+  // The same scope set by the page itself can be lifted there: no note.
+  const auto own = preferences_view(shipped_policy(), member({"channel:sms"}), offered);
+  EXPECT_FALSE(box(own, Channel::sms)->stopped_at_address);
+}
+
 TEST(PreferencesView, ShowsALineBoxOnlyToAMemberWithALineId) {
   EXPECT_EQ(box(preferences_view(shipped_policy(), member(), offered), Channel::line), nullptr);
   auto with_line = member();

@@ -51,6 +51,7 @@ int main(int argc, char** argv, const std::vector<Registrar>& extra) {
   add_subject_verbs(app, common, verbs);
   add_check_verbs(app, common, verbs);
   add_store_verbs(app, common, verbs);
+  add_request_verbs(app, common, verbs);
   for (Registrar r : extra) r(app, common, verbs);
   try {
     app.parse(argc, argv);

@@ -46,36 +46,6 @@ int run_serve(const verbs::Common& common, const ServeArgs& args) {
   return serve(rt, keys, o);
 }
 
-int run_requests(const verbs::Common& common, bool all) {
-  Runtime rt = open_runtime(common.config_file, Needs{false, false});
-  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
-  auto r = redis.run(redis::cmd("HGETALL", rt.keys.requests()));
-  if (r.is_error()) throw std::runtime_error("redis: " + r.str);
-  std::vector<nlohmann::json> items;
-  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
-    auto j = nlohmann::json::parse(r.elements[i + 1].str, nullptr, false);
-    if (!j.is_object()) continue;
-    const bool open = j.value("status", "") != "completed";
-    if (!all && !open) continue;
-    const std::string due = j.value("due", "");
-    auto due_t = parse_rfc3339(due);
-    j["overdue"] = open && due_t && *due_t < system_now();
-    items.push_back(std::move(j));
-  }
-  // Open before completed, overdue first, then by due date.
-  std::sort(items.begin(), items.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
-    auto key = [](const nlohmann::json& j) {
-      return std::make_tuple(j.value("status", "") == "completed", !j.value("overdue", false),
-                             j.value("due", ""));
-    };
-    return key(a) < key(b);
-  });
-  for (const auto& j : items) std::printf("%s\n", j.dump().c_str());
-  if (items.empty())
-    std::fprintf(stderr, all ? "no subject requests\n" : "no open subject requests\n");
-  return 0;
-}
-
 }  // namespace
 
 void add_serve_verb(CLI::App& app, const verbs::Common& common, verbs::Verbs& out) {
@@ -129,12 +99,6 @@ void add_serve_verb(CLI::App& app, const verbs::Common& common, verbs::Verbs& ou
                    std::printf("%s\n", k.yaml_entry.c_str());
                    return 0;
                  }});
-
-  auto* req = app.add_subcommand(
-      "requests", "subject requests (開示, stop, erase …): open ones, overdue first");
-  auto all = std::make_shared<bool>(false);
-  req->add_flag("--all", *all, "also list completed requests");
-  out.push_back({req, [&common, all] { return run_requests(common, *all); }});
 }
 
 }  // namespace dispatcher::web

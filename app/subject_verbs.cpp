@@ -17,12 +17,12 @@
 
 namespace dispatcher::verbs {
 
-namespace {
-
 std::string operator_name() {
   const char* user = std::getenv("USER");
   return std::string("cli:") + (user && *user ? user : "operator");
 }
+
+namespace {
 
 void exec_checked(redis::SyncClient& r, const std::vector<redis::Command>& cmds) {
   auto replies = r.exec(cmds);

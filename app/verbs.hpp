@@ -22,8 +22,12 @@ using Verbs = std::vector<Verb>;
 void add_queue_verbs(CLI::App& app, const Common& common, Verbs& out);  // run, enqueue, cancel
 void add_subject_verbs(CLI::App& app, const Common& common,
                        Verbs& out);  // subscriber, consent, optout …, history
-void add_check_verbs(CLI::App& app, const Common& common, Verbs& out);  // check, explain, render
-void add_store_verbs(CLI::App& app, const Common& common, Verbs& out);  // migrate, embedded
+void add_check_verbs(CLI::App& app, const Common& common, Verbs& out);    // check, explain, render
+void add_store_verbs(CLI::App& app, const Common& common, Verbs& out);    // migrate, embedded
+void add_request_verbs(CLI::App& app, const Common& common, Verbs& out);  // requests …
+
+// Who a verb records as having done something: "cli:$USER".
+std::string operator_name();
 
 // Verb families from other folders (the HTTP surface in web/) register through this hook,
 // so the core does not depend on them; the binary's main() passes them in.

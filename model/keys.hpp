@@ -50,8 +50,10 @@ struct Keys {
   }  // opaque ref → subject
   std::string suppressed_index() const {
     return prefix + "suppressed";
-  }                                                             // zset of suppressed address hashes
-  std::string requests() const { return prefix + "requests"; }  // subject requests (開示 …)
+  }  // zset of suppressed address hashes
+  std::string requests() const {
+    return prefix + "requests";
+  }  // an older dispatcher's subject requests, moved to the database at start-up
   std::string stats() const {
     return prefix + "stats";
   }  // hash: "<outcome>\t<channel or reason>" → count

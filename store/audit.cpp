@@ -33,6 +33,11 @@ void AuditBatch::add(const AuditRecord& r, std::string_view entry, bool event) {
   add_json(to_json(r), entry, event);
 }
 
+void AuditBatch::add_request(const nlohmann::json& request) {
+  if (rows_++ > 0) json_ += ',';
+  json_ += nlohmann::json{{"q", request}}.dump();
+}
+
 void AuditBatch::add_json(const nlohmann::json& record, std::string_view entry, bool event) {
   nlohmann::json row = {{"r", record}};
   if (!entry.empty()) row["entry"] = entry;
@@ -49,7 +54,8 @@ const std::string& AuditBatch::insert_sql() {
   // webhook events of the rows kept to theirs.
   static const std::string sql = R"sql(
 WITH rows AS (
-  SELECT x->>'entry' AS entry, x->'r' AS r, x->'hook' AS h FROM json_array_elements($1::json) AS x
+  SELECT x->>'entry' AS entry, x->'r' AS r, x->'hook' AS h, x->'q' AS q
+  FROM json_array_elements($1::json) AS x
 ), fresh AS (
   INSERT INTO audit_entries (entry)
   SELECT DISTINCT entry FROM rows WHERE entry IS NOT NULL
@@ -64,10 +70,22 @@ WITH rows AS (
   INSERT INTO webhook_events (event_id, sender, body, created_at, next_at)
   SELECT h->>'event_id', h->>'sender', h->>'body', (r->>'time')::timestamptz, (r->>'time')::timestamptz
   FROM kept WHERE h IS NOT NULL
+), requests AS (
+  INSERT INTO subject_requests (id, subject, kind, state, received_at, due_at, via, by, closed_at)
+  SELECT q->>'id', q->>'subject', q->>'kind', q->>'state', (q->>'received')::timestamptz,
+         (q->>'due')::timestamptz, q->>'via', q->>'by', (q->>'closed')::timestamptz
+  FROM kept WHERE q IS NOT NULL
+  ON CONFLICT (id) DO NOTHING
+), completes AS (
+  UPDATE subject_requests AS o SET state = 'completed', closed_at = (k.q->>'closed')::timestamptz,
+         note = 'carried out: ' || (k.q->>'id')
+  FROM kept AS k
+  WHERE k.q IS NOT NULL AND k.q->>'state' = 'completed' AND o.state = 'open'
+    AND o.subject = k.q->>'subject' AND o.kind = k.q->>'kind'
 )
 INSERT INTO audit (time, subject, event, sender, message_id, entry, record)
 SELECT (r->>'time')::timestamptz, coalesce(r->>'subject', ''), r->>'event', r->>'sender', r->>'id', entry, r
-FROM kept WHERE r->>'event' IS DISTINCT FROM 'consent'
+FROM kept WHERE r IS NOT NULL AND r->>'event' IS DISTINCT FROM 'consent'
 )sql";
   return sql;
 }

@@ -45,6 +45,9 @@ class AuditBatch {
   void add(const AuditRecord& r, std::string_view entry = {}, bool event = false);
   // A record already in its JSON form (to_json), e.g. one read back from an older store.
   void add_json(const nlohmann::json& record, std::string_view entry = {}, bool event = false);
+  // A subject request (store/requests.hpp, request_json) to record with the rows: a completed
+  // one also completes the subject's open requests of its kind.
+  void add_request(const nlohmann::json& request);
   bool empty() const { return rows_ == 0; }
   std::size_t size() const { return rows_; }
   pg::Value param() const { return json_ + "]"; }

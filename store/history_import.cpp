@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/audit.hpp"
+#include "store/requests.hpp"
 
 namespace dispatcher {
 
@@ -44,6 +45,30 @@ HistoryImported import_redis_history(pg::Connection& db, redis::SyncClient& r,
     }
     if (cursor == "0") break;
   }
+  // The older requests hash: {"id","kind","subject","received","due","status","completed","by"}.
+  const std::string requests = key_prefix + "requests";
+  auto hash = r.run(redis::cmd("HGETALL", requests));
+  if (hash.is_error()) throw std::runtime_error("redis: " + hash.str);
+  AuditBatch batch;
+  for (std::size_t i = 0; i + 1 < hash.elements.size(); i += 2) {
+    auto old = nlohmann::json::parse(hash.elements[i + 1].str, nullptr, false);
+    const auto received = old.is_object() ? parse_rfc3339(old.value("received", "")) : std::nullopt;
+    if (!received || !valid_request_kind(old.value("kind", ""))) {
+      ++done.unreadable;
+      continue;
+    }
+    const std::string by = old.value("by", "");
+    auto q = request_json(old.value("id", hash.elements[i].str), old.value("subject", ""),
+                          old.value("kind", ""), old.value("status", "open"), *received,
+                          by.rfind("api:", 0) == 0 ? "api" : "cli", by);
+    if (old.contains("completed")) q["closed"] = old["completed"];
+    batch.add_request(q);
+  }
+  if (!batch.empty()) {
+    db.exec(AuditBatch::insert_sql(), {batch.param()});
+    done.requests = static_cast<long long>(batch.size());
+  }
+  if (!hash.elements.empty()) r.run(redis::cmd("DEL", requests));
   return done;
 }
 

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "codec/phone.hpp"
+#include "store/requests.hpp"
 
 namespace dispatcher {
 
@@ -39,12 +40,24 @@ AuditRecord event(std::string_view name, const SubjectRef& s, TimePoint now, nlo
 
 }  // namespace
 
+AuditBatch SubjectChange::audit_batch() const {
+  AuditBatch batch;
+  for (const auto& a : audit) batch.add(a);
+  for (const auto& q : requests) batch.add_request(q);
+  return batch;
+}
+
+nlohmann::json completed_request(const SubjectRef& s, std::string_view kind, std::string_view by,
+                                 TimePoint now) {
+  const bool api = by.rfind("api:", 0) == 0;
+  auto j =
+      request_json(new_request_id(now), s.key, kind, "completed", now, api ? "api" : "cli", by);
+  j["closed"] = format_rfc3339(now);
+  return j;
+}
+
 void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange& change) {
-  if (!change.audit.empty()) {
-    AuditBatch batch;
-    for (const auto& a : change.audit) batch.add(a);
-    db.exec(AuditBatch::insert_sql(), {batch.param()});
-  }
+  if (change.writes_database()) db.exec(AuditBatch::insert_sql(), {change.audit_batch().param()});
   if (change.redis.empty()) return;
   auto replies = r.exec(change.redis);
   if (auto err = redis::first_error(change.redis, replies); !err.empty())
@@ -54,6 +67,7 @@ void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange&
 void SubjectChange::append(SubjectChange&& other) {
   for (auto& c : other.redis) redis.push_back(std::move(c));
   for (auto& a : other.audit) audit.push_back(std::move(a));
+  for (auto& q : other.requests) requests.push_back(std::move(q));
 }
 
 SubjectChange consent_change(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
@@ -95,6 +109,8 @@ SubjectChange stop_change(const Keys& k, const SubjectRef& s, std::string_view p
   if (!purpose.empty()) extra["purpose"] = purpose;
   SubjectChange out;
   out.redis.push_back(cmd("HSET", k.state(s.key), field, format_rfc3339(now)));
+  out.requests.push_back(completed_request(s, "stop", by, now));
+  extra["request"] = out.requests.back()["id"];
   out.audit.push_back(event("stop", s, now, extra));
   return out;
 }
@@ -121,7 +137,9 @@ SubjectChange erase_change(const Keys& k, const SubjectRef& s, const redis::Repl
     out.redis.push_back(cmd("DEL", k.subscriber_at(h)));
     out.redis.push_back(cmd("HSET", k.address(h), "erased", when));
   }
-  out.audit.push_back(event("erase", s, now, {{"recorded_by", by}}));
+  out.requests.push_back(completed_request(s, "erase", by, now));
+  out.audit.push_back(
+      event("erase", s, now, {{"recorded_by", by}, {"request", out.requests.back()["id"]}}));
   return out;
 }
 

@@ -39,12 +39,22 @@ struct ConsentProof {
   std::string recorded_by;  // who recorded it (operator user, "unsubscribe-page" …)
 };
 
-// What a change writes: the audit rows first, then the Redis commands.
+// What a change writes: the audit rows (and the subject request it carries out) first, in one
+// statement, then the Redis commands.
 struct SubjectChange {
   std::vector<redis::Command> redis;
   std::vector<AuditRecord> audit;
+  std::vector<nlohmann::json> requests;  // store/requests.hpp, request_json
   void append(SubjectChange&& other);
+  bool writes_database() const { return !audit.empty() || !requests.empty(); }
+  // The one statement's rows (AuditBatch::insert_sql), for either connection.
+  AuditBatch audit_batch() const;
 };
+
+// A request carried out at once by the change that records it (a stop, an erasure, a delivered
+// disclosure): completed now. `by` "api:<sender>" came over HTTP, anything else from the CLI.
+nlohmann::json completed_request(const SubjectRef& s, std::string_view kind, std::string_view by,
+                                 TimePoint now);
 
 // The blocking way (CLI verbs, tests): the audit rows, then the Redis commands. Throws naming
 // what refused. The HTTP surface does the same on its loop (web/exchange.hpp, apply()).

@@ -137,13 +137,12 @@ void Exchange::db(std::string sql, std::vector<pg::Value> params, RowsDone done)
 }
 
 void Exchange::apply(SubjectChange change, RedisDone done) {
-  if (change.audit.empty()) return redis(std::move(change.redis), std::move(done));
-  AuditBatch batch;
-  for (const auto& a : change.audit) batch.add(a);
-  db(AuditBatch::insert_sql(), {batch.param()},
+  if (!change.writes_database()) return redis(std::move(change.redis), std::move(done));
+  db(AuditBatch::insert_sql(), {change.audit_batch().param()},
      [self = shared_from_this(), cmds = std::move(change.redis), done = std::move(done)](
          std::error_code ec, pg::Rows) mutable {
        if (ec) return done(ec, {});
+       if (cmds.empty()) return done({}, {});
        self->redis(std::move(cmds), std::move(done));
      });
 }

@@ -106,19 +106,6 @@ SubjectChange change_of(const Keys& k, const SubjectRef& ref, SubjectAction a,
   return {};
 }
 
-json request_record(std::string_view id, SubjectAction a, std::string_view subject_key,
-                    TimePoint now, std::string_view by) {
-  constexpr auto two_weeks = std::chrono::hours(24 * 14);
-  return {{"id", id},
-          {"kind", request_kind(a)},
-          {"subject", subject_key},
-          {"received", format_rfc3339(now)},
-          {"due", format_rfc3339(now + two_weeks)},
-          {"status", "completed"},
-          {"completed", format_rfc3339(now)},
-          {"by", by}};
-}
-
 // ---- the handlers ----
 
 namespace {
@@ -149,47 +136,48 @@ void subject_request(const ExchangePtr& x, SubjectAction action) {
 
   const TimePoint now = s.now();
   const std::string by = "api:" + key->sender;
-  const std::string rid = fmt::format("req-{}-{}", to_epoch_ms(now), random_hex(8));
-  const auto record =
-      cmd("HSET", s.rt.keys.requests(), rid, request_record(rid, action, ref.key, now, by).dump());
-  auto finish = [x, action, rid](json reply) {
-    x->services().metrics.inc("dispatcher_subject_requests_total",
-                              {{"kind", std::string(request_kind(action))}});
-    reply["request"] = rid;
+  // The request the change carries out, recorded with it (store/requests.hpp); opt-outs and
+  // opt-ins are no §4 request.
+  auto finish = [x, action](const SubjectChange& change, json reply) {
+    if (!change.requests.empty()) {
+      x->services().metrics.inc("dispatcher_subject_requests_total",
+                                {{"kind", std::string(request_kind(action))}});
+      reply["request"] = change.requests.front()["id"];
+    }
     x->json_reply(http::status::ok, reply);
   };
 
   if (action == SubjectAction::history) {
     // The disclosure reads the system of record; the request is recorded once it is answered.
-    x->db(history_sql(), {ref.key}, [x, finish, record](std::error_code ec, pg::Rows rows) {
+    x->db(history_sql(), {ref.key}, [x, finish, ref, by, now](std::error_code ec, pg::Rows rows) {
       if (ec) return unavailable(x);
-      x->redis({record},
-               [x, finish, rows = std::move(rows)](std::error_code ec, std::vector<Reply>) {
-                 if (ec) return unavailable(x);
-                 finish({{"history", history_of(rows)}});
-               });
+      SubjectChange change;
+      change.requests.push_back(completed_request(ref, "disclosure", by, now));
+      auto history = std::make_shared<json>(history_of(rows));
+      x->apply(change, [x, finish, change, history](std::error_code ec, std::vector<Reply>) {
+        if (ec) return unavailable(x);
+        finish(change, {{"history", std::move(*history)}});
+      });
     });
     return;
   }
   if (action == SubjectAction::erase) {
     // Erasure marks every address the stored record had: read it first.
     x->redis({cmd("HGETALL", s.rt.keys.subscriber(ref.key))},
-             [x, ref, by, now, record, finish](std::error_code ec, std::vector<Reply> r) {
+             [x, ref, by, now, finish](std::error_code ec, std::vector<Reply> r) {
                if (ec) return unavailable(x);
                auto change = erase_change(x->services().rt.keys, ref, r[0], by, now);
-               change.redis.push_back(record);
-               x->apply(std::move(change), [x, finish](std::error_code ec, std::vector<Reply>) {
+               x->apply(change, [x, finish, change](std::error_code ec, std::vector<Reply>) {
                  if (ec) return unavailable(x);
-                 finish({{"status", done_status(SubjectAction::erase)}});
+                 finish(change, {{"status", done_status(SubjectAction::erase)}});
                });
              });
     return;
   }
   auto change = change_of(s.rt.keys, ref, action, body, by, now);
-  change.redis.push_back(record);
-  x->apply(std::move(change), [x, finish, action](std::error_code ec, std::vector<Reply>) {
+  x->apply(change, [x, finish, action, change](std::error_code ec, std::vector<Reply>) {
     if (ec) return unavailable(x);
-    finish({{"status", done_status(action)}});
+    finish(change, {{"status", done_status(action)}});
   });
 }
 

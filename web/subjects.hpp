@@ -46,11 +46,6 @@ std::variant<SubjectBody, std::string> parse_subject_body(SubjectAction a, std::
 SubjectChange change_of(const Keys& k, const SubjectRef& ref, SubjectAction a,
                         const SubjectBody& body, std::string_view by, TimePoint now);
 
-// The request as recorded in the requests hash: answered at once, due in 14 days (POLICY.md:
-// answered within two weeks).
-nlohmann::json request_record(std::string_view id, SubjectAction a, std::string_view subject_key,
-                              TimePoint now, std::string_view by);
-
 // The "status" of a done request: stopped, opted_out, opted_in, erased.
 std::string_view done_status(SubjectAction a) noexcept;
 

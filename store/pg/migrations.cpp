@@ -12,6 +12,7 @@ namespace migration_files {
 std::string_view migration_0001();
 std::string_view migration_0002();
 std::string_view migration_0003();
+std::string_view migration_0004();
 }  // namespace migration_files
 
 namespace {
@@ -24,6 +25,7 @@ const std::vector<Migration>& migrations() {
       {1, "audit", migration_files::migration_0001()},
       {2, "consent_proofs", migration_files::migration_0002()},
       {3, "webhook_events", migration_files::migration_0003()},
+      {4, "subject_requests", migration_files::migration_0004()},
   };
   return all;
 }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/audit.hpp"
+#include "store/requests.hpp"
 #include "support/postgres_server.hpp"
 #include "support/redis_server.hpp"
 
@@ -77,6 +78,37 @@ TEST_F(HistoryImport, AMoveInterruptedBeforeTheDeleteRepeatsNothing) {
   add("dsp:hist:m-1", "6-0", r2.dump());
   import_redis_history(pg_, redis_, "dsp:");
   EXPECT_EQ(rows(), 2) << "the record already moved is not moved twice; the new one is";
+}
+
+}  // namespace
+}  // namespace dispatcher
+
+namespace dispatcher {
+namespace {
+
+TEST_F(HistoryImport, TheOlderRequestsHashMovesToItsTableOnce) {
+  const json old = {{"id", "req-1"},
+                    {"kind", "disclosure"},
+                    {"subject", "m-1"},
+                    {"received", "2026-10-01T00:00:00Z"},
+                    {"due", "2026-10-15T00:00:00Z"},
+                    {"status", "completed"},
+                    {"completed", "2026-10-01T00:00:00Z"},
+                    {"by", "api:operator"}};
+  redis_.run(cmd("HSET", "dsp:requests", "req-1", old.dump(), "req-x", "not json"));
+  auto done = import_redis_history(pg_, redis_, "dsp:");
+  EXPECT_EQ(done.requests, 1);
+  EXPECT_EQ(done.unreadable, 1);
+  EXPECT_EQ(redis_.run(cmd("EXISTS", "dsp:requests")).integer, 0);
+  auto rows = pg_.exec(list_requests_sql(), {"all"});
+  ASSERT_EQ(rows.rows.size(), 1u);
+  const auto moved = json::parse(*rows.rows[0][0]);
+  EXPECT_EQ(moved["id"], "req-1");
+  EXPECT_EQ(moved["state"], "completed");
+  EXPECT_EQ(moved["via"], "api");
+  EXPECT_EQ(moved["due"], "2026-10-15T00:00:00Z");
+  EXPECT_EQ(moved["closed"], "2026-10-01T00:00:00Z");
+  EXPECT_EQ(import_redis_history(pg_, redis_, "dsp:").requests, 0) << "found nothing once done";
 }
 
 }  // namespace

@@ -377,8 +377,11 @@ def exercise_without_redis(c, api, redis_proc):
     api.answer("post", "/v1/messages", c.json("POST", "/v1/messages", reminder("oa-down"), CLINIC_KEY), 503)
     api.answer("delete", "/v1/messages/{id}", c.request("DELETE", "/v1/messages/oa-now", key=CLINIC_KEY), 503)
     api.answer("get", "/v1/messages/{id}", c.request("GET", "/v1/messages/oa-now", key=CLINIC_KEY), 503)
+    # The disclosure needs only the system of record: Redis gone, it is still answered.
     api.answer("get", "/v1/subjects/{subject}/history",
-               c.request("GET", "/v1/subjects/m-1001/history", key=OPERATOR_KEY), 503)
+               c.request("GET", "/v1/subjects/m-1001/history", key=OPERATOR_KEY), 200)
+    api.answer("post", "/v1/subjects/{subject}/stop",
+               c.json("POST", "/v1/subjects/m-1001/stop", {}, OPERATOR_KEY), 503)
     a = api.answer("get", "/metrics", c.request("GET", "/metrics"), 200)
     check(b"dispatcher_redis_up 0" in a.body, "metrics: dispatcher_redis_up 0 with redis stopped")
 

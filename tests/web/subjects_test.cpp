@@ -67,18 +67,9 @@ TEST(SubjectBody, StopTakesAnOptionalKnownPurposeAndHistoryAndEraseNoBody) {
   change(SubjectAction::erase, "{bad");
 }
 
-TEST(SubjectRequest, IsRecordedAnsweredWithADueDateTwoWeeksOn) {
-  const TimePoint now = parse_rfc3339("2026-11-30T10:00:00+09:00").value();
-  auto r = request_record("req-1", SubjectAction::history, "m-1", now, "api:operator");
-  EXPECT_EQ(r["id"], "req-1");
-  EXPECT_EQ(r["kind"], "disclosure");
-  EXPECT_EQ(r["subject"], "m-1");
-  EXPECT_EQ(r["status"], "completed");
-  EXPECT_EQ(r["by"], "api:operator");
-  EXPECT_EQ(parse_rfc3339(r["due"].get<std::string>()).value() -
-                parse_rfc3339(r["received"].get<std::string>()).value(),
-            std::chrono::hours(24 * 14));
-  EXPECT_EQ(request_record("req-2", SubjectAction::erase, "m-1", now, "x")["kind"], "erase");
+TEST(SubjectRequest, KindsAndDoneStatuses) {
+  EXPECT_EQ(request_kind(SubjectAction::history), "disclosure");
+  EXPECT_EQ(request_kind(SubjectAction::erase), "erase");
   EXPECT_EQ(request_kind(SubjectAction::stop), "stop");
   EXPECT_EQ(done_status(SubjectAction::optout), "opted_out");
   EXPECT_EQ(done_status(SubjectAction::optin), "opted_in");

@@ -68,7 +68,7 @@ int add(const Common& common, const std::string& subject, const std::string& kin
                                          time_arg(received, "--received"), via, operator_name()));
   change.audit.push_back(request_event(change.requests.back(), "request", now));
   auto db = rt.database();
-  db.exec(AuditBatch::insert_sql(), {change.audit_batch().param()});
+  db.exec(AuditBatch::insert_sql(), {change.audit_batch(rt.keys, now).param()});
   std::printf("%s\n", change.requests.back().dump().c_str());
   return 0;
 }

@@ -1,12 +1,15 @@
-// migrate, embedded status|stop: the stores themselves (DESIGN.md "Embedded default").
+// migrate, embedded status|stop, state rebuild: the stores themselves (DESIGN.md "Embedded
+// default").
 #include <cstdio>
 
 #include "app/verbs.hpp"
 #include "config/config.hpp"
 #include "dispatcher/runtime.hpp"
 #include "store/embedded_redis.hpp"
+#include "store/hot_state.hpp"
 #include "store/pg/embedded_postgres.hpp"
 #include "store/pg/migrations.hpp"
+#include "store/redis/sync_client.hpp"
 
 namespace dispatcher::verbs {
 
@@ -27,6 +30,16 @@ int migrate(const Common& common) {
     std::printf("migrate: retention dropped %zu month%s of the audit\n",
                 u.retention.dropped_partitions.size(),
                 u.retention.dropped_partitions.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int state_rebuild(const Common& common) {
+  Runtime rt = open_runtime(common.config_file, Needs{false, false});
+  auto db = rt.database();  // the upkeep rebuilds a Redis that lost its generation
+  auto redis = redis::SyncClient::connect(rt.redis_endpoint());
+  const long long n = rebuild_hot_state(db, redis, rt.keys);
+  std::printf("state rebuild: %lld command%s replayed from the system of record\n", n,
+              n == 1 ? "" : "s");
   return 0;
 }
 
@@ -75,6 +88,14 @@ void add_store_verbs(CLI::App& app, const Common& common, Verbs& out) {
   auto* sp = emb->add_subcommand(
       "stop", "stop both (their data stays)\n  example: dispatcher embedded stop");
   out.push_back({sp, [&common] { return embedded_stop(common); }});
+  auto* state = app.add_subcommand("state", "Redis's hot state, a cache of the system of record");
+  state->require_subcommand(1);
+  auto* rebuild = state->add_subcommand(
+      "rebuild",
+      "replay every opt-out, consent, stop, suppression and erasure marker from the database "
+      "into Redis (run does it by itself when Redis lost its data)\n"
+      "  example: dispatcher state rebuild");
+  out.push_back({rebuild, [&common] { return state_rebuild(common); }});
 }
 
 }  // namespace dispatcher::verbs

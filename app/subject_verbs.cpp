@@ -41,7 +41,7 @@ struct Session {
     if (!db_) db_.emplace(rt.database());
     return *db_;
   }
-  void apply(const SubjectChange& change) { apply_change(db(), redis, change); }
+  void apply(const SubjectChange& change) { apply_change(db(), redis, rt.keys, change); }
 
  private:
   std::optional<pg::Connection> db_;
@@ -209,12 +209,16 @@ int suppression(const Common& common, const std::string& action, const std::stri
   const std::string channel = email ? "email" : phone ? "sms" : "push";
   const std::string h = address_hash(address, s.rt.secret);
   if (action == "lift") {
-    exec_checked(s.redis, {redis::cmd("HDEL", s.rt.keys.address(h), "suppressed"),
-                           redis::cmd("ZREM", s.rt.keys.suppressed_index(), channel + ":" + h)});
+    SubjectChange lift;
+    lift.redis = {redis::cmd("HDEL", s.rt.keys.address(h), "suppressed"),
+                  redis::cmd("ZREM", s.rt.keys.suppressed_index(), channel + ":" + h)};
+    s.apply(lift);
     std::printf("suppression lifted\n");
   } else {
-    exec_checked(s.redis, suppress_commands(s.rt.keys, h, channel, "manual",
-                                            "added by " + operator_name(), system_now()));
+    SubjectChange add;
+    add.redis = suppress_commands(s.rt.keys, h, channel, "manual", "added by " + operator_name(),
+                                  system_now());
+    s.apply(add);
     std::printf("suppressed\n");
   }
   return 0;

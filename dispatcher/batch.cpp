@@ -11,6 +11,7 @@
 #include "dispatcher/template_values.hpp"
 #include "model/unsubscribe_token.hpp"
 #include "store/dead_letters.hpp"
+#include "store/hot_state.hpp"
 #include "store/idempotency.hpp"
 
 namespace dispatcher {
@@ -435,11 +436,14 @@ void Gate::finish_commands(std::span<Work> batch, TimePoint now, std::vector<Com
       case Fate::failed: {
         out.push_back(record_command(k, w.key, "failed", ttl));
         record(w);
-        if (w.suppress)
-          for (auto& c :
-               suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
-                                 w.outcome.provider, w.outcome.error, now))
-            out.push_back(std::move(c));
+        if (w.suppress) {
+          auto cmds = suppress_commands(k, delivered_address_hash(w), to_string(w.envelope.channel),
+                                        w.outcome.provider, w.outcome.error, now);
+          // Logged for a rebuild of a Redis that lost it (store/hot_state.hpp).
+          audit.add_hot_state(hot_state_commands(k, cmds), now,
+                              w.entry_id.empty() ? std::string() : k.stream() + " " + w.entry_id);
+          for (auto& c : cmds) out.push_back(std::move(c));
+        }
         break;
       }
     }

@@ -73,6 +73,11 @@ Runtime::Upkeep Runtime::upkeep(pg::Connection& c) const {
   try {
     auto r = redis::SyncClient::connect(redis_endpoint());
     u.imported = import_redis_history(c, r, config.key_prefix);
+    // A Redis that lost the hot state is rebuilt from the log before anything is sent.
+    u.hot_state = ensure_hot_state(c, r, keys);
+    if (u.hot_state.rebuilt)
+      spdlog::warn("redis had lost its hot state (no generation {}): rebuilt, {} commands replayed",
+                   u.hot_state.generation, u.hot_state.commands);
   } catch (const redis::Error& e) {
     spdlog::warn("moving an older audit from Redis waits for the next start-up: {}", e.what());
   }

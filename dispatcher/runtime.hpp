@@ -15,6 +15,7 @@
 #include "model/message.hpp"
 #include "policy/policy.hpp"
 #include "store/history_import.hpp"
+#include "store/hot_state.hpp"
 #include "store/pg/connection.hpp"
 #include "store/redis/endpoint.hpp"
 #include "store/retention.hpp"
@@ -43,6 +44,7 @@ struct Runtime {
     int migrations = 0;
     RetentionDone retention;
     HistoryImported imported;
+    HotStateCheck hot_state;
   };
   Upkeep upkeep(pg::Connection& c) const;
   MessageVocabulary vocabulary() const;

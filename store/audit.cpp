@@ -38,6 +38,17 @@ void AuditBatch::add_request(const nlohmann::json& request) {
   json_ += nlohmann::json{{"q", request}}.dump();
 }
 
+void AuditBatch::add_hot_state(const std::vector<redis::Command>& cmds, TimePoint time,
+                               std::string_view entry) {
+  if (cmds.empty()) return;
+  nlohmann::json c = nlohmann::json::array();
+  for (const auto& cmd : cmds) c.push_back(cmd.argv);
+  nlohmann::json row = {{"s", {{"time", format_rfc3339(time)}, {"c", std::move(c)}}}};
+  if (!entry.empty()) row["entry"] = entry;
+  if (rows_++ > 0) json_ += ',';
+  json_ += row.dump();
+}
+
 void AuditBatch::add_json(const nlohmann::json& record, std::string_view entry, bool event) {
   nlohmann::json row = {{"r", record}};
   if (!entry.empty()) row["entry"] = entry;
@@ -54,8 +65,8 @@ const std::string& AuditBatch::insert_sql() {
   // webhook events of the rows kept to theirs.
   static const std::string sql = R"sql(
 WITH rows AS (
-  SELECT x->>'entry' AS entry, x->'r' AS r, x->'hook' AS h, x->'q' AS q
-  FROM json_array_elements($1::json) AS x
+  SELECT x->>'entry' AS entry, x->'r' AS r, x->'hook' AS h, x->'q' AS q, x->'s' AS s, n
+  FROM json_array_elements($1::json) WITH ORDINALITY AS t(x, n)
 ), fresh AS (
   INSERT INTO audit_entries (entry)
   SELECT DISTINCT entry FROM rows WHERE entry IS NOT NULL
@@ -76,6 +87,9 @@ WITH rows AS (
          (q->>'due')::timestamptz, q->>'via', q->>'by', (q->>'closed')::timestamptz
   FROM kept WHERE q IS NOT NULL
   ON CONFLICT (id) DO NOTHING
+), hot AS (
+  INSERT INTO hot_state_log (time, commands)
+  SELECT (s->>'time')::timestamptz, s->'c' FROM kept WHERE s IS NOT NULL ORDER BY n
 ), completes AS (
   UPDATE subject_requests AS o SET state = 'completed', closed_at = (k.q->>'closed')::timestamptz,
          note = 'carried out: ' || (k.q->>'id')

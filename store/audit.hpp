@@ -12,6 +12,7 @@
 
 #include "config/clock.hpp"
 #include "store/pg/result.hpp"
+#include "store/redis/reply.hpp"
 
 namespace dispatcher {
 
@@ -48,6 +49,10 @@ class AuditBatch {
   // A subject request (store/requests.hpp, request_json) to record with the rows: a completed
   // one also completes the subject's open requests of its kind.
   void add_request(const nlohmann::json& request);
+  // Hot-state commands to log for a rebuild (store/hot_state.hpp, already filtered and masked
+  // by hot_state_commands), under `entry` like a record; nothing when `cmds` is empty.
+  void add_hot_state(const std::vector<redis::Command>& cmds, TimePoint time,
+                     std::string_view entry = {});
   bool empty() const { return rows_ == 0; }
   std::size_t size() const { return rows_; }
   pg::Value param() const { return json_ + "]"; }

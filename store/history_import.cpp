@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "store/audit.hpp"
+#include "store/redis/scan.hpp"
 #include "store/requests.hpp"
 
 namespace dispatcher {
@@ -10,41 +11,33 @@ namespace dispatcher {
 HistoryImported import_redis_history(pg::Connection& db, redis::SyncClient& r,
                                      const std::string& key_prefix) {
   HistoryImported done;
-  const std::string pattern = key_prefix + "hist:*";
-  std::string cursor = "0";
-  for (int scans = 0; scans < 1'000'000; ++scans) {  // bounded: SCAN ends when cursor is 0
-    auto page = r.run(redis::cmd("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"));
-    if (page.is_error()) throw std::runtime_error("redis: " + page.str);
-    cursor = page.elements.at(0).str;
-    for (const auto& key : page.elements.at(1).elements) {
-      if (r.run(redis::cmd("TYPE", key.str)).str != "stream") continue;
-      std::string from = "-";
-      for (int pages = 0; pages < 1'000'000; ++pages) {
-        auto entries = r.run(redis::cmd("XRANGE", key.str, from, "+", "COUNT", "1000"));
-        if (entries.is_error()) throw std::runtime_error("redis: " + entries.str);
-        AuditBatch batch;
-        for (const auto& e : entries.elements) {
-          const auto& fields = e.elements.at(1).elements;
-          for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
-            if (fields[i].str != "r") continue;
-            auto record = nlohmann::json::parse(fields[i + 1].str, nullptr, false);
-            if (!record.is_object() || !record.contains("time") || !record.contains("event")) {
-              ++done.unreadable;
-              continue;
-            }
-            batch.add_json(record, key.str + " " + e.elements.at(0).str);
+  redis::for_each_key(r, key_prefix + "hist:*", [&](const std::string& key) {
+    if (r.run(redis::cmd("TYPE", key)).str != "stream") return;
+    std::string from = "-";
+    for (int pages = 0; pages < 1'000'000; ++pages) {
+      auto entries = r.run(redis::cmd("XRANGE", key, from, "+", "COUNT", "1000"));
+      if (entries.is_error()) throw std::runtime_error("redis: " + entries.str);
+      AuditBatch batch;
+      for (const auto& e : entries.elements) {
+        const auto& fields = e.elements.at(1).elements;
+        for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+          if (fields[i].str != "r") continue;
+          auto record = nlohmann::json::parse(fields[i + 1].str, nullptr, false);
+          if (!record.is_object() || !record.contains("time") || !record.contains("event")) {
+            ++done.unreadable;
+            continue;
           }
+          batch.add_json(record, key + " " + e.elements.at(0).str);
         }
-        if (!batch.empty()) db.exec(AuditBatch::insert_sql(), {batch.param()});
-        done.records += static_cast<long long>(batch.size());
-        if (entries.elements.size() < 1000) break;
-        from = "(" + entries.elements.back().elements.at(0).str;
       }
-      r.run(redis::cmd("DEL", key.str));  // only once every record of it is in
-      ++done.streams;
+      if (!batch.empty()) db.exec(AuditBatch::insert_sql(), {batch.param()});
+      done.records += static_cast<long long>(batch.size());
+      if (entries.elements.size() < 1000) break;
+      from = "(" + entries.elements.back().elements.at(0).str;
     }
-    if (cursor == "0") break;
-  }
+    r.run(redis::cmd("DEL", key));  // only once every record of it is in
+    ++done.streams;
+  });
   // The older requests hash: {"id","kind","subject","received","due","status","completed","by"}.
   const std::string requests = key_prefix + "requests";
   auto hash = r.run(redis::cmd("HGETALL", requests));

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "codec/phone.hpp"
+#include "store/hot_state.hpp"
 #include "store/requests.hpp"
 
 namespace dispatcher {
@@ -40,11 +41,16 @@ AuditRecord event(std::string_view name, const SubjectRef& s, TimePoint now, nlo
 
 }  // namespace
 
-AuditBatch SubjectChange::audit_batch() const {
+AuditBatch SubjectChange::audit_batch(const Keys& k, TimePoint now) const {
   AuditBatch batch;
   for (const auto& a : audit) batch.add(a);
   for (const auto& q : requests) batch.add_request(q);
+  batch.add_hot_state(hot_state_commands(k, redis), now);
   return batch;
+}
+
+bool SubjectChange::writes_database(const Keys& k) const {
+  return !audit.empty() || !requests.empty() || !hot_state_commands(k, redis).empty();
 }
 
 nlohmann::json completed_request(const SubjectRef& s, std::string_view kind, std::string_view by,
@@ -56,8 +62,10 @@ nlohmann::json completed_request(const SubjectRef& s, std::string_view kind, std
   return j;
 }
 
-void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange& change) {
-  if (change.writes_database()) db.exec(AuditBatch::insert_sql(), {change.audit_batch().param()});
+void apply_change(pg::Connection& db, redis::SyncClient& r, const Keys& k,
+                  const SubjectChange& change, TimePoint now) {
+  if (change.writes_database(k))
+    db.exec(AuditBatch::insert_sql(), {change.audit_batch(k, now).param()});
   if (change.redis.empty()) return;
   auto replies = r.exec(change.redis);
   if (auto err = redis::first_error(change.redis, replies); !err.empty())

@@ -46,9 +46,10 @@ struct SubjectChange {
   std::vector<AuditRecord> audit;
   std::vector<nlohmann::json> requests;  // store/requests.hpp, request_json
   void append(SubjectChange&& other);
-  bool writes_database() const { return !audit.empty() || !requests.empty(); }
-  // The one statement's rows (AuditBatch::insert_sql), for either connection.
-  AuditBatch audit_batch() const;
+  // The one statement's rows (AuditBatch::insert_sql), for either connection: the audit rows,
+  // the requests, and the hot-state commands among `redis` (store/hot_state.hpp).
+  AuditBatch audit_batch(const Keys& k, TimePoint now) const;
+  bool writes_database(const Keys& k) const;
 };
 
 // A request carried out at once by the change that records it (a stop, an erasure, a delivered
@@ -58,7 +59,8 @@ nlohmann::json completed_request(const SubjectRef& s, std::string_view kind, std
 
 // The blocking way (CLI verbs, tests): the audit rows, then the Redis commands. Throws naming
 // what refused. The HTTP surface does the same on its loop (web/exchange.hpp, apply()).
-void apply_change(pg::Connection& db, redis::SyncClient& r, const SubjectChange& change);
+void apply_change(pg::Connection& db, redis::SyncClient& r, const Keys& k,
+                  const SubjectChange& change, TimePoint now = system_now());
 
 SubjectChange consent_change(const Keys& k, const SubjectRef& s, Channel c, const ConsentProof& p,
                              TimePoint now);

@@ -137,8 +137,9 @@ void Exchange::db(std::string sql, std::vector<pg::Value> params, RowsDone done)
 }
 
 void Exchange::apply(SubjectChange change, RedisDone done) {
-  if (!change.writes_database()) return redis(std::move(change.redis), std::move(done));
-  db(AuditBatch::insert_sql(), {change.audit_batch().param()},
+  const Keys& k = services_->rt.keys;
+  if (!change.writes_database(k)) return redis(std::move(change.redis), std::move(done));
+  db(AuditBatch::insert_sql(), {change.audit_batch(k, services_->now()).param()},
      [self = shared_from_this(), cmds = std::move(change.redis), done = std::move(done)](
          std::error_code ec, pg::Rows) mutable {
        if (ec) return done(ec, {});

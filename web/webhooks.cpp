@@ -105,6 +105,7 @@ SubjectChange bounce_change(const Keys& k, std::string_view secret, const Bounce
   if (b.type == "hard")
     return {suppress_commands(k, address_hash(b.address, secret), "email", "webhook", "hard bounce",
                               now),
+            {},
             {}};
   if (b.type == "complaint")
     return optout_change(k, resolve_subject(b.address, secret), "channel:email", true,

@@ -13,6 +13,7 @@ std::string_view migration_0001();
 std::string_view migration_0002();
 std::string_view migration_0003();
 std::string_view migration_0004();
+std::string_view migration_0005();
 }  // namespace migration_files
 
 namespace {
@@ -26,6 +27,7 @@ const std::vector<Migration>& migrations() {
       {2, "consent_proofs", migration_files::migration_0002()},
       {3, "webhook_events", migration_files::migration_0003()},
       {4, "subject_requests", migration_files::migration_0004()},
+      {5, "hot_state", migration_files::migration_0005()},
   };
   return all;
 }

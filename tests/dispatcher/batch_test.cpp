@@ -123,7 +123,7 @@ class GateTest : public ::testing::Test {
     if (!audit.empty()) pg_.exec(AuditBatch::insert_sql(), {audit.param()});
     exec(cmds);
   }
-  void apply(const SubjectChange& change) { apply_change(pg_, redis_, change); }
+  void apply(const SubjectChange& change) { apply_change(pg_, redis_, keys(), change); }
 
   // Enqueues payloads and reads them as a consumer of the group would: pending, unacknowledged.
   std::vector<Work> read_from_stream(const std::vector<std::string>& payloads) {

@@ -23,8 +23,8 @@ TEST(StoreVerbs, CheckReportsADatabaseBehindAndMigrateBringsItUp) {
   TestDatabase behind(/*migrated=*/false);
   auto check = run_with_database(env, behind.url(), {"check"});
   EXPECT_EQ(check.exit_code, 0) << check.err;
-  EXPECT_NE(check.err.find("database: 4 migrations not applied (0001_audit, 0002_consent_proofs, "
-                           "0003_webhook_events, 0004_subject_requests)"),
+  EXPECT_NE(check.err.find("database: 5 migrations not applied (0001_audit, 0002_consent_proofs, "
+                           "0003_webhook_events, 0004_subject_requests, 0005_hot_state)"),
             std::string::npos)
       << check.err;
   auto c = behind.connect();
@@ -33,7 +33,7 @@ TEST(StoreVerbs, CheckReportsADatabaseBehindAndMigrateBringsItUp) {
 
   auto migrate = run_with_database(env, behind.url(), {"migrate"});
   ASSERT_EQ(migrate.exit_code, 0) << migrate.err;
-  EXPECT_NE(migrate.out.find("4 migrations applied"), std::string::npos) << migrate.out;
+  EXPECT_NE(migrate.out.find("5 migrations applied"), std::string::npos) << migrate.out;
   check = run_with_database(env, behind.url(), {"check"});
   EXPECT_EQ(check.err.find("not applied"), std::string::npos) << check.err;
   migrate = run_with_database(env, behind.url(), {"migrate"});

@@ -48,7 +48,7 @@ class SubjectRequests : public ::testing::Test {
     return out;
   }
   bool exists(const std::string& key) { return redis_.run(cmd("EXISTS", key)).integer == 1; }
-  void apply(const SubjectChange& change) { apply_change(pg_, redis_, change); }
+  void apply(const SubjectChange& change) { apply_change(pg_, redis_, keys_, change); }
   // The subject's audit in the system of record, oldest first.
   std::vector<json> history(const std::string& subject) {
     std::vector<json> out;

@@ -55,6 +55,8 @@ TEST(ProvidersPipeline, PermanentFailureSuppressesAndTransientFailureIsRetried) 
   ASSERT_FALSE(history_flaky.empty());
   EXPECT_EQ(history_flaky.back()["decision"], "send");
   EXPECT_EQ(history_flaky.back()["provider"], "twilio");
+  EXPECT_EQ(history_flaky.back()["attempts"], 2)
+      << "every provider attempt counts: the 503, then this";
   EXPECT_FALSE(history_flaky.back()["provider_message_id"].get<std::string>().empty());
 
   // From now on the policy knows the address is dead.

@@ -33,7 +33,7 @@ from world import Failure, check, run, stop, tear_down, test_database  # noqa: E
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
+    from selenium.common.exceptions import TimeoutException, WebDriverException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
@@ -228,10 +228,22 @@ def main():
             el = driver.find_elements(By.ID, id_)
             return el[0].text if el and el[0].is_displayed() else ""
 
+        def left_behind(old):
+            # The old document is gone. Mid-navigation, chromedriver may answer a look at its node
+            # with "Node with given id does not belong to the document" rather than "stale
+            # element": both mean the same (seen in CI with Chromium 156).
+            def gone(_):
+                try:
+                    old.is_enabled()
+                    return False
+                except WebDriverException:
+                    return True
+            return gone
+
         def save():
             old = driver.find_element(By.TAG_NAME, "html")
             driver.find_element(By.ID, "save").click()
-            wait.until(EC.staleness_of(old))
+            wait.until(left_behind(old))
             wait.until(EC.url_contains("saved=1"))
             wait.until(EC.visibility_of_element_located((By.CSS_SELECTOR, "[role=status]")))
 

@@ -250,13 +250,32 @@ void post_messages(const ExchangePtr& x) {
            });
 }
 
-void delete_message(const ExchangePtr& x) {
+namespace {
+
+// The message a /v1/messages/{id} request names, as (sender, id): the key's own sender, or the
+// one an operator names with ?sender=. Answers 401 or 404 itself and returns nothing when there
+// is none to look for.
+std::optional<std::pair<std::string, std::string>> named_message(const ExchangePtr& x) {
   auto key = x->api_key();
-  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
+  if (!key) {
+    x->error(http::status::unauthorized, "missing or unknown API key");
+    return std::nullopt;
+  }
   std::string id = path_decode(x->param(0)).value_or(std::string{});
-  const std::string sender = cancel_sender(*key, x->query());
-  if (id.empty() || id.size() > 200 || sender.empty())
-    return x->error(http::status::not_found, "no such message");
+  std::string sender = cancel_sender(*key, x->query());
+  if (id.empty() || id.size() > 200 || sender.empty()) {
+    x->error(http::status::not_found, "no such message");
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(sender), std::move(id));
+}
+
+}  // namespace
+
+void delete_message(const ExchangePtr& x) {
+  auto named = named_message(x);
+  if (!named) return;
+  const auto& [sender, id] = *named;
   // Ids are the sender's own: another sender's id, like an id never seen, is not there, and
   // nothing is written for it.
   const Keys& k = x->services().rt.keys;
@@ -285,12 +304,9 @@ void delete_message(const ExchangePtr& x) {
 }
 
 void get_message(const ExchangePtr& x) {
-  auto key = x->api_key();
-  if (!key) return x->error(http::status::unauthorized, "missing or unknown API key");
-  std::string id = path_decode(x->param(0)).value_or(std::string{});
-  const std::string sender = cancel_sender(*key, x->query());
-  if (id.empty() || id.size() > 200 || sender.empty())
-    return x->error(http::status::not_found, "no such message");
+  auto named = named_message(x);
+  if (!named) return;
+  const auto& [sender, id] = *named;
   // The system of record first, then what the queue holds for a message not yet decided; a
   // message of another sender is not looked for at all.
   x->db(message_records_sql(), {sender, id}, [x, id, sender](std::error_code ec, pg::Rows rows) {

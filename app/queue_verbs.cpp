@@ -153,12 +153,12 @@ int enqueue(const Common& common, const std::string& file) {
 // Empty, with the reason printed, when it cannot be told.
 std::string sender_of(redis::SyncClient& redis, const Runtime& rt, const std::string& id,
                       std::string sender) {
+  if (!sender.empty()) return sender;
   auto senders = redis.run(redis::cmd("SMEMBERS", rt.keys.senders_of(id)));
   if (senders.is_error()) throw std::runtime_error("redis: " + senders.str);
   std::vector<std::string> used;
   for (const auto& e : senders.elements) used.push_back(e.str);
   std::sort(used.begin(), used.end());
-  if (!sender.empty()) return sender;
   if (used.size() == 1) return used.front();
   if (used.size() > 1) {
     std::string list;

@@ -1,11 +1,10 @@
 #include "store/hot_state.hpp"
 
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
 
-#include "codec/hex.hpp"
 #include "codec/mask.hpp"
+#include "codec/random.hpp"
 #include "store/redis/scan.hpp"
 
 namespace dispatcher {
@@ -17,13 +16,6 @@ bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.
 bool hot_key(const Keys& k, std::string_view key) {
   return starts_with(key, k.state("")) || starts_with(key, k.address("")) ||
          key == k.suppressed_index();
-}
-
-std::string fresh_generation() {
-  std::random_device rd;
-  std::string bytes(16, '\0');
-  for (auto& b : bytes) b = static_cast<char>(rd() & 0xff);
-  return to_hex(bytes);
 }
 
 std::string generation_key(const Keys& k) { return k.prefix + "hot_state_generation"; }
@@ -119,7 +111,7 @@ HotStateCheck ensure_hot_state(pg::Connection& db, redis::SyncClient& r, const K
       now.push_back(std::move(add));
     }
     log_commands(db, hot_state_commands(k, now));
-    check.generation = fresh_generation();
+    check.generation = random_hex(16);
     db.exec("INSERT INTO hot_state_generation (id, value) VALUES (1, $1) ON CONFLICT DO NOTHING",
             {check.generation});
     // Two processes starting together: the one generation that was written wins.

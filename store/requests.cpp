@@ -1,10 +1,9 @@
 #include "store/requests.hpp"
 
 #include <algorithm>
-#include <random>
 #include <tuple>
 
-#include "codec/hex.hpp"
+#include "codec/random.hpp"
 
 namespace dispatcher {
 
@@ -27,11 +26,7 @@ nlohmann::json request_json(std::string_view id, std::string_view subject, std::
 }
 
 std::string new_request_id(TimePoint now) {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string bytes(8, '\0');
-  const std::uint64_t v = rng();
-  for (std::size_t b = 0; b < 8; ++b) bytes[b] = static_cast<char>((v >> (8 * b)) & 0xff);
-  return "req-" + std::to_string(to_epoch_ms(now)) + "-" + to_hex(bytes);
+  return "req-" + std::to_string(to_epoch_ms(now)) + "-" + random_hex(8);
 }
 
 namespace {

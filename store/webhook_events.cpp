@@ -1,25 +1,9 @@
 #include "store/webhook_events.hpp"
 
-#include <random>
-
-#include "codec/hex.hpp"
+#include "codec/random.hpp"
 #include "store/message_status.hpp"
 
 namespace dispatcher {
-
-namespace {
-
-std::string random_event_id() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::string bytes(16, '\0');
-  for (std::size_t i = 0; i < bytes.size(); i += 8) {
-    const std::uint64_t v = rng();
-    for (std::size_t b = 0; b < 8; ++b) bytes[i + b] = static_cast<char>((v >> (8 * b)) & 0xff);
-  }
-  return to_hex(bytes);
-}
-
-}  // namespace
 
 std::optional<WebhookEvent> webhook_event(const nlohmann::json& record) {
   const auto state = state_after(record);
@@ -27,7 +11,7 @@ std::optional<WebhookEvent> webhook_event(const nlohmann::json& record) {
   const std::string id = record.value("id", "");
   if (!state || sender.empty() || id.empty()) return std::nullopt;
   WebhookEvent e;
-  e.event_id = random_event_id();
+  e.event_id = random_hex(16);
   e.sender = sender;
   nlohmann::json body;
   body["event_id"] = e.event_id;

@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "codec/base64.hpp"
+#include "codec/random.hpp"
 #include "model/message.hpp"
 #include "web/text.hpp"
 

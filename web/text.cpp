@@ -1,7 +1,5 @@
 #include "web/text.hpp"
 
-#include <openssl/rand.h>
-
 #include <stdexcept>
 
 #include "codec/hex.hpp"
@@ -40,13 +38,6 @@ std::pair<std::string, std::map<std::string, std::string>> split_target(std::str
 }
 
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
-
-std::string random_hex(std::size_t bytes) {
-  std::vector<unsigned char> buf(bytes);
-  if (RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1)
-    throw std::runtime_error("no randomness from OpenSSL");
-  return to_hex({reinterpret_cast<const char*>(buf.data()), bytes});
-}
 
 std::string html_escape(std::string_view s) {
   std::string out;

@@ -24,7 +24,6 @@ std::optional<std::vector<std::pair<std::string, std::string>>> parse_form(std::
 std::pair<std::string, std::map<std::string, std::string>> split_target(std::string_view target);
 
 std::string sha256_hex(std::string_view data);
-std::string random_hex(std::size_t bytes);  // from the OS's CSPRNG (OpenSSL RAND_bytes)
 
 std::string html_escape(std::string_view s);
 
